@@ -1,0 +1,119 @@
+"""Input checks shared by tasks, adapters and metrics: found / expected / fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidInputError
+
+
+def as_feature_matrix(X: Any, what: str = "X") -> tuple[np.ndarray, tuple[str, ...] | None]:
+    """Numeric float array from ndarray or DataFrame, plus column names if any.
+
+    Rejects empty input, object/string columns and NaN/inf, naming where they are.
+    """
+    names: tuple[str, ...] | None = None
+    if hasattr(X, "columns") and hasattr(X, "dtypes"):  # pandas DataFrame
+        names = tuple(str(c) for c in X.columns)
+        bad = [str(c) for c, dt in zip(X.columns, X.dtypes, strict=True) if not _numeric(dt)]
+        if bad:
+            raise InvalidInputError(
+                f"{what} has non-numeric columns {bad}",
+                "a numeric matrix",
+                "Encode categorical/string columns first (e.g. sklearn OneHotEncoder or "
+                "OrdinalEncoder) and pass the encoded matrix.",
+            )
+        X = X.to_numpy()
+    arr = np.asarray(X)
+    if arr.dtype == object or arr.dtype.kind in "USO":
+        cols = _object_columns(arr)
+        raise InvalidInputError(
+            f"{what} has dtype {arr.dtype} (non-numeric values in columns {cols})",
+            "a numeric matrix",
+            "Encode categorical/string columns first (e.g. OneHotEncoder) and pass floats.",
+        )
+    if arr.ndim == 1:
+        raise InvalidInputError(
+            f"{what} is 1-D with shape {arr.shape}",
+            "a 2-D array (n_samples, n_features)",
+            "Reshape with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample.",
+        )
+    if arr.shape[0] == 0 or arr.size == 0:
+        raise InvalidInputError(
+            f"{what} is empty (shape {arr.shape})", "at least one sample", "Pass a non-empty batch."
+        )
+    arr = arr.astype(np.float64, copy=False)
+    check_finite(arr, what)
+    return arr, names
+
+
+def check_finite(arr: np.ndarray, what: str) -> None:
+    """Raise naming the first non-finite cell (row, column)."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = np.argwhere(bad)
+        first = tuple(int(i) for i in where[0])
+        raise InvalidInputError(
+            f"{what} has {int(bad.sum())} NaN/inf value(s), first at index {first}"
+            f" (row {first[0]}" + (f", column {first[1]})" if len(first) > 1 else ")"),
+            "finite numbers",
+            "Impute or drop the missing values before explaining "
+            "(e.g. sklearn SimpleImputer), or fix the model producing them.",
+        )
+
+
+def _numeric(dtype: Any) -> bool:
+    try:
+        return np.dtype(dtype).kind in "biuf"
+    except TypeError:  # pandas extension dtypes (category, string)
+        return False
+
+
+def _object_columns(arr: np.ndarray) -> list[int]:
+    if arr.ndim != 2:
+        return []
+    out = []
+    for j in range(arr.shape[1]):
+        try:
+            arr[:, j].astype(np.float64)
+        except (TypeError, ValueError):
+            out.append(j)
+    return out
+
+
+def check_probabilities(out: Any, n_rows: int, source: str = "predict_proba") -> np.ndarray:
+    """Validate a batched scorer's output: float (n_rows, n_outputs) probabilities."""
+    arr = np.asarray(out)
+    if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1 and arr.dtype.kind in "biu"):
+        kind = "integer labels" if arr.dtype.kind in "biu" else "one score per row"
+        raise InvalidInputError(
+            f"{source} returned a 1-D array of shape {arr.shape} ({kind})",
+            "probabilities of shape (n_samples, n_classes)",
+            "Pass the model's predict_proba (not predict); for a single score s, "
+            "return np.column_stack([1 - s, s]).",
+        )
+    if arr.ndim != 2 or arr.shape[0] != n_rows:
+        raise InvalidInputError(
+            f"{source} returned shape {arr.shape} for {n_rows} input rows",
+            f"shape ({n_rows}, n_classes)",
+            "Make the scorer batched: one row of class probabilities per input row.",
+        )
+    if arr.dtype.kind in "biu":
+        raise InvalidInputError(
+            f"{source} returned integers (dtype {arr.dtype})",
+            "float probabilities",
+            "Pass predict_proba rather than predict.",
+        )
+    arr = arr.astype(np.float64, copy=False)
+    check_finite(arr, f"{source} output")
+    if arr.min() < -1e-6 or arr.max() > 1 + 1e-6 or not np.allclose(arr.sum(1), 1.0, atol=1e-3):
+        raise InvalidInputError(
+            f"{source} returned values in [{arr.min():.3g}, {arr.max():.3g}] whose rows sum to "
+            f"{arr.sum(1).min():.3g}..{arr.sum(1).max():.3g} (logits?)",
+            "probabilities in [0, 1] summing to 1 per row",
+            "Apply softmax to logits, or build the task with Task.from_torch(..., "
+            "output='logits') which does it for you.",
+        )
+    return arr

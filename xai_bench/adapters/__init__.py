@@ -1,0 +1,1 @@
+"""Adapters: one module per wrapped library, plus baselines (random, oracle)."""

@@ -1,0 +1,74 @@
+"""Exceptions raised by xai-bench.
+
+Every error says what was found, what was expected, and how to fix it.
+The tree::
+
+    XaiBenchError
+    ├── UnknownNameError        (also KeyError)     unknown explainer / metric / task id
+    ├── MissingDependencyError  (also ImportError)  an optional extra is not installed
+    ├── InvalidInputError       (also ValueError)   bad data, model, parameter or config
+    ├── IncompatibleError                           explainer/metric cannot handle a task;
+    │                                               the runner records it as a skip
+    └── StoreError                                  the results store cannot be used
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "IncompatibleError",
+    "InvalidInputError",
+    "MissingDependencyError",
+    "StoreError",
+    "UnknownNameError",
+    "XaiBenchError",
+]
+
+
+class XaiBenchError(Exception):
+    """Root of every error xai-bench raises on purpose."""
+
+
+class UnknownNameError(XaiBenchError, KeyError):
+    """An explainer, metric or task id that is not registered."""
+
+    def __init__(self, kind: str, name: str, valid: Iterable[str]) -> None:
+        self.kind, self.name, self.valid = kind, name, sorted(valid)
+        close = [v for v in self.valid if name.split(".")[-1] in v or v in name]
+        hint = f" Did you mean {', '.join(repr(c) for c in close[:3])}?" if close else ""
+        super().__init__(
+            f"unknown {kind} {name!r}.{hint} Valid {kind} ids: {', '.join(self.valid) or '(none)'}."
+            f" Run `xai-bench list {kind}s` to see them."
+        )
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0])
+
+
+class MissingDependencyError(XaiBenchError, ImportError):
+    """An optional dependency is missing; names the extra to install."""
+
+    def __init__(self, module: str, extra: str, cause: BaseException | None = None) -> None:
+        self.module, self.extra = module, extra
+        detail = f" ({cause})" if cause else ""
+        super().__init__(
+            f"xai-bench[{extra}] is not installed: could not import {module!r}{detail}."
+            f" Install it with: pip install 'xai-bench[{extra}]'"
+        )
+
+
+class InvalidInputError(XaiBenchError, ValueError):
+    """Bad data, model or parameter: the message says found / expected / fix."""
+
+    def __init__(self, found: str, expected: str, fix: str) -> None:
+        self.found, self.expected, self.fix = found, expected, fix
+        super().__init__(f"{found}; expected {expected}. {fix}")
+
+
+class IncompatibleError(XaiBenchError):
+    """An explainer or metric cannot run on a task; a skip, not a failure."""
+
+
+class StoreError(XaiBenchError):
+    """The results store could not be opened or written."""

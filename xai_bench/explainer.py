@@ -1,0 +1,180 @@
+"""The Explainer protocol, its declared Capabilities, and a small base class for adapters."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from ._deps import version
+from ._validation import check_finite
+from .errors import IncompatibleError, InvalidInputError
+from .explanation import Explanation
+from .task import CountingScorer, Modality, Task
+
+__all__ = ["BaseExplainer", "Capabilities", "Explainer", "Requirement", "check_compatible"]
+
+
+class Requirement(StrEnum):
+    """What an explainer needs from a task beyond a black-box scorer."""
+
+    TORCH_MODEL = "torch_model"
+    SKLEARN_MODEL = "sklearn_model"
+    TOKENIZER = "tokenizer"
+    GROUND_TRUTH = "ground_truth"
+    BACKGROUND = "background"
+
+
+_REQUIREMENT_CHECKS: dict[Requirement, tuple[Callable[[Task], bool], str]] = {
+    Requirement.TORCH_MODEL: (lambda t: t.is_torch, "needs a torch model (gradient method)"),
+    Requirement.SKLEARN_MODEL: (lambda t: t.is_sklearn, "needs a scikit-learn estimator"),
+    Requirement.TOKENIZER: (lambda t: t.tokenizer is not None, "needs a tokenizer"),
+    Requirement.GROUND_TRUTH: (
+        lambda t: t.ground_truth is not None,
+        "needs a task with known evidence features (ground truth)",
+    ),
+    Requirement.BACKGROUND: (
+        lambda t: t.background is not None or t.modality is Modality.TABULAR,
+        "needs background data",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an adapter can do; the runner reads this to decide what to skip.
+
+    Parameters
+    ----------
+    modalities : frozenset of Modality
+    requires : frozenset of Requirement
+    stochastic : bool
+        True when results depend on the seed (sampling estimators).
+    output_space : str
+        The space the attributions explain: ``"probability"``, ``"log_odds"`` or
+        ``"logit"``; ``"model"`` when it depends on the model.
+    global_only : bool
+        True for dataset-level importances broadcast to every sample.
+    """
+
+    modalities: frozenset[Modality]
+    requires: frozenset[Requirement] = frozenset()
+    stochastic: bool = False
+    output_space: str = "probability"
+    global_only: bool = False
+
+
+def check_compatible(capabilities: Capabilities, task: Task, name: str = "explainer") -> str | None:
+    """Return why ``capabilities`` cannot serve ``task``, or None when they can."""
+    if task.modality not in capabilities.modalities:
+        mods = ", ".join(sorted(m.value for m in capabilities.modalities))
+        return f"{name} supports {mods}, not {task.modality.value}"
+    for req in sorted(capabilities.requires):
+        ok, reason = _REQUIREMENT_CHECKS[req]
+        if not ok(task):
+            return f"{name} {reason}"
+    return None
+
+
+@runtime_checkable
+class Explainer(Protocol):
+    """An adapter: hyperparameters in ``__init__``, model and data in ``explain``."""
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    def explain(self, task: Task, X: Any, *, targets: Any = None) -> Explanation: ...
+
+
+class BaseExplainer:
+    """Optional base for adapters: params by introspection, checks, timing and metadata.
+
+    Subclasses set ``name``, ``capabilities``, ``library`` and implement
+    ``_attribute(task, X, targets, scorer) -> ndarray`` (or ``(ndarray, meta)``).
+    ``scorer`` is the task's scorer wrapped to count model calls.
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    library: ClassVar[str] = "xai-bench"
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters, read from the constructor's signature (sklearn's rule)."""
+        sig = inspect.signature(type(self).__init__)
+        return {
+            p: getattr(self, p)
+            for p in sig.parameters
+            if p != "self" and sig.parameters[p].kind is not inspect.Parameter.VAR_KEYWORD
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def explain(self, task: Task, X: Any, *, targets: Any = None) -> Explanation:
+        reason = check_compatible(self.capabilities, task, self.name)
+        if reason:
+            raise IncompatibleError(reason)
+        X = self._check_inputs(task, X)
+        tgt = task.resolve_targets(X, targets)
+        scorer = CountingScorer(task.predict)
+        start = time.perf_counter()
+        out = self._attribute(task, X, tgt, scorer)
+        seconds = time.perf_counter() - start
+        attr, extra = out if isinstance(out, tuple) else (out, {})
+        attr = np.asarray(attr, dtype=np.float64)
+        expected = (len(X), *np.shape(X)[1:])
+        if attr.shape != expected:
+            raise InvalidInputError(
+                f"{self.name} produced attributions of shape {attr.shape}",
+                f"shape {expected} (one value per input feature)",
+                "This is a bug in the adapter; please report it.",
+            )
+        check_finite(attr, f"{self.name} attributions")
+        meta = {
+            "library": self.library,
+            "library_version": version(self.library) if self.library != "xai-bench" else None,
+            "output_space": self.capabilities.output_space,
+            "seed": self.get_params().get("seed"),
+            "model_calls": scorer.calls,
+            "model_rows": scorer.rows,
+            **extra,
+        }
+        mask = task.valid_mask(X) if task.modality in (Modality.TEXT, Modality.GENERATION) else None
+        return Explanation(
+            attributions=attr,
+            targets=tgt,
+            explainer=self.name,
+            params=self.get_params(),
+            seconds=seconds,
+            meta=meta,
+            mask=mask,
+        )
+
+    def _check_inputs(self, task: Task, X: Any) -> np.ndarray:
+        arr = np.asarray(X)
+        if arr.ndim < 2 or len(arr) == 0:
+            raise InvalidInputError(
+                f"X with shape {arr.shape}",
+                f"a non-empty batch shaped (n, {', '.join(map(str, task.feature_shape))})",
+                "Slice the task's inputs, e.g. task.X[:8], to explain a batch.",
+            )
+        if arr.shape[1:] != task.feature_shape:
+            raise InvalidInputError(
+                f"X with feature shape {arr.shape[1:]}",
+                f"the task's feature shape {task.feature_shape}",
+                "Explain inputs from the same task (task.X[...]).",
+            )
+        if arr.dtype.kind == "f":
+            check_finite(arr, "X")
+        return arr
+
+    def _attribute(
+        self, task: Task, X: np.ndarray, targets: np.ndarray, scorer: CountingScorer
+    ) -> np.ndarray | tuple[np.ndarray, dict[str, Any]]:
+        raise NotImplementedError

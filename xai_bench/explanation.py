@@ -1,0 +1,122 @@
+"""Explanation: the one attribution result type every adapter returns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidInputError
+
+__all__ = ["Explanation"]
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """Attributions for a batch of samples, plus everything needed to reproduce them.
+
+    Parameters
+    ----------
+    attributions : ndarray, shape (n_samples, *feature_shape)
+        Float attributions, one per feature; for text, padded to a common
+        length with ``mask`` marking the real tokens.
+    targets : ndarray of int, shape (n_samples,)
+        The output index (class or next token) that was explained.
+    explainer : str
+        Registry id of the explainer, e.g. ``"captum.integrated_gradients"``.
+    params : mapping
+        The explainer's hyperparameters.
+    seconds : float
+        Wall time spent computing the attributions.
+    meta : mapping
+        Library and version, ``output_space``, ``seed``, ``model_calls``, warnings...
+    mask : ndarray of bool, optional
+        Same shape as ``attributions``; False marks padding that is not a feature.
+    """
+
+    attributions: np.ndarray
+    targets: np.ndarray
+    explainer: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    mask: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        attr = np.asarray(self.attributions, dtype=np.float64)
+        targets = np.asarray(self.targets).astype(np.int64).reshape(-1)
+        if attr.ndim < 2:
+            raise InvalidInputError(
+                f"attributions of shape {attr.shape}",
+                "an array of shape (n_samples, *feature_shape)",
+                "Add a leading sample axis (attributions[None]) for a single sample.",
+            )
+        if targets.shape[0] != attr.shape[0]:
+            raise InvalidInputError(
+                f"{targets.shape[0]} targets for {attr.shape[0]} attribution rows",
+                "one target per sample",
+                "Pass targets with the same length as the explained batch.",
+            )
+        mask = None if self.mask is None else np.asarray(self.mask, dtype=bool)
+        if mask is not None and mask.shape != attr.shape:
+            raise InvalidInputError(
+                f"mask of shape {mask.shape}",
+                f"the attributions' shape {attr.shape}",
+                "Give one mask entry per attribution.",
+            )
+        object.__setattr__(self, "attributions", attr)
+        object.__setattr__(self, "targets", targets)
+        object.__setattr__(self, "mask", mask)
+        object.__setattr__(self, "params", dict(self.params))
+        object.__setattr__(self, "meta", dict(self.meta))
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.attributions.shape[0])
+
+    @property
+    def feature_shape(self) -> tuple[int, ...]:
+        return tuple(self.attributions.shape[1:])
+
+    def flat(self) -> np.ndarray:
+        """Attributions as (n_samples, n_features)."""
+        return self.attributions.reshape(self.n_samples, -1)
+
+    def flat_mask(self) -> np.ndarray:
+        """Valid-feature mask as (n_samples, n_features); all True without padding."""
+        if self.mask is None:
+            return np.ones((self.n_samples, int(np.prod(self.feature_shape))), dtype=bool)
+        return self.mask.reshape(self.n_samples, -1)
+
+    def degenerate(self) -> np.ndarray:
+        """Per sample: True where the attributions are all equal (no ranking information)."""
+        a, m = self.flat(), self.flat_mask()
+        hi = np.where(m, a, -np.inf).max(axis=1)
+        lo = np.where(m, a, np.inf).min(axis=1)
+        return ~(hi > lo)
+
+    def subset(self, index: Any) -> Explanation:
+        """The explanation of a subset of samples (slice or index array)."""
+        return replace(
+            self,
+            attributions=self.attributions[index],
+            targets=self.targets[index],
+            mask=None if self.mask is None else self.mask[index],
+        )
+
+    @staticmethod
+    def concat(parts: list[Explanation]) -> Explanation:
+        """Join explanations of consecutive batches made by the same explainer."""
+        if not parts:
+            raise InvalidInputError("no explanations", "at least one", "Pass a non-empty list.")
+        first = parts[0]
+        masks = [p.flat_mask().reshape(p.attributions.shape) for p in parts]
+        return replace(
+            first,
+            attributions=np.concatenate([p.attributions for p in parts]),
+            targets=np.concatenate([p.targets for p in parts]),
+            seconds=float(sum(p.seconds for p in parts)),
+            mask=None if all(p.mask is None for p in parts) else np.concatenate(masks),
+        )

@@ -1,0 +1,73 @@
+"""The Metric protocol and its declared metadata (MetricInfo) and result (MetricResult)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..explanation import Explanation
+from ..task import Modality, Task
+
+__all__ = ["Metric", "MetricInfo", "MetricResult"]
+
+ALL_MODALITIES = frozenset(Modality)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """Declared facts about a metric: direction, range, modalities and conventions.
+
+    Parameters
+    ----------
+    name : str
+        Registry id, e.g. ``"deletion_auc"``.
+    higher_is_better : bool
+    range : (float, float)
+        Bounds of a per-sample score (``inf`` when unbounded).
+    modalities : frozenset of Modality
+    description : str
+        One line for reports.
+    reference : str
+        The publication defining the metric.
+    """
+
+    name: str
+    higher_is_better: bool
+    range: tuple[float, float] = (-np.inf, np.inf)
+    modalities: frozenset[Modality] = ALL_MODALITIES
+    description: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class MetricResult:
+    """Per-sample scores, optional curves, flags, and the conventions that produced them.
+
+    ``curves`` has shape (n, k+1) over the grid ``x`` (k+1,). ``flags`` maps a name
+    (``"degenerate"``, ``"flat_baseline"``...) to a bool array (n,). ``params`` holds every
+    convention that changes the number (target, space, order, baseline, steps, AUC rule).
+    """
+
+    metric: str
+    scores: np.ndarray
+    curves: np.ndarray | None = None
+    x: np.ndarray | None = None
+    flags: Mapping[str, np.ndarray] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.scores))
+
+
+@runtime_checkable
+class Metric(Protocol):
+    """A faithfulness metric: pure, no state kept between calls."""
+
+    info: ClassVar[MetricInfo]
+
+    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult: ...

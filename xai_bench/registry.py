@@ -1,0 +1,238 @@
+"""Registries of explainers, metrics and tasks.
+
+Built-ins are a static map of lazy import paths (``"module:attr"``), so listing ids
+imports nothing heavy. Third-party explainers and metrics come from the entry-point
+groups ``xai_bench.explainers`` and ``xai_bench.metrics``; they are loaded on first use,
+and a plugin that fails to load is marked unavailable with its reason, never fatal.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any
+
+from .errors import InvalidInputError, MissingDependencyError, UnknownNameError
+
+__all__ = [
+    "get_explainer",
+    "get_metric",
+    "list_explainers",
+    "list_metrics",
+    "list_tasks",
+    "load_task",
+    "register_explainer",
+    "register_metric",
+    "unavailable",
+]
+
+# id -> "module:attribute" (relative to xai_bench). Keep sorted within each library.
+BUILTIN_EXPLAINERS: dict[str, str] = {
+    "random": "adapters.baselines:RandomExplainer",
+    "oracle": "adapters.baselines:OracleExplainer",
+    "shap.kernel": "adapters.shap:KernelShap",
+    "lime.tabular": "adapters.lime:LimeTabular",
+    "captum.integrated_gradients": "adapters.captum:IntegratedGradients",
+}
+
+BUILTIN_METRICS: dict[str, str] = {
+    "deletion_auc": "metrics.deletion:DeletionAUC",
+    "insertion_auc": "metrics.deletion:InsertionAUC",
+}
+
+# task id -> "module:function" returning a Task
+BUILTIN_TASKS: dict[str, str] = {
+    "breast_cancer.mlp": "tasks.tabular:breast_cancer_mlp",
+    "breast_cancer.gbt": "tasks.tabular:breast_cancer_gbt",
+    "synthetic.linear": "tasks.tabular:synthetic_linear",
+}
+
+# which optional extra provides each top-level backend module
+EXTRAS = {
+    "shap": "shap",
+    "lime": "lime",
+    "eli5": "eli5",
+    "captum": "captum",
+    "inseq": "inseq",
+    "torch": "torch",
+    "transformers": "text",
+    "tokenizers": "text",
+    "dask": "dask",
+    "distributed": "dask",
+}
+
+
+class _Registry:
+    def __init__(self, kind: str, builtins: dict[str, str], group: str | None) -> None:
+        self.kind, self.group = kind, group
+        self._paths: dict[str, str] = dict(builtins)
+        self._objects: dict[str, Any] = {}
+        self._plugins: dict[str, metadata.EntryPoint] | None = None
+        self._unavailable: dict[str, str] = {}
+
+    # entry points are discovered once, loaded only when used
+    def _discover(self) -> dict[str, metadata.EntryPoint]:
+        if self._plugins is None:
+            self._plugins = {}
+            if self.group:
+                for ep in metadata.entry_points(group=self.group):
+                    if ep.name in self._paths:
+                        self._unavailable[ep.name] = (
+                            f"plugin {ep.value!r} clashes with the built-in id {ep.name!r}"
+                        )
+                    else:
+                        self._plugins[ep.name] = ep
+        return self._plugins
+
+    def names(self) -> list[str]:
+        return sorted({*self._paths, *self._objects, *self._discover()})
+
+    def unavailable(self) -> dict[str, str]:
+        self._discover()
+        return dict(self._unavailable)
+
+    def register(self, obj: Any, name: str, overwrite: bool = False) -> None:
+        if not overwrite and name in self.names():
+            raise InvalidInputError(
+                f"{self.kind} id {name!r} is already registered",
+                "a new id",
+                "Pick another id, or pass overwrite=True to replace it.",
+            )
+        self._objects[name] = obj
+        self._unavailable.pop(name, None)
+
+    def resolve(self, name: str) -> Any:
+        if name in self._objects:
+            return self._objects[name]
+        plugins = self._discover()
+        if name in self._unavailable:
+            raise InvalidInputError(
+                f"{self.kind} {name!r} is unavailable: {self._unavailable[name]}",
+                "a plugin that loads",
+                "Reinstall or fix the plugin package that provides it.",
+            )
+        if name in self._paths:
+            obj = _load_path(self._paths[name])
+        elif name in plugins:
+            ep = plugins[name]
+            try:
+                obj = ep.load()
+            except Exception as exc:  # a broken plugin must never take the host down
+                dist = getattr(ep.dist, "name", "?") if getattr(ep, "dist", None) else "?"
+                self._unavailable[name] = f"failed to load {ep.value!r} from {dist}: {exc!r}"
+                raise InvalidInputError(
+                    f"{self.kind} {name!r} is unavailable: {self._unavailable[name]}",
+                    "a plugin that loads",
+                    "Reinstall or fix the plugin package that provides it.",
+                ) from exc
+        else:
+            raise UnknownNameError(self.kind, name, self.names())
+        self._objects[name] = obj
+        return obj
+
+
+def _load_path(path: str) -> Any:
+    module, _, attr = path.partition(":")
+    try:
+        mod = importlib.import_module(f"xai_bench.{module}")
+    except MissingDependencyError:
+        raise
+    except ImportError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top in EXTRAS:
+            raise MissingDependencyError(top, EXTRAS[top], exc) from exc
+        raise
+    return getattr(mod, attr)
+
+
+_EXPLAINERS = _Registry("explainer", BUILTIN_EXPLAINERS, "xai_bench.explainers")
+_METRICS = _Registry("metric", BUILTIN_METRICS, "xai_bench.metrics")
+_TASKS = _Registry("task", BUILTIN_TASKS, None)
+
+
+def list_explainers() -> list[str]:
+    """Ids of every explainer: built-in, registered in-process, or from a plugin."""
+    return _EXPLAINERS.names()
+
+
+def list_metrics() -> list[str]:
+    return _METRICS.names()
+
+
+def list_tasks() -> list[str]:
+    return _TASKS.names()
+
+
+def unavailable() -> dict[str, str]:
+    """Plugins (explainers and metrics) that failed to load, with the reason."""
+    return {**_EXPLAINERS.unavailable(), **_METRICS.unavailable()}
+
+
+def explainer_class(name: str) -> type:
+    return _EXPLAINERS.resolve(name)
+
+
+def metric_class(name: str) -> type:
+    return _METRICS.resolve(name)
+
+
+def get_explainer(name: str, **params: Any) -> Any:
+    """An explainer instance by id, e.g. ``get_explainer("shap.kernel", n_samples=200)``."""
+    return _instantiate(_EXPLAINERS.resolve(name), name, params, "explainer")
+
+
+def get_metric(name: str, **params: Any) -> Any:
+    """A metric instance by id, e.g. ``get_metric("deletion_auc", steps=20)``."""
+    return _instantiate(_METRICS.resolve(name), name, params, "metric")
+
+
+def _instantiate(cls: Callable[..., Any], name: str, params: dict[str, Any], kind: str) -> Any:
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        import inspect
+
+        try:
+            allowed = [p for p in inspect.signature(cls).parameters if p != "self"]
+        except (TypeError, ValueError):
+            allowed = []
+        raise InvalidInputError(
+            f"bad parameters {sorted(params)} for {kind} {name!r} ({exc})",
+            f"parameters among {allowed}",
+            f"Check the spelling; see help(xai_bench.get_{kind}({name!r})).",
+        ) from exc
+
+
+def register_explainer(cls: Any, name: str | None = None, overwrite: bool = False) -> Any:
+    """Register an explainer class for in-process use; usable as a decorator."""
+    _EXPLAINERS.register(cls, name or _class_name(cls, "explainer"), overwrite)
+    return cls
+
+
+def register_metric(cls: Any, name: str | None = None, overwrite: bool = False) -> Any:
+    """Register a metric class for in-process use; usable as a decorator."""
+    info = getattr(cls, "info", None)
+    _METRICS.register(cls, name or getattr(info, "name", None) or _class_name(cls, "metric"), overwrite)
+    return cls
+
+
+def register_task(factory: Callable[[], Any], name: str, overwrite: bool = False) -> None:
+    """Register a zero-argument function returning a Task under ``name``."""
+    _TASKS.register(factory, name, overwrite)
+
+
+def load_task(name: str) -> Any:
+    """A built-in (or registered) task by id, built offline and cached on disk."""
+    return _TASKS.resolve(name)()
+
+
+def _class_name(cls: Any, kind: str) -> str:
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise InvalidInputError(
+            f"{kind} class {getattr(cls, '__name__', cls)!r} has no string `name`",
+            "a ClassVar `name` like 'mylib.method'",
+            "Set `name = 'mylib.method'` on the class or pass name=...",
+        )
+    return name

@@ -1,0 +1,335 @@
+"""Task and Modality: a model, its inputs, and how to score and mask them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from ._validation import as_feature_matrix, check_probabilities
+from .errors import InvalidInputError
+
+__all__ = ["CountingScorer", "Modality", "Task"]
+
+
+class Modality(StrEnum):
+    TABULAR = "tabular"
+    IMAGE = "image"
+    TEXT = "text"
+    GENERATION = "generation"
+
+
+OUTPUT_SPACES = ("probability", "log_odds")
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """What is explained: a black-box scorer, its inputs, and optional white-box access.
+
+    Parameters
+    ----------
+    name : str
+        Task id, e.g. ``"breast_cancer.mlp"``.
+    modality : Modality
+    X : ndarray
+        Evaluation inputs: (n, n_features) for tabular, (n, C, H, W) for images,
+        (n, L) token ids padded with ``pad_token_id`` for text and generation.
+    predict_proba : callable
+        Batched scorer ``inputs -> (n, n_outputs)`` probabilities.
+    y : ndarray, optional
+        Labels (for generation: the next token of each unit).
+    model : object, optional
+        Native model for white-box adapters (``torch.nn.Module``, sklearn estimator, HF model).
+    background : ndarray, optional
+        Reference data for SHAP/LIME backgrounds and mean baselines.
+    feature_names, class_names : tuple of str, optional
+    tokenizer : object, optional
+        Hugging Face tokenizer for text and generation tasks.
+    pad_token_id, mask_token_id : int, optional
+        Padding id (not a feature) and the id that "removes" a token.
+    ground_truth : ndarray of bool, optional
+        Same shape as ``X``: True on features known to carry the evidence.
+    baseline : array-like, optional
+        Default removal value; when None it is derived per modality (see ``removal_value``).
+    meta : mapping
+        Free-form provenance (source, training accuracy, ...).
+    """
+
+    name: str
+    modality: Modality
+    X: Any
+    predict_proba: Callable[[Any], Any]
+    y: Any = None
+    model: Any = None
+    background: Any = None
+    feature_names: tuple[str, ...] | None = None
+    class_names: tuple[str, ...] | None = None
+    tokenizer: Any = None
+    pad_token_id: int | None = None
+    mask_token_id: int | None = None
+    ground_truth: Any = None
+    baseline: Any = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "modality", Modality(self.modality))
+        if self.X is None or len(self.X) == 0:
+            raise InvalidInputError(
+                f"task {self.name!r} has no inputs", "at least one sample", "Pass a non-empty X."
+            )
+        if self.feature_names is not None:
+            object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
+        if self.class_names is not None:
+            object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+
+    # -- scoring ---------------------------------------------------------------------
+    def predict(self, X: Any) -> np.ndarray:
+        """Validated probabilities (n, n_outputs) for a batch of inputs."""
+        return check_probabilities(self.predict_proba(X), len(X), f"task {self.name!r} scorer")
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.predict(self.X[:1]).shape[1])
+
+    def predicted(self, X: Any) -> np.ndarray:
+        """The predicted output index per row: the default explanation target."""
+        return self.predict(X).argmax(axis=1)
+
+    def resolve_targets(self, X: Any, targets: Any = None) -> np.ndarray:
+        """Targets given by the user (validated), else the predicted class per row."""
+        if targets is None:
+            return self.predicted(X)
+        t = np.asarray(targets)
+        if t.ndim == 0:
+            t = np.full(len(X), int(t))
+        n_out = self.n_outputs
+        if t.shape != (len(X),) or t.dtype.kind not in "iu" or t.min() < 0 or t.max() >= n_out:
+            raise InvalidInputError(
+                f"targets {t.tolist()[:8]} with shape {t.shape}",
+                f"one integer class index per sample in [0, {n_out - 1}]",
+                "Pass targets=None to explain the predicted class.",
+            )
+        return t.astype(np.int64)
+
+    # -- features --------------------------------------------------------------------
+    @property
+    def feature_shape(self) -> tuple[int, ...]:
+        return tuple(np.shape(self.X)[1:])
+
+    def valid_mask(self, X: Any) -> np.ndarray:
+        """True where X holds a real feature (False on text padding)."""
+        arr = np.asarray(X)
+        if self.modality in (Modality.TEXT, Modality.GENERATION) and self.pad_token_id is not None:
+            return arr != self.pad_token_id
+        return np.ones(arr.shape, dtype=bool)
+
+    def removal_value(self) -> np.ndarray:
+        """The default value that "removes" a feature, per modality.
+
+        Tabular: background mean; image: zeros; text: the mask (else pad) token id.
+        """
+        if self.baseline is not None:
+            return np.broadcast_to(np.asarray(self.baseline), self.feature_shape)
+        if self.modality is Modality.TABULAR:
+            ref = self.X if self.background is None else self.background
+            return np.asarray(ref, dtype=np.float64).mean(axis=0)
+        if self.modality is Modality.IMAGE:
+            return np.zeros(self.feature_shape)
+        token = self.mask_token_id if self.mask_token_id is not None else self.pad_token_id
+        if token is None:
+            raise InvalidInputError(
+                f"text task {self.name!r} has neither mask_token_id nor pad_token_id",
+                "a token id that removes a token",
+                "Set mask_token_id (or pad_token_id) on the Task.",
+            )
+        return np.full(self.feature_shape, token, dtype=np.int64)
+
+    def token_strings(self, X: Any) -> list[list[str]]:
+        """Model tokens per row (padding excluded), for text and generation tasks."""
+        if self.tokenizer is None:
+            raise InvalidInputError(
+                f"task {self.name!r} has no tokenizer", "a text task", "Pass tokenizer=..."
+            )
+        valid = self.valid_mask(X)
+        return [
+            list(self.tokenizer.convert_ids_to_tokens([int(t) for t in row[m]]))
+            for row, m in zip(np.asarray(X), valid, strict=True)
+        ]
+
+    # -- white-box access ------------------------------------------------------------
+    @property
+    def is_torch(self) -> bool:
+        return _is_torch_module(self.model)
+
+    @property
+    def is_sklearn(self) -> bool:
+        return self.model is not None and hasattr(self.model, "get_params") and hasattr(
+            self.model, "predict_proba"
+        )
+
+    # -- constructors ----------------------------------------------------------------
+    @classmethod
+    def from_sklearn(
+        cls,
+        estimator: Any,
+        X: Any,
+        y: Any = None,
+        feature_names: Any = None,
+        background: Any = None,
+        *,
+        name: str | None = None,
+        class_names: Any = None,
+        ground_truth: Any = None,
+    ) -> Task:
+        """Wrap a fitted scikit-learn classifier (anything with ``predict_proba``)."""
+        if not hasattr(estimator, "predict_proba"):
+            raise InvalidInputError(
+                f"{type(estimator).__name__} has no predict_proba",
+                "a fitted classifier with predict_proba",
+                "Use a probabilistic classifier (e.g. LogisticRegression, or SVC(probability=True));"
+                " for regressors wrap the output into two columns and use Task(...) directly.",
+            )
+        Xa, cols = as_feature_matrix(X, "X")
+        bg = None if background is None else as_feature_matrix(background, "background")[0]
+        names = feature_names if feature_names is not None else cols
+        if names is not None and len(names) != Xa.shape[1]:
+            raise InvalidInputError(
+                f"{len(names)} feature names for {Xa.shape[1]} columns",
+                "one name per column",
+                "Pass feature_names matching X's columns.",
+            )
+        uses_frame = hasattr(estimator, "feature_names_in_")
+        frame_cols = list(getattr(estimator, "feature_names_in_", []))
+
+        def predict_proba(batch: Any) -> np.ndarray:
+            arr = np.asarray(batch, dtype=np.float64)
+            if uses_frame:  # keep sklearn's feature-name check quiet and correct
+                import pandas as pd
+
+                return estimator.predict_proba(pd.DataFrame(arr, columns=frame_cols))
+            return estimator.predict_proba(arr)
+
+        task = cls(
+            name=name or f"sklearn.{type(estimator).__name__.lower()}",
+            modality=Modality.TABULAR,
+            X=Xa,
+            predict_proba=predict_proba,
+            y=None if y is None else np.asarray(y),
+            model=estimator,
+            background=bg,
+            feature_names=names,
+            class_names=class_names
+            if class_names is not None
+            else tuple(str(c) for c in getattr(estimator, "classes_", [])) or None,
+            ground_truth=ground_truth,
+        )
+        task.predict(Xa[:2])  # fail now, not in the middle of a run
+        return task
+
+    @classmethod
+    def from_torch(
+        cls,
+        module: Any,
+        X: Any,
+        y: Any = None,
+        feature_names: Any = None,
+        background: Any = None,
+        *,
+        name: str | None = None,
+        modality: Modality | str | None = None,
+        output: str = "logits",
+        class_names: Any = None,
+        ground_truth: Any = None,
+        batch_size: int = 4096,
+    ) -> Task:
+        """Wrap a ``torch.nn.Module`` returning logits (or probabilities) per class.
+
+        Inputs are cast to the module's parameter dtype and device; the module runs in
+        eval mode under ``no_grad`` and its previous mode is restored.
+        """
+        if not _is_torch_module(module):
+            raise InvalidInputError(
+                f"{type(module).__name__} is not a torch.nn.Module",
+                "a torch.nn.Module",
+                "Use Task.from_sklearn for scikit-learn models, or Task(...) for any callable.",
+            )
+        if output not in ("logits", "probabilities"):
+            raise InvalidInputError(
+                f"output={output!r}", "'logits' or 'probabilities'", "Say what the module returns."
+            )
+        raw = X
+        if np.asarray(raw).ndim == 2:
+            Xa, cols = as_feature_matrix(raw, "X")
+        else:
+            Xa, cols = np.asarray(raw, dtype=np.float64), None
+            from ._validation import check_finite
+
+            check_finite(Xa, "X")
+        mod = Modality(modality) if modality else (
+            Modality.TABULAR if Xa.ndim == 2 else Modality.IMAGE
+        )
+        bg = None if background is None else np.asarray(background, dtype=np.float64)
+        predict_proba = torch_scorer(module, output=output, batch_size=batch_size)
+        task = cls(
+            name=name or f"torch.{type(module).__name__.lower()}",
+            modality=mod,
+            X=Xa,
+            predict_proba=predict_proba,
+            y=None if y is None else np.asarray(y),
+            model=module,
+            background=bg,
+            feature_names=feature_names if feature_names is not None else cols,
+            class_names=class_names,
+            ground_truth=ground_truth,
+        )
+        task.predict(Xa[:2])
+        return task
+
+
+def _is_torch_module(obj: Any) -> bool:
+    return any(
+        c.__module__.startswith("torch.nn") and c.__name__ == "Module"
+        for c in type(obj).__mro__
+    )
+
+
+def torch_scorer(module: Any, *, output: str = "logits", batch_size: int = 4096) -> Callable:
+    """A numpy-in, numpy-out probability scorer around a torch module."""
+    import torch
+
+    def predict_proba(batch: Any) -> np.ndarray:
+        param = next(module.parameters(), None)
+        dtype = param.dtype if param is not None else torch.float32
+        device = param.device if param is not None else torch.device("cpu")
+        arr = np.asarray(batch)
+        was_training = module.training
+        module.eval()
+        outs = []
+        try:
+            with torch.no_grad():
+                for start in range(0, len(arr), batch_size):
+                    chunk = torch.as_tensor(arr[start : start + batch_size])
+                    chunk = chunk.to(device=device, dtype=dtype if chunk.is_floating_point() else None)
+                    out = module(chunk)
+                    out = out.float()
+                    outs.append(out.softmax(-1) if output == "logits" else out)
+        finally:
+            module.train(was_training)
+        return torch.cat(outs).cpu().double().numpy()
+
+    return predict_proba
+
+
+class CountingScorer:
+    """Wraps a batched scorer and counts calls and rows (the model-call cost)."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn, self.calls, self.rows = fn, 0, 0
+
+    def __call__(self, batch: Any) -> Any:
+        self.calls += 1
+        self.rows += len(batch)
+        return self.fn(batch)

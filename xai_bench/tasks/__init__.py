@@ -1,0 +1,1 @@
+"""Built-in tasks that build offline, deterministically, in seconds (cached on disk)."""

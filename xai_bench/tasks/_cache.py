@@ -1,0 +1,59 @@
+"""On-disk cache for built-in models: safe formats only (no pickle)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CACHE_VERSION = "v1"
+
+
+def cache_dir() -> Path:
+    """``$XAI_BENCH_CACHE`` or ``~/.cache/xai-bench``, versioned."""
+    root = os.environ.get("XAI_BENCH_CACHE") or Path.home() / ".cache" / "xai-bench"
+    path = Path(root) / CACHE_VERSION
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cached_torch(name: str, build: Callable[[], Any], train: Callable[[Any], None]) -> Any:
+    """A torch module built by ``build``; its trained weights are cached as safetensors."""
+    from safetensors.torch import load_file, save_file
+
+    module = build()
+    path = cache_dir() / f"{name}.safetensors"
+    if path.exists():
+        try:
+            module.load_state_dict(load_file(str(path)))
+            module.eval()
+            return module
+        except Exception:  # a stale or truncated cache file: retrain and overwrite
+            path.unlink(missing_ok=True)
+    train(module)
+    module.eval()
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp))
+    os.replace(tmp, path)  # atomic: concurrent workers never read a half-written file
+    return module
+
+
+def cached_sklearn(name: str, fit: Callable[[], Any]) -> Any:
+    """A fitted sklearn estimator cached with skops, loading only sklearn/numpy types."""
+    import skops.io as sio
+
+    path = cache_dir() / f"{name}.skops"
+    if path.exists():
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+            if all(t.split(".")[0] in ("sklearn", "numpy", "builtins") for t in untrusted):
+                return sio.load(path, trusted=untrusted)
+        except Exception:
+            pass
+        path.unlink(missing_ok=True)
+    est = fit()
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    sio.dump(est, tmp)
+    os.replace(tmp, path)
+    return est
