@@ -1,0 +1,70 @@
+"""Results: the tidy outcome of a Benchmark run, with statistics and report output."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Results"]
+
+SCORE_COLUMNS = ["task", "explainer", "metric", "sample", "seed", "score"]
+CURVE_COLUMNS = ["task", "explainer", "metric", "sample", "seed", "step", "x", "y"]
+EXPLANATION_COLUMNS = ["task", "explainer", "sample", "seed", "seconds", "model_calls", "degenerate"]
+FAILURE_COLUMNS = ["task", "explainer", "metric", "seed", "status", "reason"]
+
+
+@dataclass
+class Results:
+    """What a run produced. Every table is a tidy pandas DataFrame.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        One row per (task, explainer, metric, sample, seed) with ``score``; extra
+        boolean flag columns (``degenerate``, ``flat_baseline``...) may follow.
+    curves : DataFrame
+        Long format: one row per curve point (``step``, ``x``, ``y``).
+    explanations : DataFrame
+        Cost and flags per explained sample (``seconds``, ``model_calls``, ``degenerate``).
+    failures : DataFrame
+        Failed, timed-out, crashed and skipped jobs, with ``status`` and ``reason``.
+    attributions : dict
+        ``(task, explainer, seed) -> Explanation`` for per-sample views.
+    tasks : dict
+        ``task -> info`` used by reports: modality, feature_names, class_names,
+        ``X`` (evaluated inputs), ``tokens`` (text), ``ground_truth``.
+    metric_info : dict
+        ``metric -> {higher_is_better, range, description, reference, params}``.
+    provenance : dict
+        Config, library versions, seeds, machine, start time and duration.
+    """
+
+    scores: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCORE_COLUMNS))
+    curves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CURVE_COLUMNS))
+    explanations: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=EXPLANATION_COLUMNS)
+    )
+    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=FAILURE_COLUMNS))
+    attributions: dict[tuple[str, str, int], Any] = field(default_factory=dict)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metric_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy scores: one row per (task, explainer, metric, sample, seed)."""
+        return self.scores.copy()
+
+    def summary(self, **kwargs: Any) -> pd.DataFrame:
+        """Per (task, explainer, metric): mean, median, 95% CI, tests and ranks."""
+        from .stats import summarize
+
+        return summarize(self, **kwargs)
+
+    def to_html(self, path: str | Path, *, interactive: bool = False) -> Path:
+        """Write the self-contained HTML comparison report to ``path``."""
+        from ..reports import render_report
+
+        return render_report(self, path, interactive=interactive)
