@@ -33,7 +33,19 @@ BUILTIN_EXPLAINERS: dict[str, str] = {
     "oracle": "adapters.baselines:OracleExplainer",
     "shap.kernel": "adapters.shap:KernelShap",
     "lime.tabular": "adapters.lime:LimeTabular",
+    "captum.deeplift": "adapters.captum:DeepLift",
+    "captum.deeplift_shap": "adapters.captum:DeepLiftShap",
+    "captum.feature_ablation": "adapters.captum:FeatureAblation",
+    "captum.gradient_shap": "adapters.captum:GradientShap",
+    "captum.guided_backprop": "adapters.captum:GuidedBackprop",
+    "captum.input_x_gradient": "adapters.captum:InputXGradient",
     "captum.integrated_gradients": "adapters.captum:IntegratedGradients",
+    "captum.kernel_shap": "adapters.captum:KernelShap",
+    "captum.layer_integrated_gradients": "adapters.captum:LayerIntegratedGradients",
+    "captum.lime": "adapters.captum:Lime",
+    "captum.occlusion": "adapters.captum:Occlusion",
+    "captum.saliency": "adapters.captum:Saliency",
+    "captum.shapley_value_sampling": "adapters.captum:ShapleyValueSampling",
 }
 
 BUILTIN_METRICS: dict[str, str] = {

@@ -305,7 +305,7 @@ def torch_scorer(module: Any, *, output: str = "logits", batch_size: int = 4096)
         dtype = param.dtype if param is not None else torch.float32
         device = param.device if param is not None else torch.device("cpu")
         arr = np.asarray(batch)
-        was_training = module.training
+        modes = [(m, m.training) for m in module.modules()]  # restored one by one
         module.eval()
         outs = []
         try:
@@ -317,7 +317,8 @@ def torch_scorer(module: Any, *, output: str = "logits", batch_size: int = 4096)
                     out = out.float()
                     outs.append(out.softmax(-1) if output == "logits" else out)
         finally:
-            module.train(was_training)
+            for m, was_training in modes:
+                m.training = was_training
         return torch.cat(outs).cpu().double().numpy()
 
     return predict_proba

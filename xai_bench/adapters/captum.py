@@ -1,0 +1,468 @@
+"""Captum adapters: one declarative table of methods, one adapter class built from it.
+
+Each row of ``METHODS`` names a ``captum.attr`` class, its hyperparameters, the
+modalities it serves and how it is fed (baselines, model or function). Gradient
+methods run on the task's torch module, wrapped so that the attributions explain the
+target's *probability* (``space="probability"``, what the metrics score) or its raw
+logit (``space="logit"``). On text they run on the embedding layer (Captum's ``Layer*``
+variant; ``task.meta["embedding_layer"]`` names it) and the embedding dimension is
+summed. Perturbation methods need only the task's scorer, so they also explain
+scikit-learn and other black-box models.
+
+The model runs in eval mode, inputs are cast to its dtype and device, and every
+submodule's previous train/eval mode is restored afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import operator
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._deps import require
+from ..errors import IncompatibleError, InvalidInputError
+from ..explainer import BaseExplainer, Capabilities, Requirement
+from ..task import CountingScorer, Modality, Task
+
+__all__ = ["METHODS", "CaptumExplainer", "eval_mode", "model_dtype_device"]
+
+TAB, IMG, TXT = Modality.TABULAR, Modality.IMAGE, Modality.TEXT
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One Captum method as data.
+
+    Parameters
+    ----------
+    cls : str
+        Class name in ``captum.attr``.
+    params : mapping
+        Hyperparameters and defaults (besides the common ones added by ``CaptumExplainer``).
+    modalities : frozenset of Modality
+    layer_cls : str, optional
+        The ``Layer*`` variant used on text, through the embedding layer.
+    baselines : {"none", "point", "distribution"}
+        No baseline, one reference input per sample, or a sample of background rows.
+    gradient : bool
+        Needs a differentiable torch model (else it runs on the black-box scorer).
+    stochastic, delta : bool
+        Seeded sampling; returns a convergence delta.
+    kwargs : callable, optional
+        ``(params, X) -> dict`` mapping hyperparameters to ``attribute`` keyword arguments;
+        by default every hyperparameter is passed through under its own name.
+    """
+
+    cls: str
+    params: Mapping[str, Any]
+    modalities: frozenset[Modality]
+    summary: str
+    layer_cls: str | None = None
+    baselines: str = "none"
+    gradient: bool = True
+    stochastic: bool = False
+    delta: bool = False
+    kwargs: Callable[[dict[str, Any], np.ndarray], dict[str, Any]] | None = field(
+        default=None, repr=False
+    )
+
+
+def _occlusion_kwargs(p: dict[str, Any], X: np.ndarray) -> dict[str, Any]:
+    lead = X.shape[1:-2]  # channels: occlude all of them at once
+    return {
+        "sliding_window_shapes": (*lead, p["window"], p["window"]),
+        "strides": (*lead, p["stride"], p["stride"]),
+        "perturbations_per_eval": p["perturbations_per_eval"],
+    }
+
+
+_PERTURB = {"perturbations_per_eval": 64}
+
+METHODS: dict[str, MethodSpec] = {
+    "integrated_gradients": MethodSpec(
+        "IntegratedGradients",
+        {"n_steps": 64, "method": "gausslegendre"},
+        frozenset({TAB, IMG, TXT}),
+        "Path integral of gradients from a baseline.",
+        layer_cls="LayerIntegratedGradients",
+        baselines="point",
+        delta=True,
+    ),
+    "layer_integrated_gradients": MethodSpec(
+        "LayerIntegratedGradients",
+        {"n_steps": 64, "method": "gausslegendre"},
+        frozenset({TXT}),
+        "Integrated gradients on the embedding layer, summed per token.",
+        layer_cls="LayerIntegratedGradients",
+        baselines="point",
+        delta=True,
+    ),
+    "saliency": MethodSpec(
+        "Saliency",
+        {"abs": True},
+        frozenset({TAB, IMG}),
+        "Gradient (magnitude) at the input.",
+    ),
+    "input_x_gradient": MethodSpec(
+        "InputXGradient",
+        {},
+        frozenset({TAB, IMG, TXT}),
+        "Input times gradient.",
+        layer_cls="LayerGradientXActivation",
+    ),
+    "deeplift": MethodSpec(
+        "DeepLift",
+        {},
+        frozenset({TAB, IMG, TXT}),
+        "DeepLIFT rescale rule against a baseline.",
+        layer_cls="LayerDeepLift",
+        baselines="point",
+        delta=True,
+    ),
+    "deeplift_shap": MethodSpec(
+        "DeepLiftShap",
+        {"n_background": 16},
+        frozenset({TAB, IMG}),
+        "DeepLIFT averaged over background rows (SHAP values of a deep model).",
+        baselines="distribution",
+        delta=True,
+        stochastic=True,
+        kwargs=lambda p, X: {},
+    ),
+    "gradient_shap": MethodSpec(
+        "GradientShap",
+        {"n_samples": 32, "stdevs": 0.0, "n_background": 16},
+        frozenset({TAB, IMG}),
+        "Expected gradients over random background rows.",
+        baselines="distribution",
+        stochastic=True,
+        delta=True,
+        kwargs=lambda p, X: {"n_samples": p["n_samples"], "stdevs": p["stdevs"]},
+    ),
+    "guided_backprop": MethodSpec(
+        "GuidedBackprop",
+        {},
+        frozenset({TAB, IMG}),
+        "Gradients with negative ReLU signals removed.",
+    ),
+    "occlusion": MethodSpec(
+        "Occlusion",
+        {"window": 2, "stride": 1, **_PERTURB},
+        frozenset({IMG}),
+        "Drop in output when a sliding patch is replaced by the baseline.",
+        baselines="point",
+        gradient=False,
+        kwargs=_occlusion_kwargs,
+    ),
+    "feature_ablation": MethodSpec(
+        "FeatureAblation",
+        dict(_PERTURB),
+        frozenset({TAB, IMG, TXT}),
+        "Drop in output when one feature is replaced by the baseline.",
+        baselines="point",
+        gradient=False,
+    ),
+    "shapley_value_sampling": MethodSpec(
+        "ShapleyValueSampling",
+        {"n_samples": 25, **_PERTURB},
+        frozenset({TAB, IMG, TXT}),
+        "Shapley values estimated from random feature permutations.",
+        baselines="point",
+        gradient=False,
+        stochastic=True,
+    ),
+    "kernel_shap": MethodSpec(
+        "KernelShap",
+        {"n_samples": 256, **_PERTURB},
+        frozenset({TAB, IMG, TXT}),
+        "Kernel SHAP: weighted linear regression on feature coalitions.",
+        baselines="point",
+        gradient=False,
+        stochastic=True,
+    ),
+    "lime": MethodSpec(
+        "Lime",
+        {"n_samples": 256, **_PERTURB},
+        frozenset({TAB, IMG, TXT}),
+        "LIME: local linear surrogate on random feature subsets.",
+        baselines="point",
+        gradient=False,
+        stochastic=True,
+    ),
+}
+
+
+# -- torch helpers (shared with the Inseq adapter) ------------------------------------
+def model_dtype_device(module: Any) -> tuple[Any, Any]:
+    """The dtype and device of a module's first floating parameter (float32/CPU if none)."""
+    import torch
+
+    for p in module.parameters():
+        if p.is_floating_point():
+            return p.dtype, p.device
+    return torch.float32, torch.device("cpu")
+
+
+@contextlib.contextmanager
+def eval_mode(module: Any) -> Iterator[Any]:
+    """Put every submodule in eval mode; restore each one's own previous mode afterwards."""
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, was_training in modes:
+            m.training = was_training
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Seed torch and numpy's global generators (Captum uses both), then restore them."""
+    import torch
+
+    if seed is None:
+        yield
+        return
+    np_state = np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(np_state)
+
+
+def _forward_module(task: Task, space: str) -> Any:
+    """The task's module with its output mapped to the explained space."""
+    from torch import nn
+
+    module = task.model
+    returns_probs = _returns_probabilities(task)
+    if space == "logit" and returns_probs:
+        raise InvalidInputError(
+            f"space='logit' but the model of task {task.name!r} returns probabilities",
+            "a model that returns logits",
+            "Use space='probability'.",
+        )
+
+    class Explained(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = module
+            # a module (not F.softmax) so DeepLift can apply its rule to it
+            self.softmax = nn.Softmax(dim=-1)
+
+            self.calls, self.rows = 0, 0
+
+        def forward(self, x: Any) -> Any:
+            self.calls, self.rows = self.calls + 1, self.rows + len(x)
+            out = self.model(
+                x.round().long() if task.modality is TXT and x.is_floating_point() else x
+            )
+            out = getattr(out, "logits", out)  # Hugging Face model outputs
+            return self.softmax(out) if space == "probability" and not returns_probs else out
+
+    return Explained()
+
+
+def _returns_probabilities(task: Task) -> bool:
+    declared = task.meta.get("model_output")
+    if declared is not None:
+        return declared == "probabilities"
+    import torch
+
+    dtype, device = model_dtype_device(task.model)
+    x = torch.as_tensor(np.asarray(task.X[:4]))
+    x = x.to(device=device, dtype=dtype if x.is_floating_point() else None)
+    with eval_mode(task.model), torch.no_grad():
+        out = task.model(x)
+    out = getattr(out, "logits", out).double()
+    return bool(out.min() >= 0 and out.max() <= 1 and torch.allclose(out.sum(-1), out.new_ones(1)))
+
+
+def _embedding_layer(task: Task) -> Any:
+    path = task.meta.get("embedding_layer")
+    if path is None:
+        get = getattr(task.model, "get_input_embeddings", None)
+        layer = get() if callable(get) else None
+        if layer is None:
+            raise IncompatibleError(
+                f"text task {task.name!r} names no embedding layer (task.meta['embedding_layer'])"
+            )
+        return layer
+    return operator.attrgetter(path)(task.model)
+
+
+class CaptumExplainer(BaseExplainer):
+    """Base of every ``captum.<method>`` adapter; ``spec`` says which method it runs."""
+
+    library: ClassVar[str] = "captum"
+    spec: ClassVar[MethodSpec]
+
+    def __init__(self, **params: Any) -> None:
+        unknown = set(params) - set(self._defaults())
+        if unknown:
+            raise TypeError(f"unexpected parameters {sorted(unknown)}")
+        for key, default in self._defaults().items():
+            setattr(self, key, params.get(key, default))
+
+    @classmethod
+    def _defaults(cls) -> dict[str, Any]:
+        common: dict[str, Any] = {}
+        if cls.spec.gradient:
+            common["space"] = "probability"
+        if cls.spec.baselines == "point":
+            common["baseline"] = None
+        if cls.spec.stochastic:
+            common["seed"] = 0
+        return {**cls.spec.params, **common}
+
+    def _attribute(
+        self, task: Task, X: np.ndarray, targets: np.ndarray, scorer: CountingScorer
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        import torch
+
+        attr_mod = require("captum.attr", "captum")
+        spec, params = self.spec, self.get_params()
+        text = task.modality is TXT
+        if spec.gradient:
+            if params["space"] not in ("probability", "logit"):
+                raise InvalidInputError(
+                    f"space={params['space']!r}", "'probability' or 'logit'", "Pick one of them."
+                )
+            forward: Any = _forward_module(task, params["space"])
+            dtype, device = model_dtype_device(task.model)
+            space = params["space"]
+        else:
+            forward, dtype, device, space = (
+                _scorer_forward(scorer),
+                torch.float64,
+                "cpu",
+                "probability",
+            )
+        in_dtype = torch.long if text else dtype
+        inputs = torch.as_tensor(np.asarray(X)).to(device=device, dtype=in_dtype)
+        kwargs = (
+            spec.kwargs(params, X)
+            if spec.kwargs
+            else {k: params[k] for k in spec.params if k != "n_background"}
+        )
+        if spec.baselines != "none":
+            kwargs["baselines"] = self._baselines(task, X, params).to(device=device, dtype=in_dtype)
+        if spec.delta:
+            kwargs["return_convergence_delta"] = True
+        use_layer = text and spec.gradient
+        ctor: Any = getattr(attr_mod, spec.layer_cls if use_layer else spec.cls)  # type: ignore[arg-type]
+        # gradient methods get the wrapped nn.Module (DeepLift and GuidedBackprop need a
+        # module); perturbation methods get the counting black-box scorer
+        method = ctor(forward, _embedding_layer(task)) if use_layer else ctor(forward)
+        meta: dict[str, Any] = {"output_space": space, "captum_class": ctor.__name__}
+        with (
+            eval_mode(task.model) if task.is_torch else contextlib.nullcontext(),
+            seeded(params.get("seed")),
+            warnings.catch_warnings(record=True) as caught,
+        ):
+            warnings.simplefilter("always")
+            out = method.attribute(inputs, target=torch.as_tensor(targets).to(device), **kwargs)
+        meta["warnings"] = sorted({str(w.message) for w in caught})
+        if spec.gradient:
+            meta["model_calls"], meta["model_rows"] = forward.calls, forward.rows
+        if spec.delta:  # per sample; sampling methods give one per (sample, draw): average them
+            out, delta = out
+            delta = delta.detach().double().cpu().numpy().reshape(len(X), -1).mean(axis=1)
+            meta["convergence_delta"] = delta.tolist()
+        attr = out.detach().double().cpu().numpy()
+        if use_layer:  # (n, L, D) embedding attributions -> one value per token
+            attr = attr.sum(axis=-1)
+            meta["embedding_layer"] = task.meta.get("embedding_layer", "get_input_embeddings()")
+        return attr, meta
+
+    def _baselines(self, task: Task, X: np.ndarray, params: dict[str, Any]) -> Any:
+        import torch
+
+        if self.spec.baselines == "distribution":
+            ref = np.asarray(task.background if task.background is not None else task.X)
+            rows = np.random.default_rng(params.get("seed")).choice(
+                len(ref), size=min(params["n_background"], len(ref)), replace=False
+            )
+            return torch.as_tensor(ref[rows])
+        value = params.get("baseline")
+        base = (
+            task.removal_value()
+            if value is None
+            else np.broadcast_to(np.asarray(value, dtype=np.float64), task.feature_shape)
+        )
+        base = np.broadcast_to(base, X.shape)
+        if task.modality is TXT:  # padding stays padding: it is not a feature
+            base = np.where(task.valid_mask(X), base, X)
+        return torch.as_tensor(np.ascontiguousarray(base))
+
+
+def _scorer_forward(scorer: CountingScorer) -> Callable[[Any], Any]:
+    import torch
+
+    def forward(x: Any) -> Any:
+        arr = x.detach().cpu().numpy()
+        if x.dtype == torch.long or not x.is_floating_point():
+            arr = arr.astype(np.int64)
+        return torch.as_tensor(scorer(arr), dtype=torch.float64)
+
+    return forward
+
+
+def _adapter(method: str) -> type[CaptumExplainer]:
+    spec = METHODS[method]
+    requires = {Requirement.TORCH_MODEL} if spec.gradient else set()
+    space = "model" if spec.gradient else "probability"
+    caps = Capabilities(
+        modalities=spec.modalities,
+        requires=frozenset(requires),
+        stochastic=spec.stochastic,
+        output_space=space,
+    )
+    cls_name = "".join(part.title() for part in method.split("_"))
+    cls = type(
+        cls_name,
+        (CaptumExplainer,),
+        {
+            "name": f"captum.{method}",
+            "capabilities": caps,
+            "spec": spec,
+            "__doc__": f"Captum ``{spec.cls}``: {spec.summary}",
+            "__module__": __name__,
+        },
+    )
+    # a real signature, so get_params() and help() show the hyperparameters
+    init_params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [
+        inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)
+        for k, v in cls._defaults().items()
+    ]
+
+    def __init__(self: CaptumExplainer, **params: Any) -> None:
+        CaptumExplainer.__init__(self, **params)
+
+    __init__.__signature__ = inspect.Signature(init_params)  # type: ignore[attr-defined]
+    cls.__init__ = __init__  # type: ignore[misc]
+    return cls
+
+
+IntegratedGradients = _adapter("integrated_gradients")
+LayerIntegratedGradients = _adapter("layer_integrated_gradients")
+Saliency = _adapter("saliency")
+InputXGradient = _adapter("input_x_gradient")
+DeepLift = _adapter("deeplift")
+DeepLiftShap = _adapter("deeplift_shap")
+GradientShap = _adapter("gradient_shap")
+GuidedBackprop = _adapter("guided_backprop")
+Occlusion = _adapter("occlusion")
+FeatureAblation = _adapter("feature_ablation")
+ShapleyValueSampling = _adapter("shapley_value_sampling")
+KernelShap = _adapter("kernel_shap")
+Lime = _adapter("lime")
