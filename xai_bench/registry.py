@@ -51,6 +51,9 @@ BUILTIN_EXPLAINERS: dict[str, str] = {
 BUILTIN_METRICS: dict[str, str] = {
     "deletion_auc": "metrics.deletion:DeletionAUC",
     "insertion_auc": "metrics.deletion:InsertionAUC",
+    "lerf_auc": "metrics.deletion:LeRFAUC",
+    "abpc": "metrics.deletion:ABPC",
+    "aopc": "metrics.deletion:AOPC",
 }
 
 # task id -> "module:function" returning a Task

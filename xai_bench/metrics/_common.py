@@ -1,0 +1,46 @@
+"""Small pieces shared by the metric classes: parameter introspection and modality checks."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar
+
+from ..errors import IncompatibleError
+from ..explanation import Explanation
+from ..task import Task
+from .base import MetricInfo, MetricResult
+
+#: |f(x) - f(baseline)| below this (probability) flags a sample "flat_baseline".
+FLAT_TOL = 1e-2
+
+TARGET = "explanation.targets (the predicted class unless the user gave targets)"
+
+
+class BaseMetric:
+    """Thin class around a pure metric function: hyperparameters in ``__init__`` only.
+
+    Subclasses set ``info`` and implement ``score`` by calling their pure function with
+    ``**self.get_params()``.
+    """
+
+    info: ClassVar[MetricInfo]
+
+    def get_params(self) -> dict[str, Any]:
+        sig = inspect.signature(type(self).__init__)
+        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
+        raise NotImplementedError
+
+
+def check_modality(info: MetricInfo, task: Task) -> None:
+    """Raise IncompatibleError (a recorded skip) when ``task``'s modality is not declared."""
+    if task.modality not in info.modalities:
+        mods = ", ".join(sorted(m.value for m in info.modalities))
+        raise IncompatibleError(
+            f"metric {info.name} supports {mods}, not {task.modality.value} (task {task.name!r})"
+        )

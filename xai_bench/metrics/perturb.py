@@ -1,0 +1,209 @@
+"""The one batched masking engine every perturbation metric uses.
+
+Three steps, each vectorised:
+
+1. :func:`rank_positions` ranks the features of every sample once (signed or absolute
+   attribution, descending; ties broken by a seeded random key, never by column order;
+   padding is ranked last and never removed).
+2. :func:`grid_counts` turns fractions of features into per-sample feature counts.
+3. :func:`masked_scores` builds the perturbed inputs for every (sample, count) pair in
+   memory-bounded chunks (rank positions broadcast against counts, then a masker fills
+   the removed cells), deduplicates pairs shared by several metrics, and scores them with
+   as few large ``task.predict`` calls as possible, keeping only the target column.
+
+Maskers (constant, background sample, text tokens, ROAD-style imputation) live in
+:mod:`xai_bench.metrics.maskers`; ``baseline=`` parameters accept their names too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ..explanation import Explanation
+from ..task import Task
+
+__all__ = [
+    "MAX_CHUNK_BYTES",
+    "check_inputs",
+    "tie_keys",
+    "grid_counts",
+    "masked_scores",
+    "rank_positions",
+    "to_space",
+]
+
+#: Upper bound on the bytes of perturbed inputs built at once.
+MAX_CHUNK_BYTES = 64 * 2**20
+
+ORDERS = ("signed", "abs")
+SPACES = ("probability", "log_odds")
+_EPS = 1e-7
+
+
+def rank_positions(
+    explanation: Explanation, *, order: str = "signed", seed: int = 0, X: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rank position of every feature (0 = removed first) and the valid-feature counts.
+
+    Parameters
+    ----------
+    explanation : Explanation
+    order : {"signed", "abs"}
+        Sort by the signed attribution (most evidence for the target first) or by its
+        magnitude, descending.
+    seed : int
+        Seeds the random tie-break key: equal attributions are ordered by a random
+        permutation, never by column order.
+    X : array, optional
+        The explained inputs. The tie-break key of a feature is a hash of (seed, feature
+        index, the sample's inputs and attributions), so a sample gets the same ranking
+        whether it is scored alone or in any batch.
+
+    Returns
+    -------
+    positions : ndarray of int32, shape (n, F)
+        ``positions[i, j]`` is the step at which feature ``j`` of sample ``i`` is removed;
+        invalid (padding) features get ``F`` so no count ever reaches them.
+    n_valid : ndarray of int64, shape (n,)
+    """
+    if order not in ORDERS:
+        raise InvalidInputError(f"order={order!r}", f"one of {ORDERS}", "Use order='signed'.")
+    a, valid = explanation.flat(), explanation.flat_mask()
+    n, F = a.shape
+    key = np.abs(a) if order == "abs" else a
+    primary = np.where(valid, -key, np.inf)
+    tie = tie_keys(a if X is None else np.concatenate([a, _as_f64(X, n)], axis=1), F, seed)
+    ranked = np.lexsort((tie, primary), axis=-1)  # last key is primary
+    positions = np.empty((n, F), dtype=np.int32)
+    np.put_along_axis(positions, ranked, np.arange(F, dtype=np.int32)[None, :], axis=1)
+    positions[~valid] = F
+    return positions, valid.sum(axis=1).astype(np.int64)
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, vectorised (uint64 arithmetic wraps by design)."""
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _as_f64(X: Any, n: int) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(n, -1))
+
+
+def tie_keys(content: np.ndarray, F: int, seed: int) -> np.ndarray:
+    """Pseudo-random uint64 keys (n, F) from a per-row fingerprint of ``content``.
+
+    Uniform, seeded and independent of the row's position in the batch.
+    """
+    n = len(content)
+    bits = np.ascontiguousarray(content, dtype=np.float64).reshape(n, -1).view(np.uint64)
+    salt = _mix(np.arange(bits.shape[1], dtype=np.uint64) + np.uint64(seed % 2**63))
+    fingerprint = _mix(bits ^ salt[None, :]).sum(axis=1, dtype=np.uint64)
+    return _mix(fingerprint[:, None] ^ salt[None, :F])
+
+
+def grid_counts(fractions: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
+    """Number of features per sample at each fraction: ``round(fraction * n_valid)``.
+
+    Rounds half up (1.5 -> 2), so a fraction grid and a top-k% list meet on the same
+    counts. Returns int64 of shape (n, len(fractions)).
+    """
+    frac = np.asarray(fractions, dtype=np.float64)
+    return np.floor(frac[None, :] * n_valid[:, None] + 0.5 + 1e-9).astype(np.int64)
+
+
+def check_inputs(task: Task, X: Any, explanation: Explanation) -> np.ndarray:
+    """X as an array matching the explanation's samples and the task's feature shape."""
+    arr = np.asarray(X)
+    if arr.ndim < 2 or arr.shape[0] != explanation.n_samples:
+        raise InvalidInputError(
+            f"X with shape {arr.shape} for an explanation of {explanation.n_samples} samples",
+            "the same rows that were explained",
+            "Score the X you passed to explain().",
+        )
+    if arr.shape[1:] != explanation.feature_shape or arr.shape[1:] != task.feature_shape:
+        raise InvalidInputError(
+            f"X feature shape {arr.shape[1:]}, attributions {explanation.feature_shape}, "
+            f"task {task.feature_shape}",
+            "one attribution per input feature of the task",
+            "Explain and score inputs of the same task.",
+        )
+    return arr
+
+
+def to_space(p: np.ndarray, space: str) -> np.ndarray:
+    """Target probabilities in ``space``: unchanged, or log-odds ``log(p / (1 - p))``."""
+    if space == "probability":
+        return p
+    if space == "log_odds":
+        q = np.clip(p, _EPS, 1 - _EPS)
+        return np.log(q) - np.log1p(-q)
+    raise InvalidInputError(f"space={space!r}", f"one of {SPACES}", "Use space='probability'.")
+
+
+Fill = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def masked_scores(
+    task: Task,
+    X: np.ndarray,
+    targets: np.ndarray,
+    positions: np.ndarray,
+    counts: np.ndarray,
+    fill: Fill,
+    *,
+    keep_top: bool = False,
+    max_bytes: int | None = None,
+    predict: Callable[[Any], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Target probability of every perturbed input, shape like ``counts`` (n, S).
+
+    For pair (i, s) the "top" set of sample i is its ``counts[i, s]`` first-ranked
+    features. With ``keep_top=False`` (deletion, comprehensiveness) the top set is
+    replaced; with ``keep_top=True`` (insertion, sufficiency) every other valid feature
+    is replaced. Equal (i, count) pairs are scored once.
+
+    Parameters
+    ----------
+    task, X
+        The task and the explained inputs, (n, *feature_shape).
+    targets : ndarray (n,)
+        Output column scored for each sample.
+    positions : ndarray (n, F)
+        From :func:`rank_positions`.
+    counts : ndarray of int (n, S)
+    fill : callable
+        ``fill(X_rows, removed, sample_index) -> perturbed rows``, all flat (m, F):
+        a bound masker (see :mod:`xai_bench.metrics.maskers`).
+    max_bytes : int, optional
+        Memory bound for the perturbed inputs built at once (default ``MAX_CHUNK_BYTES``).
+    predict : callable, optional
+        Scorer to use instead of ``task.predict`` (e.g. a call counter).
+    """
+    n, F = positions.shape
+    Xf = np.asarray(X).reshape(n, F)
+    counts = np.asarray(counts, dtype=np.int64)
+    S = counts.shape[1]
+    # one model row per distinct (sample, count) pair
+    keys = np.arange(n, dtype=np.int64)[:, None] * (F + 1) + counts
+    uniq, inverse = np.unique(keys.ravel(), return_inverse=True)
+    rows_i, rows_c = np.divmod(uniq, F + 1)
+    predict = predict or task.predict
+    per_row = max(1, F * (Xf.itemsize + 5))  # inputs + positions + mask
+    chunk = max(1, int((max_bytes or MAX_CHUNK_BYTES) // per_row))
+    out = np.empty(len(uniq), dtype=np.float64)
+    valid = positions < F
+    for start in range(0, len(uniq), chunk):
+        i = rows_i[start : start + chunk]
+        top = positions[i] < rows_c[start : start + chunk, None]
+        removed = (valid[i] & ~top) if keep_top else top
+        batch = fill(Xf[i], removed, i).reshape(len(i), *X.shape[1:])
+        probs = predict(batch)
+        out[start : start + len(i)] = probs[np.arange(len(i)), targets[i]]
+    return out[inverse].reshape(n, S)
