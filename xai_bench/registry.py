@@ -31,7 +31,13 @@ __all__ = [
 BUILTIN_EXPLAINERS: dict[str, str] = {
     "random": "adapters.baselines:RandomExplainer",
     "oracle": "adapters.baselines:OracleExplainer",
+    "shap.deep": "adapters.shap:DeepShap",
+    "shap.exact": "adapters.shap:ExactShap",
+    "shap.gradient": "adapters.shap:GradientShap",
     "shap.kernel": "adapters.shap:KernelShap",
+    "shap.linear": "adapters.shap:LinearShap",
+    "shap.permutation": "adapters.shap:PermutationShap",
+    "shap.tree": "adapters.shap:TreeShap",
     "lime.tabular": "adapters.lime:LimeTabular",
     "captum.deeplift": "adapters.captum:DeepLift",
     "captum.deeplift_shap": "adapters.captum:DeepLiftShap",

@@ -106,3 +106,132 @@ def test_select_target_normalises_every_shap_layout(layout):
     np.testing.assert_array_equal(got, want)
     with pytest.raises(xb.InvalidInputError, match="shape"):
         select_target(v[:, :3], targets, (5,))
+
+
+def test_exact_equals_brute_force_shapley(linear):
+    X = linear.X[:3]
+    expl = xb.get_explainer("shap.exact", max_background=256).explain(linear, X)
+    for i, x in enumerate(X):
+        ref = brute_force_shapley(linear.predict, x, linear.background, expl.targets[i])
+        np.testing.assert_allclose(expl.attributions[i], ref, atol=1e-6)
+
+
+def test_exact_skips_wide_tasks(mlp):
+    with pytest.raises(xb.IncompatibleError, match="2\\^30"):
+        xb.get_explainer("shap.exact").explain(mlp, mlp.X[:1])
+
+
+def test_permutation_close_to_brute_force_and_efficient(linear):
+    X = linear.X[:3]
+    expl = xb.get_explainer("shap.permutation", max_background=256, max_evals=400).explain(
+        linear, X
+    )
+    fx = linear.predict(X)[np.arange(3), expl.targets]
+    np.testing.assert_allclose(
+        expl.attributions.sum(1), fx - np.asarray(expl.meta["base_values"]), atol=1e-6
+    )
+    for i, x in enumerate(X):
+        ref = brute_force_shapley(linear.predict, x, linear.background, expl.targets[i])
+        np.testing.assert_allclose(expl.attributions[i], ref, atol=0.01)
+
+
+def test_linear_closed_form_on_torch_linear(linear):
+    from xai_bench.tasks.tabular import SYNTHETIC_WEIGHTS
+
+    X = linear.X[:5]
+    expl = xb.get_explainer("shap.linear").explain(linear, X)
+    assert expl.meta["output_space"] == "log_odds"
+    sign = np.where(expl.targets == 1, 1.0, -1.0)[:, None]  # log-odds of class 0 = -class 1
+    want = sign * SYNTHETIC_WEIGHTS * (X - linear.background.mean(0))
+    np.testing.assert_allclose(expl.attributions, want, atol=1e-5)
+
+
+def test_linear_closed_form_on_sklearn_logistic_regression():
+    from sklearn.datasets import load_wine
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    binary = LogisticRegression().fit(X, y == 0)
+    task = xb.Task.from_sklearn(binary, X[:20], background=X)
+    expl = xb.get_explainer("shap.linear").explain(task, X[:4], targets=1)
+    np.testing.assert_allclose(expl.attributions, binary.coef_[0] * (X[:4] - X.mean(0)), atol=1e-8)
+    # three classes: each class's logit, w_t * (x - E x)
+    multi = LogisticRegression().fit(X, y)
+    task3 = xb.Task.from_sklearn(multi, X[:20], background=X)
+    e3 = xb.get_explainer("shap.linear").explain(task3, X[:4])
+    assert e3.meta["output_space"] == "logit"
+    want = multi.coef_[e3.targets] * (X[:4] - X.mean(0))
+    np.testing.assert_allclose(e3.attributions, want, atol=1e-8)
+
+
+def test_tree_on_gradient_boosting_is_log_odds_and_additive():
+    task = xb.load_task("breast_cancer.gbt")
+    X = task.X[:6]
+    expl = xb.get_explainer("shap.tree").explain(task, X)
+    assert expl.meta["output_space"] == "log_odds"
+    margin = task.model.decision_function(X)  # log-odds of class 1
+    want = np.where(expl.targets == 1, margin, -margin)
+    got = expl.attributions.sum(1) + np.asarray(expl.meta["base_values"])
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    # probability space on request: sums to the predicted probability of the target
+    prob = xb.get_explainer("shap.tree", model_output="probability").explain(task, X)
+    assert prob.meta["output_space"] == "probability"
+    got = prob.attributions.sum(1) + np.asarray(prob.meta["base_values"])
+    np.testing.assert_allclose(got, task.predict(X)[np.arange(6), prob.targets], atol=1e-6)
+
+
+def test_tree_on_random_forest_is_probability():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    rf = RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0).fit(X, y)
+    task = xb.Task.from_sklearn(rf, X[:10], background=X[:100])
+    expl = xb.get_explainer("shap.tree").explain(task, X[:4], targets=0)
+    assert expl.meta["output_space"] == "probability"
+    got = expl.attributions.sum(1) + np.asarray(expl.meta["base_values"])
+    np.testing.assert_allclose(got, rf.predict_proba(X[:4])[:, 0], atol=1e-6)
+
+
+def test_tree_skips_non_tree_sklearn_model():
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.random.default_rng(0).standard_normal((30, 3))
+    task = xb.Task.from_sklearn(LogisticRegression().fit(X, X[:, 0] > 0), X)
+    with pytest.raises(xb.IncompatibleError, match="tree"):
+        xb.get_explainer("shap.tree").explain(task, X[:2])
+
+
+def test_deep_summation_to_delta_and_linear_closed_form(linear, mlp):
+    import torch
+
+    X = linear.X[:4]
+    expl = xb.get_explainer("shap.deep", max_background=256).explain(linear, X)
+    assert expl.meta["output_space"] == "logit"
+    w = linear.model.weight.detach().double().numpy()[expl.targets]
+    np.testing.assert_allclose(expl.attributions, w * (X - linear.background.mean(0)), atol=1e-5)
+    # on the MLP: attributions sum to logit(x) - mean logit(background)
+    mlp.model.train()  # the adapter must not leave it changed
+    e = xb.get_explainer("shap.deep", max_background=30).explain(mlp, mlp.X[:4])
+    assert mlp.model.training
+    mlp.model.eval()
+    with torch.no_grad():
+        logits = mlp.model(torch.tensor(mlp.X[:4], dtype=torch.float32)).double().numpy()
+    delta = logits[np.arange(4), e.targets] - np.asarray(e.meta["base_values"])
+    np.testing.assert_allclose(e.attributions.sum(1), delta, atol=1e-4)
+
+
+def test_gradient_expected_gradients_on_linear_and_seeded(linear):
+    X = linear.X[:4]
+    a = xb.get_explainer("shap.gradient", n_samples=2000, max_background=256).explain(linear, X)
+    w = linear.model.weight.detach().double().numpy()[a.targets]
+    # the gradient is constant, so phi = w * (x - mean of the sampled references)
+    np.testing.assert_allclose(a.attributions, w * (X - linear.background.mean(0)), atol=0.1)
+    assert np.abs(a.attributions[:, 3:]).max() < 1e-6  # dummy features
+    b = xb.get_explainer("shap.gradient", n_samples=50, seed=1).explain(linear, X)
+    c = xb.get_explainer("shap.gradient", n_samples=50, seed=1).explain(linear, X)
+    d = xb.get_explainer("shap.gradient", n_samples=50, seed=2).explain(linear, X)
+    np.testing.assert_array_equal(b.attributions, c.attributions)
+    assert not np.allclose(b.attributions, d.attributions)

@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._deps import require
-from ..errors import InvalidInputError
-from ..explainer import BaseExplainer, Capabilities
+from ..errors import IncompatibleError, InvalidInputError
+from ..explainer import BaseExplainer, Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
 from ._background import summarize, task_background
 
@@ -140,3 +140,357 @@ class KernelShap(BaseExplainer):
         attr = select_target(np.concatenate(rows), targets, (n_features,))
         meta = {**bg.info, "n_coalitions": n_coal, "base_values": _expected(explainer, targets)}
         return attr, meta
+
+
+def _masker(task: Task, max_background: int, seed: int) -> tuple[Any, dict[str, Any]]:
+    """An Independent masker over a seeded subsample of the task's background."""
+    bg = summarize(task_background(task), max_background, "sample", seed)
+    return _shap().maskers.Independent(bg.data, max_samples=len(bg.data)), bg.info
+
+
+class _MaskerShap(BaseExplainer):
+    """Shared body of the model-agnostic explainers that take a masker (Permutation, Exact)."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(modalities=TABULAR)
+    shap_class: ClassVar[str]
+    max_background: int = 100
+    seed: int = 0
+
+    def _evals(self, n_features: int) -> Any:
+        raise NotImplementedError
+
+    def _attribute(
+        self, task: Task, X: np.ndarray, targets: np.ndarray, scorer: CountingScorer
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        shap = _shap()
+        max_evals = self._evals(X.shape[1])
+        masker, info = _masker(task, self.max_background, self.seed)
+        with seeded_global_numpy(self.seed):  # Permutation reseeds the global RNG when built
+            explainer = getattr(shap, self.shap_class)(scorer, masker)
+        values, base = [], []
+        for x in X:  # reseed per row: results do not depend on batch composition
+            with seeded_global_numpy(self.seed):
+                out = explainer(x[None], max_evals=max_evals, silent=True)
+            values.append(out.values)
+            base.append(np.asarray(out.base_values).reshape(-1))
+        attr = select_target(np.concatenate(values), targets, X.shape[1:])
+        base_arr = np.stack(base)
+        picked = base_arr[:, 0] if base_arr.shape[1] == 1 else base_arr[np.arange(len(X)), targets]
+        return attr, {**info, "base_values": picked.tolist()}
+
+
+class PermutationShap(_MaskerShap):
+    """SHAP's permutation explainer (antithetic permutations) on the probability scorer.
+
+    Parameters
+    ----------
+    max_evals : int or "auto"
+        Model evaluations per sample (at least ``2 * n_features + 1``); "auto" is SHAP's
+        ``20 * n_features``.
+    max_background : int
+        Background rows (a seeded subsample beyond that).
+    seed : int
+    """
+
+    name: ClassVar[str] = "shap.permutation"
+    library: ClassVar[str] = "shap"
+    shap_class: ClassVar[str] = "PermutationExplainer"
+    capabilities: ClassVar[Capabilities] = Capabilities(modalities=TABULAR, stochastic=True)
+
+    def __init__(self, max_evals: Any = "auto", max_background: int = 100, seed: int = 0) -> None:
+        self.max_evals = max_evals
+        self.max_background = max_background
+        self.seed = seed
+
+    def _evals(self, n_features: int) -> Any:
+        return self.max_evals
+
+
+class ExactShap(_MaskerShap):
+    """Exact Shapley values by enumerating all ``2**n_features`` coalitions.
+
+    Parameters
+    ----------
+    max_features : int
+        Tasks with more features are skipped (the cost doubles per feature).
+    max_background : int
+    seed : int
+        Only picks the background subsample.
+    """
+
+    name: ClassVar[str] = "shap.exact"
+    library: ClassVar[str] = "shap"
+    shap_class: ClassVar[str] = "ExactExplainer"
+
+    def __init__(self, max_features: int = 16, max_background: int = 100, seed: int = 0) -> None:
+        self.max_features = max_features
+        self.max_background = max_background
+        self.seed = seed
+
+    def _evals(self, n_features: int) -> Any:
+        if n_features > self.max_features:
+            raise IncompatibleError(
+                f"{self.name} enumerates 2^{n_features} coalitions; the task has more than "
+                f"max_features={self.max_features} features (use shap.permutation or shap.kernel)"
+            )
+        return 2**n_features + 1
+
+
+def _binary_flip(
+    values: np.ndarray, base: np.ndarray, targets: np.ndarray, space: str, n_outputs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """One output explained for a two-class model is class 1: class 0 is its negation."""
+    if n_outputs != 2:
+        raise IncompatibleError(
+            f"SHAP explained one output but the model has {n_outputs} classes; cannot pick a target"
+        )
+    sign = np.where(targets == 1, 1.0, -1.0)
+    flipped = base * sign + (np.where(targets == 1, 0.0, 1.0) if space == "probability" else 0.0)
+    return values * sign.reshape(-1, *[1] * (values.ndim - 1)), flipped
+
+
+def _pick(
+    values: Any, base: Any, targets: np.ndarray, task: Task, space: str, fshape: tuple[int, ...]
+) -> tuple[np.ndarray, list[float]]:
+    """Target column of SHAP values and base values, for single- or multi-output results."""
+    if isinstance(values, list):
+        values = np.stack([np.asarray(v) for v in values], axis=-1)
+    v = np.asarray(values, dtype=np.float64)
+    b = np.asarray(base, dtype=np.float64).reshape(-1)
+    if v.shape == (len(targets), *fshape) and task.n_outputs > 1:
+        attr, b = _binary_flip(v, np.resize(b, len(targets)), targets, space, task.n_outputs)
+        return attr, b.tolist()
+    attr = select_target(v, targets, fshape)
+    return attr, (b[targets] if b.size > 1 else np.resize(b, len(targets))).tolist()
+
+
+class TreeShap(BaseExplainer):
+    """TreeSHAP for scikit-learn tree ensembles (exact, polynomial time).
+
+    Parameters
+    ----------
+    model_output : {"raw", "probability"}
+        "raw" explains the trees' own output (log-odds for gradient boosting,
+        probability for forests); "probability" needs interventional perturbation.
+    feature_perturbation : {"interventional", "tree_path_dependent"}
+    max_background : int
+        Background rows for interventional TreeSHAP (seeded subsample).
+    seed : int
+    """
+
+    name: ClassVar[str] = "shap.tree"
+    library: ClassVar[str] = "shap"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        modalities=TABULAR, requires=frozenset({Requirement.SKLEARN_MODEL}), output_space="model"
+    )
+
+    def __init__(
+        self,
+        model_output: str = "raw",
+        feature_perturbation: str = "interventional",
+        max_background: int = 100,
+        seed: int = 0,
+    ) -> None:
+        self.model_output = model_output
+        self.feature_perturbation = feature_perturbation
+        self.max_background = max_background
+        self.seed = seed
+
+    def _attribute(
+        self, task: Task, X: np.ndarray, targets: np.ndarray, scorer: CountingScorer
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        shap = _shap()
+        from shap.utils._exceptions import InvalidModelError
+
+        info: dict[str, Any] = {}
+        data = None
+        if self.feature_perturbation == "interventional":
+            bg = summarize(task_background(task), self.max_background, "sample", self.seed)
+            data, info = bg.data, bg.info
+        try:
+            explainer = shap.TreeExplainer(
+                task.model,
+                data=data,
+                model_output=self.model_output,
+                feature_perturbation=self.feature_perturbation,
+            )
+        except InvalidModelError as exc:
+            raise IncompatibleError(f"{self.name} needs a tree ensemble: {exc}") from exc
+        space = self.model_output if self.model_output != "raw" else explainer.model.tree_output
+        space = {"log_odds": "log_odds", "probability": "probability"}.get(space, str(space))
+        values = explainer.shap_values(X)
+        attr, base = _pick(values, explainer.expected_value, targets, task, space, X.shape[1:])
+        return attr, {**info, "output_space": space, "base_values": base}
+
+
+def linear_coefficients(model: Any) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """(coef (k, f), intercept (k,), space) of a sklearn linear classifier or a torch Linear.
+
+    A two-logit torch layer becomes one log-odds row ``w1 - w0``; None for other models.
+    """
+    if hasattr(model, "coef_") and hasattr(model, "intercept_"):
+        coef = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
+        space = "log_odds" if coef.shape[0] == 1 else "logit"
+        return coef, np.asarray(model.intercept_, dtype=np.float64).reshape(-1), space
+    if type(model).__name__ == "Linear" and type(model).__module__.startswith("torch.nn"):
+        w = model.weight.detach().cpu().double().numpy()
+        b = (
+            model.bias.detach().cpu().double().numpy()
+            if model.bias is not None
+            else np.zeros(len(w))
+        )
+        if len(w) == 2:
+            return (w[1] - w[0])[None], np.array([b[1] - b[0]]), "log_odds"
+        return w, b, "logit"
+    return None
+
+
+class LinearShap(BaseExplainer):
+    """Interventional linear SHAP, ``phi = w * (x - E[x])``, on the model's log-odds.
+
+    Works for scikit-learn linear classifiers (``coef_``) and a torch ``nn.Linear``.
+
+    Parameters
+    ----------
+    max_background : int
+        Background rows whose mean is ``E[x]`` (seeded subsample beyond that).
+    seed : int
+    """
+
+    name: ClassVar[str] = "shap.linear"
+    library: ClassVar[str] = "shap"
+    capabilities: ClassVar[Capabilities] = Capabilities(modalities=TABULAR, output_space="log_odds")
+
+    def __init__(self, max_background: int = 1000, seed: int = 0) -> None:
+        self.max_background = max_background
+        self.seed = seed
+
+    def _attribute(
+        self, task: Task, X: np.ndarray, targets: np.ndarray, scorer: CountingScorer
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        shap = _shap()
+        found = linear_coefficients(task.model)
+        if found is None:
+            raise IncompatibleError(
+                f"{self.name} needs a linear model (sklearn coef_ or torch nn.Linear), "
+                f"not {type(task.model).__name__}"
+            )
+        coef, intercept, space = found
+        masker, info = _masker(task, self.max_background, self.seed)
+        model = (coef[0], intercept[0]) if len(coef) == 1 else (coef, intercept)
+        explainer = shap.LinearExplainer(model, masker)
+        values = explainer.shap_values(X)
+        attr, base = _pick(values, explainer.expected_value, targets, task, space, X.shape[1:])
+        return attr, {**info, "output_space": space, "base_values": base}
+
+
+@contextlib.contextmanager
+def _eval_mode(module: Any) -> Iterator[None]:
+    """Run in eval mode (deterministic) and restore the caller's mode afterwards."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
+
+
+def _as_model_tensor(module: Any, arr: np.ndarray) -> Any:
+    import torch
+
+    param = next(module.parameters())
+    return torch.as_tensor(np.asarray(arr)).to(device=param.device, dtype=param.dtype)
+
+
+class _TorchShap(BaseExplainer):
+    """Shared body of SHAP's torch explainers (Deep, Gradient): logits of the target class."""
+
+    library: ClassVar[str] = "shap"
+    max_background: int = 50
+    seed: int = 0
+
+    def _attribute(
+        self, task: Task, X: np.ndarray, targets: np.ndarray, scorer: CountingScorer
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        import torch
+
+        ref = task.X if task.background is None else task.background
+        bg = summarize(np.asarray(ref, dtype=np.float64), self.max_background, "sample", self.seed)
+        module = task.model
+        with _eval_mode(module), torch.random.fork_rng():
+            torch.manual_seed(self.seed)
+            background = _as_model_tensor(module, bg.data)
+            inputs = _as_model_tensor(module, X)
+            values, base = self._shap_values(module, background, inputs)
+        attr, base_values = _pick(values, base, targets, task, "logit", X.shape[1:])
+        return attr, {**bg.info, "base_values": base_values}
+
+    def _shap_values(self, module: Any, background: Any, inputs: Any) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+
+class DeepShap(_TorchShap):
+    """DeepSHAP (DeepLIFT with a background distribution) for torch models; explains logits.
+
+    Parameters
+    ----------
+    max_background : int
+        Background rows (seeded subsample); cost grows linearly with it.
+    check_additivity : bool
+        SHAP's own check that attributions sum to f(x) - E f(background).
+    seed : int
+        Only picks the background subsample.
+    """
+
+    name: ClassVar[str] = "shap.deep"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        modalities=frozenset({Modality.TABULAR, Modality.IMAGE}),
+        requires=frozenset({Requirement.TORCH_MODEL}),
+        output_space="logit",
+    )
+
+    def __init__(
+        self, max_background: int = 50, check_additivity: bool = True, seed: int = 0
+    ) -> None:
+        self.max_background = max_background
+        self.check_additivity = check_additivity
+        self.seed = seed
+
+    def _shap_values(self, module: Any, background: Any, inputs: Any) -> tuple[Any, Any]:
+        explainer = _shap().DeepExplainer(module, background)
+        values = explainer.shap_values(inputs, check_additivity=self.check_additivity)
+        return values, explainer.expected_value
+
+
+class GradientShap(_TorchShap):
+    """SHAP's GradientExplainer (expected gradients) for torch models; explains logits.
+
+    Parameters
+    ----------
+    n_samples : int
+        Background/interpolation samples per input.
+    max_background : int
+    seed : int
+    """
+
+    name: ClassVar[str] = "shap.gradient"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        modalities=frozenset({Modality.TABULAR, Modality.IMAGE}),
+        requires=frozenset({Requirement.TORCH_MODEL}),
+        stochastic=True,
+        output_space="logit",
+    )
+
+    def __init__(self, n_samples: int = 200, max_background: int = 50, seed: int = 0) -> None:
+        self.n_samples = n_samples
+        self.max_background = max_background
+        self.seed = seed
+
+    def _shap_values(self, module: Any, background: Any, inputs: Any) -> tuple[Any, Any]:
+        import torch
+
+        explainer = _shap().GradientExplainer(module, background)
+        values = explainer.shap_values(inputs, nsamples=self.n_samples, rseed=self.seed)
+        with torch.no_grad():
+            base = module(background).double().mean(0).cpu().numpy()
+        return values, base
