@@ -12,7 +12,15 @@ __all__ = ["Results"]
 
 SCORE_COLUMNS = ["task", "explainer", "metric", "sample", "seed", "score"]
 CURVE_COLUMNS = ["task", "explainer", "metric", "sample", "seed", "step", "x", "y"]
-EXPLANATION_COLUMNS = ["task", "explainer", "sample", "seed", "seconds", "model_calls", "degenerate"]
+EXPLANATION_COLUMNS = [
+    "task",
+    "explainer",
+    "sample",
+    "seed",
+    "seconds",
+    "model_calls",
+    "degenerate",
+]
 FAILURE_COLUMNS = ["task", "explainer", "metric", "seed", "status", "reason"]
 
 
@@ -52,6 +60,24 @@ class Results:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     metric_info: dict[str, dict[str, Any]] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: Any, run_id: str | None = None) -> Results:
+        """Read a run back from a results store (path or Store); default: the latest run."""
+        from .load import load_results
+        from .store import Store
+
+        if isinstance(store, Store):
+            return load_results(store, run_id)
+        if not Path(store).is_file():
+            from ..errors import StoreError
+
+            raise StoreError(
+                f"no results store at {str(store)!r}; expected the SQLite file"
+                " written by `xai-bench run` (see its --store option)."
+            )
+        with Store(store) as db:
+            return load_results(db, run_id)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy scores: one row per (task, explainer, metric, sample, seed)."""

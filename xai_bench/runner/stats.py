@@ -34,6 +34,14 @@ def summarize(results: Results, level: float = 0.95) -> pd.DataFrame:
     for key, grp in results.scores.groupby(KEYS, sort=True):
         s = grp["score"].to_numpy(dtype=np.float64)
         lo, hi = bootstrap_ci(s, level)
-        rows.append({**dict(zip(KEYS, key, strict=True)), "n": len(s), "mean": float(np.nanmean(s)),
-                     "median": float(np.nanmedian(s)), "ci_low": lo, "ci_high": hi})
+        rows.append(
+            {
+                **dict(zip(KEYS, key, strict=True)),
+                "n": len(s),
+                "mean": float(np.nanmean(s)),
+                "median": float(np.nanmedian(s)),
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
     return pd.DataFrame(rows, columns=[*KEYS, "n", "mean", "median", "ci_low", "ci_high"])

@@ -1,0 +1,168 @@
+"""Execution backends, written once against joblib.
+
+- ``local``: joblib's sequential backend, jobs run in this process (for debugging; no
+  timeout, a crash takes the run down).
+- ``processes`` (default): joblib threads, each of which runs its job in a freshly forked
+  child process and waits for it with a hard timeout. A hang is killed (SIGKILL), and a
+  segfault, ``os._exit`` or OOM kill ends only that child: the job is recorded as
+  ``timeout`` or ``crashed`` and the run goes on. (A ``ProcessPoolExecutor`` or loky pool
+  would instead break every pending job when one worker dies.) Forking is cheap here
+  because the child inherits the loaded tasks and models.
+- ``dask``: joblib's dask backend on a ``dask.distributed`` cluster (``address``, or a
+  ``LocalCluster`` of ``workers`` processes). Each job is again forked inside the worker,
+  so timeouts and crashes are handled the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from multiprocessing.connection import Pipe
+from typing import Any
+
+from ..errors import InvalidInputError
+
+__all__ = ["BACKENDS", "isolated", "run_jobs"]
+
+BACKENDS = ("local", "processes", "dask")
+
+
+def isolated(
+    fn: Callable[[Any], dict[str, Any]], job: Any, timeout: float | None
+) -> dict[str, Any]:
+    """Run ``fn(job)`` in a forked child; kill it after ``timeout`` seconds.
+
+    Returns ``fn``'s outcome dict, or a ``timeout`` / ``crashed`` outcome.
+    """
+    start = time.perf_counter()
+    reader, writer = Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # child: compute, send, and leave without running the parent's cleanup
+        code = 0
+        try:
+            reader.close()
+            _child_setup()
+            out = fn(job)
+            out["pid"], out["worker_pid"] = os.getpid(), os.getppid()
+            try:
+                writer.send(out)
+            except Exception as exc:  # an unpicklable payload is a failure, not a crash
+                writer.send({"status": "failed", "reason": f"result not transferable: {exc!r}"})
+        except BaseException:
+            code = 70
+        finally:
+            os._exit(code)
+    writer.close()
+    try:
+        ready = reader.poll(timeout)
+        out = None
+        if ready:
+            with contextlib.suppress(EOFError, OSError):
+                out = reader.recv()
+        if not ready:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    finally:
+        reader.close()
+    _, status = os.waitpid(pid, 0)
+    if out is not None:
+        return out
+    seconds = time.perf_counter() - start
+    base = {"seconds": seconds, "pid": pid, "worker_pid": os.getpid()}
+    if not ready:
+        return {**base, "status": "timeout", "reason": f"killed after the {timeout:g} s timeout"}
+    return {**base, "status": "crashed", "reason": _describe_exit(status)}
+
+
+def _describe_exit(status: int) -> str:
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        name = signal.Signals(-code).name
+        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        return f"worker process was killed by {name}{hint}"
+    return f"worker process exited with code {code} before returning a result"
+
+
+def _child_setup() -> None:
+    # die with the parent (a kill -9 of the run must not leave orphans computing)
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if "torch" in sys.modules:  # OpenMP pools do not survive fork; one thread per job
+        sys.modules["torch"].set_num_threads(1)
+
+
+def run_jobs(
+    jobs: Iterable[Any],
+    fn: Callable[[Any], dict[str, Any]],
+    *,
+    backend: str = "processes",
+    workers: int | None = None,
+    timeout: float | None = None,
+    address: str | None = None,
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """Yield ``(job, outcome)`` as jobs finish, in any order."""
+    from joblib import Parallel, delayed
+
+    jobs = list(jobs)
+    if not jobs:
+        return
+    if backend not in BACKENDS:
+        raise InvalidInputError(
+            f"backend {backend!r}", f"one of {list(BACKENDS)}", "Pick a listed backend."
+        )
+    if backend == "local":
+        call: Callable[[Any], dict[str, Any]] = fn
+    else:
+        call = partial(isolated, fn, timeout=timeout)
+    tagged = partial(_tag, call)
+    with _backend(backend, workers, address) as (name, n_jobs):
+        par = Parallel(n_jobs=n_jobs, backend=name, return_as="generator_unordered")
+        for index, out in par(delayed(tagged)(i, job) for i, job in enumerate(jobs)):
+            yield jobs[index], out
+
+
+def _tag(call: Callable[[Any], dict[str, Any]], index: int, job: Any) -> tuple[int, dict[str, Any]]:
+    return index, call(job)
+
+
+@contextlib.contextmanager
+def _backend(backend: str, workers: int | None, address: str | None) -> Iterator[tuple[Any, int]]:
+    n = workers or os.cpu_count() or 1
+    if backend == "local":
+        yield "sequential", 1
+    elif backend == "processes":
+        yield "threading", n
+    else:
+        from .._deps import require
+
+        require("distributed", "dask")
+        from dask.distributed import Client, LocalCluster
+        from joblib import parallel_config
+
+        with contextlib.ExitStack() as stack:
+            if address:
+                client = stack.enter_context(Client(address))
+            else:
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="xai-bench-dask-"))
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=n,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=":0",
+                        local_directory=tmp,
+                    )
+                )
+                client = stack.enter_context(Client(cluster))
+            stack.enter_context(parallel_config(backend="dask"))
+            del client
+            yield "dask", -1

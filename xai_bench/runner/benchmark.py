@@ -1,0 +1,378 @@
+"""Benchmark: expand tasks x explainers x sample chunks x seeds into jobs, run, store, collect."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ..explainer import check_compatible
+from ..explanation import Explanation
+from ..registry import explainer_class, metric_class
+from .backends import run_jobs
+from .jobs import Component, Job, execute, explain_key, score_key
+from .progress import StageProgress
+from .results import Results
+from .store import Store, from_blob, to_json
+
+__all__ = ["Benchmark"]
+
+CONTROL = "random"
+
+
+class Benchmark:
+    """A comparison grid: tasks x explainers x metrics over samples and seeds.
+
+    Parameters
+    ----------
+    tasks : list of str or Task
+        Task ids (``xai-bench list tasks``) or Task objects.
+    explainers : list
+        Explainer ids, ``(id, {params})`` pairs, or explainer instances. The seeded
+        ``random`` control is always added.
+    metrics : list
+        Metric ids, ``(id, {params})`` pairs, or metric instances.
+    n_samples : int
+        Samples explained per task (the first ``n_samples`` rows of ``task.X``).
+    seed : int or list of int
+        Seed(s); each explainer and metric that takes ``seed`` gets it.
+    timeout : float, optional
+        Seconds per job before it is killed (``processes`` and ``dask`` backends).
+    chunk_size : int
+        Samples per explain job.
+    workers : int, optional
+        Parallel jobs (default: the number of CPUs).
+    name : str
+        Prefix of the run id.
+    progress : bool, optional
+        None: bars on a terminal, one line per stage otherwise; False: silent.
+    """
+
+    def __init__(
+        self,
+        tasks: Sequence[Any],
+        explainers: Sequence[Any],
+        metrics: Sequence[Any],
+        n_samples: int = 64,
+        seed: int | Sequence[int] = 0,
+        timeout: float | None = None,
+        *,
+        chunk_size: int = 16,
+        workers: int | None = None,
+        name: str = "benchmark",
+        progress: bool | None = None,
+    ) -> None:
+        self.tasks = tasks
+        self.explainers = explainers
+        self.metrics = metrics
+        self.n_samples = n_samples
+        self.seed = seed
+        self.timeout = timeout
+        self.chunk_size = chunk_size
+        self.workers = workers
+        self.name = name
+        self.progress = progress
+
+    # -- resolution --------------------------------------------------------------------
+    @property
+    def seeds(self) -> list[int]:
+        return [int(self.seed)] if np.isscalar(self.seed) else [int(s) for s in self.seed]
+
+    def _tasks(self) -> list[tuple[str, Any, Any]]:
+        from ..registry import load_task
+
+        out = []
+        for ref in self.tasks:
+            task = load_task(ref) if isinstance(ref, str) else ref
+            if not hasattr(task, "modality") or not hasattr(task, "X"):
+                raise InvalidInputError(
+                    f"task {ref!r} of type {type(ref).__name__}",
+                    "a task id or a xai_bench.Task",
+                    "See `xai-bench list tasks`.",
+                )
+            out.append((ref if isinstance(ref, str) else task.name, ref, task))
+        _unique([label for label, _, _ in out], "task")
+        return out
+
+    def explainer_components(self) -> list[Component]:
+        comps = [_component(e, explainer_class, "explainer") for e in self.explainers]
+        if CONTROL not in {c.id for c in comps}:
+            comps.append(_component(CONTROL, explainer_class, "explainer"))
+        return _label(comps)
+
+    def metric_components(self) -> list[Component]:
+        return _label([_component(m, metric_class, "metric") for m in self.metrics])
+
+    def config(self) -> dict[str, Any]:
+        """What determines the numbers; its hash names the run."""
+        return {
+            "tasks": [label for label, _, _ in self._tasks()],
+            "explainers": [_describe(c) for c in self.explainer_components()],
+            "metrics": [_describe(c) for c in self.metric_components()],
+            "n_samples": self.n_samples,
+            "seeds": self.seeds,
+            "chunk_size": self.chunk_size,
+        }
+
+    # -- running ---------------------------------------------------------------------
+    def run(
+        self,
+        store: str | Path | Store | None = None,
+        backend: str = "processes",
+        address: str | None = None,
+        resume: bool = True,
+        *,
+        run_id: str | None = None,
+    ) -> Results:
+        """Run every missing job and return the Results of the whole run.
+
+        Parameters
+        ----------
+        store : path, Store or None
+            SQLite results store; None keeps results in memory.
+        backend : {"local", "processes", "dask"}
+        address : str, optional
+            ``tcp://...`` of a dask scheduler; a LocalCluster when None.
+        resume : bool
+            Keep finished jobs of the same run and compute only the missing ones;
+            False recomputes everything.
+        run_id : str, optional
+            Defaults to ``<name>-<hash of the grid>``, so rerunning the same grid resumes.
+        """
+        t0 = time.time()
+        tasks = self._tasks()
+        explainers, metrics = self.explainer_components(), self.metric_components()
+        config = self.config()
+        run_id = run_id or f"{self.name}-{_digest(config)}"
+        db = store if isinstance(store, Store) else Store(store)
+        from .provenance import collect
+
+        prov = {
+            **collect(),
+            "seeds": self.seeds,
+            "backend": backend,
+            "workers": self.workers,
+            "timeout": self.timeout,
+            "started": t0,
+        }
+        if not resume:
+            db.clear_run(run_id)
+        db.start_run(run_id, config, prov)
+        for label, _, task in tasks:
+            info, X, truth = _task_info(task, self.n_samples)
+            db.put_task(run_id, label, info, X, truth)
+        for m in metrics:
+            db.put_metric_info(run_id, m.label, _metric_info(m))
+
+        done = db.done_keys(run_id)
+        jobs = []
+        skips = []
+        for label, ref, task in tasks:
+            n = min(self.n_samples, len(task.X))
+            chunks = [
+                np.arange(s, min(s + self.chunk_size, n)) for s in range(0, n, self.chunk_size)
+            ]
+            for e in explainers:
+                reason = (
+                    check_compatible(e.cls.capabilities, task, e.label)
+                    if hasattr(e.cls, "capabilities")
+                    else None
+                )
+                for seed in self.seeds:
+                    for c, samples in enumerate(chunks):
+                        key = explain_key(label, e.label, c, seed)
+                        if key in done:
+                            continue
+                        job = Job(
+                            key,
+                            "explain",
+                            label,
+                            ref if isinstance(ref, str) else task,
+                            e.label,
+                            c,
+                            seed,
+                            samples,
+                            explainer_spec=e,
+                        )
+                        (skips if reason else jobs).append((job, reason))
+        self._stage("explain", db, run_id, jobs, skips, backend, address)
+
+        done = db.done_keys(run_id)
+        task_by = {label: (ref, task) for label, ref, task in tasks}
+        wanted = {e.label for e in explainers}
+        jobs, skips = [], []
+        for row in db.rows("SELECT * FROM explanations WHERE run_id=? ORDER BY key", run_id):
+            if row["task"] not in task_by or row["explainer"] not in wanted:
+                continue
+            ref, task = task_by[row["task"]]
+            expl = explanation_from_row(row)
+            samples = from_blob(row["samples"])
+            for m in metrics:
+                key = score_key(row["task"], row["explainer"], m.label, row["chunk"], row["seed"])
+                if key in done:
+                    continue
+                info = getattr(m.cls, "info", None)
+                reason = None
+                if info is not None and task.modality not in info.modalities:
+                    reason = f"metric {m.label} does not support {task.modality.value} tasks"
+                job = Job(
+                    key,
+                    "score",
+                    row["task"],
+                    ref if isinstance(ref, str) else task,
+                    row["explainer"],
+                    row["chunk"],
+                    row["seed"],
+                    samples,
+                    metric=m.label,
+                    metric_spec=m,
+                    explanation=expl,
+                )
+                (skips if reason else jobs).append((job, reason))
+        self._stage("score", db, run_id, jobs, skips, backend, address)
+
+        db.start_run(
+            run_id, config, {**prov, "finished": time.time(), "duration": time.time() - t0}
+        )
+        return Results.load(db, run_id)
+
+    def _stage(
+        self,
+        stage: str,
+        db: Store,
+        run_id: str,
+        jobs: list,
+        skips: list,
+        backend: str,
+        address: str | None,
+    ) -> None:
+        with StageProgress(stage, len(jobs) + len(skips), self.progress) as bar:
+            for job, reason in skips:
+                db.record(run_id, job, {"status": "skipped", "reason": reason})
+                bar.update("skipped")
+            todo = [job for job, _ in jobs]
+            for job, out in run_jobs(
+                todo,
+                execute,
+                backend=backend,
+                workers=self.workers,
+                timeout=self.timeout,
+                address=address,
+            ):
+                db.record(run_id, job, out)
+                bar.update(out["status"])
+
+
+def explanation_from_row(row: Any) -> Explanation:
+    meta = json.loads(row["meta"])
+    return Explanation(
+        attributions=from_blob(row["attributions"]),
+        targets=from_blob(row["targets"]),
+        explainer=row["explainer"],
+        params=json.loads(row["params"]),
+        seconds=row["seconds"],
+        meta=meta,
+        mask=from_blob(row["mask"]),
+    )
+
+
+def _component(spec: Any, resolve: Any, kind: str) -> Component:
+    if isinstance(spec, str):
+        return Component(spec, spec, resolve(spec))
+    if isinstance(spec, (tuple, list)) and len(spec) == 2 and isinstance(spec[0], str):
+        params = dict(spec[1] or {})
+        return Component(spec[0], spec[0], resolve(spec[0]), params)
+    if isinstance(spec, dict) and isinstance(spec.get("id"), str):  # config form
+        ident, params = spec["id"], dict(spec.get("params") or {})
+        return Component(spec.get("label") or ident, ident, resolve(ident), params)
+    name = getattr(spec, "name", None) or getattr(getattr(spec, "info", None), "name", None)
+    if isinstance(name, str) and not isinstance(spec, type):
+        get = getattr(spec, "get_params", None)
+        params = dict(get()) if get is not None else {}
+        return Component(name, name, type(spec), params, instance=spec)
+    raise InvalidInputError(
+        f"{kind} {spec!r}",
+        f"a {kind} id, an (id, {{params}}) pair, or a {kind} instance",
+        f"See `xai-bench list {kind}s`.",
+    )
+
+
+def _label(comps: list[Component]) -> list[Component]:
+    """Ids as labels; the same id twice gets its params appended."""
+    counts: dict[str, int] = {}
+    for c in comps:
+        counts[c.id] = counts.get(c.id, 0) + 1
+    out = []
+    for c in comps:
+        if counts[c.id] > 1 and c.label == c.id:
+            args = ",".join(f"{k}={v}" for k, v in sorted(c.params.items()))
+            c = Component(f"{c.id}({args})", c.id, c.cls, c.params, c.instance)
+        out.append(c)
+    _unique([c.label for c in out], "explainer/metric")
+    return out
+
+
+def _unique(labels: list[str], kind: str) -> None:
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        raise InvalidInputError(
+            f"the {kind} {dupes} listed twice",
+            f"each {kind} once (or with different params)",
+            "Remove the duplicate entry.",
+        )
+
+
+def _describe(c: Component) -> dict[str, Any]:
+    return {"label": c.label, "id": c.id, "params": json.loads(to_json(c.params))}
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(to_json(obj).encode()).hexdigest()[:10]
+
+
+def _task_info(task: Any, n_samples: int) -> tuple[dict[str, Any], np.ndarray, Any]:
+    n = min(n_samples, len(task.X))
+    X = np.asarray(task.X)[:n]
+    tokens = None
+    if getattr(task, "tokenizer", None) is not None:
+        try:
+            tokens = task.token_strings(X)
+        except Exception:  # tokens are for display only
+            tokens = None
+    y = None if task.y is None else np.asarray(task.y)[:n].tolist()
+    info = {
+        "modality": task.modality.value,
+        "feature_names": list(task.feature_names) if task.feature_names else None,
+        "class_names": list(task.class_names) if task.class_names else None,
+        "feature_shape": list(task.feature_shape),
+        "n_samples": n,
+        "y": y,
+        "tokens": tokens,
+        "meta": dict(task.meta),
+    }
+    truth = None
+    if task.ground_truth is not None:
+        gt = np.asarray(task.ground_truth)
+        truth = gt[:n] if gt.shape[:1] == (len(task.X),) and gt.ndim == X.ndim else gt
+    return info, X, truth
+
+
+def _metric_info(m: Component) -> dict[str, Any]:
+    info = getattr(m.cls, "info", None)
+    if info is None:
+        return {"higher_is_better": None, "id": m.id}
+    return {
+        "id": m.id,
+        "higher_is_better": bool(info.higher_is_better),
+        "range": [float(v) for v in info.range],
+        "description": info.description,
+        "reference": info.reference,
+        "modalities": sorted(x.value for x in info.modalities),
+        "constructor_params": m.params,
+    }

@@ -1,0 +1,294 @@
+"""The results store: one SQLite file (WAL, busy timeout), one row per finished job.
+
+Arrays are stored as ``np.save`` bytes (loaded with ``allow_pickle=False``), everything
+else as JSON. A job's outcome and its payload are written in one transaction, so a
+``kill -9`` leaves only whole jobs behind and ``--resume`` computes the rest.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import StoreError
+
+__all__ = ["Store", "from_blob", "to_blob"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, created REAL, updated REAL, config TEXT, provenance TEXT);
+CREATE TABLE IF NOT EXISTS jobs (
+    run_id TEXT, key TEXT, kind TEXT, task TEXT, explainer TEXT, metric TEXT,
+    chunk INTEGER, seed INTEGER, status TEXT, reason TEXT, seconds REAL,
+    model_calls INTEGER, pid INTEGER, worker_pid INTEGER, finished REAL,
+    PRIMARY KEY (run_id, key));
+CREATE TABLE IF NOT EXISTS explanations (
+    run_id TEXT, key TEXT, task TEXT, explainer TEXT, chunk INTEGER, seed INTEGER,
+    samples BLOB, attributions BLOB, targets BLOB, mask BLOB, params TEXT, meta TEXT,
+    seconds REAL, PRIMARY KEY (run_id, key));
+CREATE TABLE IF NOT EXISTS metric_results (
+    run_id TEXT, key TEXT, task TEXT, explainer TEXT, metric TEXT, chunk INTEGER,
+    seed INTEGER, samples BLOB, x BLOB, curves BLOB, params TEXT,
+    PRIMARY KEY (run_id, key));
+CREATE TABLE IF NOT EXISTS scores (
+    run_id TEXT, task TEXT, explainer TEXT, metric TEXT, seed INTEGER, sample INTEGER,
+    score REAL, flags TEXT, PRIMARY KEY (run_id, task, explainer, metric, seed, sample));
+CREATE TABLE IF NOT EXISTS tasks (
+    run_id TEXT, task TEXT, info TEXT, X BLOB, ground_truth BLOB,
+    PRIMARY KEY (run_id, task));
+CREATE TABLE IF NOT EXISTS metric_info (
+    run_id TEXT, metric TEXT, info TEXT, PRIMARY KEY (run_id, metric));
+"""
+
+
+def to_blob(arr: Any) -> bytes | None:
+    """``np.save`` bytes of an array (None stays None)."""
+    if arr is None:
+        return None
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(arr), allow_pickle=False)
+    return buf.getvalue()
+
+
+def from_blob(blob: bytes | None) -> np.ndarray | None:
+    if blob is None:
+        return None
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(obj, default=_json_default, sort_keys=True)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist() if obj.size <= 64 else f"<array shape={obj.shape}>"
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return repr(obj)
+
+
+class Store:
+    """A results store at ``path`` (``None`` or ``":memory:"`` keeps it in memory).
+
+    Parameters
+    ----------
+    path : str or Path or None
+    busy_timeout : float
+        Seconds a writer waits for another writer's lock.
+    """
+
+    def __init__(self, path: str | Path | None = None, busy_timeout: float = 30.0) -> None:
+        self.path = ":memory:" if path in (None, ":memory:") else Path(path)
+        try:
+            if isinstance(self.path, Path):
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(
+                str(self.path),
+                timeout=busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            if isinstance(self.path, Path):
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                self.conn.execute("PRAGMA synchronous = NORMAL")
+            self.conn.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot open the results store {str(self.path)!r}: {exc}. Expected a writable"
+                " path to an xai-bench SQLite file. Pick another --store path or delete the"
+                " damaged file."
+            ) from exc
+
+    # -- writing ---------------------------------------------------------------------
+    def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Run ``statements`` in one transaction; disk-full becomes a StoreError."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in statements:
+                    self.conn.execute(sql, args)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        except sqlite3.OperationalError as exc:
+            msg = str(exc)
+            if "full" in msg:
+                raise StoreError(
+                    f"the results store {str(self.path)!r} is full ({msg}). Every job committed"
+                    " so far is kept and the store stays readable. Free disk space, then rerun"
+                    " the same command with --resume to finish the missing jobs."
+                ) from exc
+            raise StoreError(f"cannot write the results store {str(self.path)!r}: {msg}") from exc
+
+    def start_run(
+        self, run_id: str, config: Mapping[str, Any], provenance: Mapping[str, Any]
+    ) -> None:
+        now = time.time()
+        self._write(
+            [
+                (
+                    "INSERT OR IGNORE INTO runs VALUES (?,?,?,?,?)",
+                    (run_id, now, now, to_json(config), to_json(provenance)),
+                ),
+                (
+                    "UPDATE runs SET updated=?, provenance=? WHERE run_id=?",
+                    (now, to_json(provenance), run_id),
+                ),
+            ]
+        )
+
+    def clear_run(self, run_id: str) -> None:
+        tables = ["jobs", "explanations", "metric_results", "scores", "tasks", "metric_info"]
+        self._write([(f"DELETE FROM {t} WHERE run_id=?", (run_id,)) for t in tables])
+
+    def put_task(self, run_id: str, task: str, info: Mapping[str, Any], X: Any, truth: Any) -> None:
+        self._write(
+            [
+                (
+                    "INSERT OR REPLACE INTO tasks VALUES (?,?,?,?,?)",
+                    (run_id, task, to_json(info), to_blob(X), to_blob(truth)),
+                )
+            ]
+        )
+
+    def put_metric_info(self, run_id: str, metric: str, info: Mapping[str, Any]) -> None:
+        self._write(
+            [("INSERT OR REPLACE INTO metric_info VALUES (?,?,?)", (run_id, metric, to_json(info)))]
+        )
+
+    def record(self, run_id: str, job: Any, outcome: Mapping[str, Any]) -> None:
+        """Commit one finished job (its status row and its payload) atomically."""
+        stmts: list[tuple[str, tuple[Any, ...]]] = [
+            (
+                "INSERT OR REPLACE INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    job.key,
+                    job.kind,
+                    job.task,
+                    job.explainer,
+                    job.metric,
+                    job.chunk,
+                    job.seed,
+                    outcome["status"],
+                    outcome.get("reason"),
+                    outcome.get("seconds"),
+                    outcome.get("model_calls"),
+                    outcome.get("pid"),
+                    outcome.get("worker_pid"),
+                    time.time(),
+                ),
+            )
+        ]
+        if outcome["status"] == "ok" and job.kind == "explain":
+            e = outcome["explanation"]
+            stmts.append(
+                (
+                    "INSERT OR REPLACE INTO explanations VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        run_id,
+                        job.key,
+                        job.task,
+                        job.explainer,
+                        job.chunk,
+                        job.seed,
+                        to_blob(job.samples),
+                        to_blob(e.attributions),
+                        to_blob(e.targets),
+                        to_blob(e.mask),
+                        to_json(e.params),
+                        to_json(e.meta),
+                        e.seconds,
+                    ),
+                )
+            )
+        elif outcome["status"] == "ok":
+            r = outcome["result"]
+            stmts.append(
+                (
+                    "INSERT OR REPLACE INTO metric_results VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        run_id,
+                        job.key,
+                        job.task,
+                        job.explainer,
+                        job.metric,
+                        job.chunk,
+                        job.seed,
+                        to_blob(job.samples),
+                        to_blob(r.x),
+                        to_blob(r.curves),
+                        to_json(r.params),
+                    ),
+                )
+            )
+            scores = np.asarray(r.scores, dtype=np.float64)
+            flags = {k: np.asarray(v, dtype=bool) for k, v in r.flags.items()}
+            for i, sample in enumerate(job.samples):
+                row_flags = {k: bool(v[i]) for k, v in flags.items()}
+                stmts.append(
+                    (
+                        "INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?)",
+                        (
+                            run_id,
+                            job.task,
+                            job.explainer,
+                            job.metric,
+                            job.seed,
+                            int(sample),
+                            float(scores[i]),
+                            to_json(row_flags),
+                        ),
+                    )
+                )
+        self._write(stmts)
+
+    # -- reading ---------------------------------------------------------------------
+    def done_keys(self, run_id: str) -> set[str]:
+        rows = self.conn.execute("SELECT key FROM jobs WHERE run_id=?", (run_id,))
+        return {r[0] for r in rows}
+
+    def runs(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT run_id FROM runs ORDER BY updated")]
+
+    def run_row(self, run_id: str) -> dict[str, Any]:
+        row = self.conn.execute(
+            "SELECT created, updated, config, provenance FROM runs WHERE run_id=?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise StoreError(
+                f"run {run_id!r} is not in {str(self.path)!r}; runs stored: {self.runs()}."
+                " Pass one of them with --run."
+            )
+        return {
+            "created": row[0],
+            "updated": row[1],
+            "config": json.loads(row[2]),
+            "provenance": json.loads(row[3]),
+        }
+
+    def rows(self, sql: str, *args: Any) -> Iterator[sqlite3.Row]:
+        cur = self.conn.cursor()
+        cur.row_factory = sqlite3.Row
+        yield from cur.execute(sql, args)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
