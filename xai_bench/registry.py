@@ -67,6 +67,9 @@ BUILTIN_TASKS: dict[str, str] = {
     "breast_cancer.mlp": "tasks.tabular:breast_cancer_mlp",
     "breast_cancer.gbt": "tasks.tabular:breast_cancer_gbt",
     "synthetic.linear": "tasks.tabular:synthetic_linear",
+    "digits.cnn": "tasks.image:digits_cnn",
+    "sentiment.transformer": "tasks.text:sentiment_transformer",
+    "sentiment.tfidf": "tasks.text:sentiment_tfidf",
 }
 
 # which optional extra provides each top-level backend module

@@ -159,6 +159,14 @@ class Task:
             for row, m in zip(np.asarray(X), valid, strict=True)
         ]
 
+    def texts(self, X: Any) -> list[str]:
+        """Each row as text: its model tokens (padding excluded) joined by spaces.
+
+        Exact for word-level tokenizers (the built-in text tasks); for subword
+        tokenizers it is a readable view, not a lossless decoding.
+        """
+        return [" ".join(tokens) for tokens in self.token_strings(X)]
+
     # -- white-box access ------------------------------------------------------------
     @property
     def is_torch(self) -> bool:
