@@ -1,0 +1,556 @@
+"""Render a :class:`~xai_bench.runner.results.Results` as one self-contained HTML file.
+
+The file needs no network: CSS, JS and charts (inline SVG) are embedded. With
+``interactive=True`` Plotly's JS is embedded once and the curves become zoomable.
+Every user string is escaped by Jinja2's autoescaping; data for scripts goes through
+``|tojson`` into ``<script type="application/json">`` blocks.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from . import samples as S
+from . import svg
+from . import tables as T
+
+__all__ = ["render_report"]
+
+ACRONYMS = {"auc", "aopc", "abpc", "lerf", "morf", "road"}
+
+
+@cache
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("xai_bench.reports", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = _num
+    env.filters["secs"] = _secs
+    env.filters["pct"] = lambda v: "" if not T.finite(v) else f"{v * 100:+.0f}%"
+    env.filters["signed"] = _signed
+    return env
+
+
+def _num(v: Any, digits: int = 3) -> str:
+    if not T.finite(v):
+        return "–"
+    v = float(v)
+    if v != 0 and (abs(v) >= 1e4 or abs(v) < 10 ** -(digits - 1)):
+        return f"{v:.2e}"
+    return f"{v:.{digits}f}"
+
+
+def _signed(v: Any) -> str:
+    if not T.finite(v):
+        return "–"
+    v = float(v)
+    if v == 0:
+        return "0"
+    return f"{v:+.1e}" if abs(v) < 1e-3 or abs(v) >= 1e4 else f"{v:+.3f}"
+
+
+def _secs(v: Any) -> str:
+    if not T.finite(v):
+        return "–"
+    v = float(v)
+    if v >= 1:
+        return f"{v:.2f} s"
+    if v >= 1e-3:
+        return f"{v * 1e3:.1f} ms"
+    return f"{v * 1e6:.0f} µs"
+
+
+def _static(name: str) -> str:
+    return resources.files("xai_bench.reports").joinpath("static", name).read_text("utf-8")
+
+
+def _plotly_js() -> Markup:
+    from .._deps import require
+
+    require("plotly", "interactive")
+    from plotly.offline import get_plotlyjs
+
+    # trusted vendored code; "</" is escaped so it can never close our <script> early
+    return Markup(get_plotlyjs().replace("</", "<\\/"))
+
+
+def render_report(results: Any, path: str | Path, *, interactive: bool = False) -> Path:
+    """Write the HTML comparison report of ``results`` to ``path``.
+
+    Parameters
+    ----------
+    results : Results
+    path : str or Path
+        Output file; parent folders are created.
+    interactive : bool
+        Embed Plotly (needs the ``interactive`` extra) for zoomable curves.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    ctx = build_context(results)
+    ctx["interactive"] = interactive
+    ctx["plotly_js"] = _plotly_js() if interactive else ""
+    ctx["css"] = Markup(_static("report.css"))
+    ctx["js"] = Markup(_static("report.js").replace("</", "<\\/"))
+    html = _env().get_template("report.html.j2").render(**ctx)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    return out
+
+
+def build_context(results: Any) -> dict[str, Any]:
+    """The template's data: one dict per section, all plain values or escaped Markup."""
+    summary = results.summary()
+    info = {
+        m: dict(results.metric_info.get(m, {})) for m in sorted(results.scores["metric"].unique())
+    }
+    directions = {
+        m: T.higher_is_better(m, i, summary) for m, i in info.items() if not T.is_sanity(m, i)
+    }
+    explainers = sorted(
+        set(results.scores["explainer"])
+        | {e for _, e, _ in results.attributions}
+        | set(results.failures.get("explainer", pd.Series(dtype=str)).dropna())
+    )
+    palette = T.colors(explainers)
+    ranks = T.mean_ranks(summary[summary["metric"].isin(directions)], directions)
+    cost = T.seconds_per_explanation(results)
+    task_names = list(dict.fromkeys([*results.tasks, *sorted(results.scores["task"].unique())]))
+
+    tasks = [
+        _task_block(results, t, summary, directions, palette, ranks, cost, info) for t in task_names
+    ]
+    for k, t in enumerate(tasks):
+        t["anchor"] = f"task-{k}"
+    fails = T.failures(results)
+    statuses = pd.Series([f["status"] for f in fails], dtype=object)
+    return {
+        "title": str(results.provenance.get("name") or "xai-bench comparison report"),
+        "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "header": _header(results, tasks, explainers),
+        "tasks": tasks,
+        "palette": palette,
+        "metrics": [
+            {"id": m, "hib": directions.get(m), **_metric_meta(i)} for m, i in info.items()
+        ],
+        "directions": directions,
+        "sanity": _sanity(results, tasks, summary, info),
+        "failures": fails,
+        "n_failed": int((statuses == "failed").sum()) if len(statuses) else 0,
+        "n_skipped": int((statuses == "skipped").sum()) if len(statuses) else 0,
+        "conventions": _conventions(info),
+        "explainer_params": _explainer_params(results),
+        "provenance": _provenance(results.provenance),
+        "stats_note": _stats_note(summary),
+        "x_pick_labels": S.PICKS,
+    }
+
+
+def _metric_meta(i: dict) -> dict[str, Any]:
+    return {"description": str(i.get("description", "")), "reference": str(i.get("reference", ""))}
+
+
+def _pretty(metric: str | None) -> str:
+    if not metric:
+        return ""
+    words = [w.upper() if w in ACRONYMS else w for w in metric.replace("_", " ").split()]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
+def _task_block(results, task, summary, directions, palette, ranks, cost, info) -> dict:
+    tinfo = dict(results.tasks.get(task, {}))
+    modality = str(tinfo.get("modality", "tabular"))
+    tsum = summary[summary["task"] == task]
+    metrics = [m for m in directions if m in set(tsum["metric"])]
+    blocks = {m: T.metric_block(tsum[tsum["metric"] == m], directions[m]) for m in metrics}
+    primary = next((m for m in T.CURVE_PREFERENCE if m in metrics), metrics[0] if metrics else None)
+    explainers = sorted(set(tsum["explainer"]), key=lambda e: (e in T.CONTROLS, e))
+
+    # leaderboard rows
+    rows = []
+    for e in explainers:
+        cells = []
+        for m in metrics:
+            r = tsum[(tsum["explainer"] == e) & (tsum["metric"] == m)]
+            if not len(r):
+                cells.append(None)
+                continue
+            r = r.iloc[0]
+            cells.append(
+                {
+                    "mean": r["mean"],
+                    "lo": r["ci_low"],
+                    "hi": r["ci_high"],
+                    "n": int(r["n"]),
+                    "p": r.get("p_vs_best"),
+                    **blocks[m]["marks"].get(e, {}),
+                }
+            )
+        secs, calls = cost.get((task, e), (np.nan, np.nan))
+        if "seconds_per_explanation" in tsum.columns:
+            v = tsum.loc[tsum["explainer"] == e, "seconds_per_explanation"].dropna()
+            secs = float(v.iloc[0]) if len(v) else secs
+        rows.append(
+            {
+                "explainer": e,
+                "control": e in T.CONTROLS,
+                "reference": e in T.REFERENCES,
+                "color": palette.get(e, svg.CONTROL),
+                "cells": cells,
+                "rank": ranks.get((task, e), np.nan),
+                "seconds": secs,
+                "calls": calls,
+                "recommended": primary is not None
+                and blocks[primary]["best"] is not None
+                and blocks[primary]["best"]["explainer"] == e,
+            }
+        )
+    rows.sort(key=lambda r: (r["control"], r["rank"] if T.finite(r["rank"]) else 1e9))
+
+    # curves
+    curves = []
+    cdf = results.curves
+    for m in sorted(set(cdf.loc[cdf["task"] == task, "metric"])) if len(cdf) else []:
+        series = T.curve_series(cdf, task, m, palette)
+        if not series:
+            continue
+        ins = "insertion" in m
+        curves.append(
+            {
+                "metric": m,
+                "name": _pretty(m),
+                "hib": directions.get(m),
+                "svg": svg.line_chart(
+                    series,
+                    title=f"{_pretty(m)} curve — {task}",
+                    xlabel=f"fraction of features {'inserted' if ins else 'removed'}",
+                    ylabel="p(target)",
+                    y_range=_curve_range(series),
+                ),
+                "data": [
+                    {
+                        "label": s.label,
+                        "x": s.x,
+                        "y": s.y,
+                        "lo": s.lo,
+                        "hi": s.hi,
+                        "color": s.color,
+                        "dashed": s.dashed,
+                    }
+                    for s in series
+                ],
+            }
+        )
+
+    # per-sample views, agreement, cost
+    seed, expls = S.explanations_for(results, task)
+    views, agreement = [], None
+    if expls:
+        n = min(x.n_samples for x in expls.values())
+        best = (
+            blocks[primary]["best"]["explainer"]
+            if primary and blocks[primary]["best"] is not None
+            else None
+        )
+        pscores = results.scores[
+            (results.scores["task"] == task) & (results.scores["metric"] == primary)
+        ]
+        if seed is not None:
+            pscores = pscores[pscores["seed"] == seed]
+        per_sample = S.sample_scores(results.scores, task, primary, seed) if primary else {}
+        shown = {e: x for e, x in expls.items() if e not in T.CONTROLS} or expls
+        for pick in S.pick_samples(pscores, shown, best, directions.get(primary, False)):
+            if pick["sample"] < n:
+                views.append(
+                    {
+                        **pick,
+                        **S.sample_view(
+                            tinfo, shown, pick["sample"], per_sample.get(pick["sample"], {})
+                        ),
+                    }
+                )
+        if len(expls) > 1:
+            mat = S.agreement(expls)
+            labels = [str(c) for c in mat.columns]
+            agreement = {
+                "svg": svg.heatmap(
+                    mat.to_numpy(dtype=float),
+                    labels,
+                    labels,
+                    title=f"Rank agreement — {task}",
+                    xlabel="explainer",
+                    ylabel="explainer",
+                    cell=40,
+                    label_width=200,
+                ),
+                "least": _least_pair(mat),
+            }
+    cost_pts = []
+    if primary:
+        for r in rows:
+            c = r["cells"][metrics.index(primary)]
+            if c and T.finite(r["seconds"]):
+                cost_pts.append(
+                    {
+                        "label": r["explainer"],
+                        "x": r["seconds"],
+                        "y": c["mean"],
+                        "lo": c["lo"],
+                        "hi": c["hi"],
+                        "color": r["color"],
+                        "control": r["control"],
+                        "calls": r["calls"],
+                    }
+                )
+    cost_svg = (
+        svg.scatter(
+            cost_pts,
+            title=f"Cost vs {_pretty(primary)} — {task}",
+            xlabel="seconds per explanation (log scale)",
+            ylabel=f"{_pretty(primary)} ({'higher' if directions[primary] else 'lower'} is better)",
+            invert_y=not directions[primary],
+        )
+        if cost_pts
+        else None
+    )
+
+    n_samples = int(tsum["n"].max()) if len(tsum) else 0
+    X = tinfo.get("X")
+    shape = tuple(np.shape(X)[1:]) if X is not None else ()
+    return {
+        "id": task,
+        "modality": modality,
+        "n_samples": n_samples,
+        "shape": " × ".join(str(s) for s in shape),
+        "n_explainers": len([e for e in explainers if e not in T.CONTROLS]),
+        "metrics": [
+            {"id": m, "name": _pretty(m), "hib": directions[m], **blocks[m]} for m in metrics
+        ],
+        "primary": primary,
+        "primary_name": _pretty(primary) if primary else "",
+        "rows": rows,
+        "curves": curves,
+        "views": views,
+        "seed": seed,
+        "agreement": agreement,
+        "cost_svg": cost_svg,
+        "cost": cost_pts,
+        "model": {k: tinfo[k] for k in ("model", "accuracy") if k in tinfo},
+    }
+
+
+def _curve_range(series: list) -> tuple[float, float]:
+    vals = [v for s in series for v in (*s.lo, *s.hi) if math.isfinite(v)]
+    lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
+    return (min(0.0, lo), max(1.0, hi)) if lo >= -0.05 and hi <= 1.05 else (lo, hi)
+
+
+def _least_pair(mat: pd.DataFrame) -> dict | None:
+    real = [c for c in mat.columns if c not in T.CONTROLS]
+    best = None
+    for i, a in enumerate(real):
+        for b in real[i + 1 :]:
+            v = mat.loc[a, b]
+            if T.finite(v) and (best is None or v < best["rho"]):
+                best = {"a": a, "b": b, "rho": float(v)}
+    return best
+
+
+def _header(results, tasks, explainers) -> dict[str, Any]:
+    prov = results.provenance
+    return {
+        "n_tasks": len(tasks),
+        "modalities": sorted({t["modality"] for t in tasks}),
+        "n_explainers": len([e for e in explainers if e not in T.CONTROLS]),
+        "n_scores": len(results.scores),
+        "started": _when(prov.get("started") or prov.get("start_time")),
+        "duration": prov.get("duration") or prov.get("seconds"),
+        "machine": _flat(prov.get("machine", "")),
+        "command": str(prov.get("command", "")),
+    }
+
+
+def _sanity(results, tasks, summary, info) -> list[dict]:
+    """Built-in check (random control ranks last) plus any sanity metrics in the scores."""
+    out = []
+    checks = []
+    for t in tasks:
+        for m in t["metrics"]:
+            rand = next((r for r in t["rows"] if r["control"]), None)
+            if rand is None or len(t["rows"]) < 2:
+                continue
+            idx = [x["id"] for x in t["metrics"]].index(m["id"])
+            c = rand["cells"][idx]
+            if c is None:
+                continue
+            beaten = sum(
+                1
+                for r in t["rows"]
+                if not r["control"]
+                and r["cells"][idx]
+                and r["cells"][idx].get("vs_random") == "better"
+            )
+            others = sum(1 for r in t["rows"] if not r["control"] and r["cells"][idx])
+            checks.append(
+                {
+                    "task": t["id"],
+                    "metric": m["id"],
+                    "beaten": beaten,
+                    "others": others,
+                    "ok": beaten == others,
+                }
+            )
+    if checks:
+        out.append(
+            {
+                "name": "Random control ranks last",
+                "what": "Every method should be significantly better than the seeded random "
+                "explainer; otherwise the metric cannot separate signal from noise here.",
+                "ok": all(c["ok"] for c in checks),
+                "rows": [
+                    {
+                        "task": c["task"],
+                        "label": c["metric"],
+                        "value": f"{c['beaten']} of {c['others']} methods beat random",
+                        "ok": c["ok"],
+                    }
+                    for c in checks
+                ],
+            }
+        )
+    for m, i in info.items():
+        if not T.is_sanity(m, i):
+            continue
+        sub = summary[summary["metric"] == m]
+        thr = i.get("threshold")
+        hib = bool(i.get("higher_is_better", True))
+        rows = []
+        for _, r in sub.iterrows():
+            ok = None if thr is None else (r["mean"] >= thr if hib else r["mean"] <= thr)
+            rows.append(
+                {
+                    "task": r["task"],
+                    "label": r["explainer"],
+                    "value": f"{_num(r['mean'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]",
+                    "ok": ok,
+                }
+            )
+        out.append(
+            {
+                "name": _pretty(m),
+                "what": str(i.get("description", "")),
+                "reference": str(i.get("reference", "")),
+                "ok": None if thr is None else all(r["ok"] for r in rows),
+                "rows": rows,
+            }
+        )
+    return out
+
+
+def _conventions(info: dict[str, dict]) -> list[dict]:
+    return [
+        {
+            "metric": m,
+            "description": str(i.get("description", "")),
+            "reference": str(i.get("reference", "")),
+            "direction": "higher is better"
+            if i.get("higher_is_better")
+            else "lower is better"
+            if "higher_is_better" in i
+            else "",
+            "range": str(tuple(i["range"])) if "range" in i else "",
+            "params": [(str(k), _flat(v)) for k, v in dict(i.get("params") or {}).items()],
+        }
+        for m, i in info.items()
+    ]
+
+
+def _explainer_params(results) -> list[dict]:
+    seen: dict[str, dict] = {}
+    for (_t, e, _s), x in sorted(results.attributions.items()):
+        if e in seen:
+            continue
+        meta = dict(x.meta)
+        seen[e] = {
+            "explainer": e,
+            "params": [(str(k), _flat(v)) for k, v in x.params.items()],
+            "meta": [
+                (str(k), _flat(meta[k]))
+                for k in ("library", "version", "output_space")
+                if k in meta
+            ],
+        }
+    return list(seen.values())
+
+
+def _when(v: Any) -> str:
+    """A timestamp (epoch seconds or text) as UTC text."""
+    if T.finite(v) and float(v) > 1e8:
+        return _dt.datetime.fromtimestamp(float(v), _dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "" if v is None else str(v)
+
+
+def _provenance(prov: dict[str, Any]) -> list[tuple[str, Any]]:
+    out = []
+    for k, v in prov.items():
+        if k in ("started", "finished", "start_time", "end_time"):
+            out.append((str(k), _when(v)))
+        elif k in ("duration", "seconds"):
+            out.append((str(k), _secs(v)))
+        elif k == "config" and isinstance(v, dict | list):
+            out.append((str(k), {"pre": yaml.safe_dump(_plain(v), sort_keys=False)}))
+        else:
+            out.append((str(k), _flat(v)))
+    return out
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, str | int | float | bool) or v is None:
+        return v
+    return str(v)
+
+
+def _flat(v: Any) -> str:
+    if isinstance(v, dict):
+        return " · ".join(f"{k} {_flat(x)}" for k, x in v.items())
+    if isinstance(v, list | tuple):
+        return ", ".join(_flat(x) for x in v)
+    if isinstance(v, float):
+        return _num(v)
+    if isinstance(v, np.ndarray):
+        return f"array{v.shape}"
+    return str(v)
+
+
+def _stats_note(summary: pd.DataFrame) -> str:
+    if "significant_vs_best" in summary.columns:
+        return (
+            "Wins and ties come from the paired tests in the summary "
+            "(significant_vs_best / significant_vs_random)."
+        )
+    return (
+        "No paired tests in these results: a difference is called significant only when "
+        "the 95% bootstrap CIs do not overlap (conservative)."
+    )

@@ -1,0 +1,309 @@
+"""Per-sample views (by modality) and the agreement between explainers.
+
+A sample is a row of the explained batch: ``Results.attributions[(task, explainer, seed)]``
+row ``i`` explains ``Results.tasks[task]["X"][i]`` and scores with ``sample == i``.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from . import svg
+from .tables import CONTROLS, REFERENCES, finite
+
+TOP_FEATURES = 10
+PICKS = (
+    ("best", "Best explained"),
+    ("worst", "Worst explained"),
+    ("disagree", "Most disagreement"),
+)
+
+
+def explanations_for(results: Any, task: str) -> tuple[int | None, dict[str, Any]]:
+    """The lowest seed of ``task`` and its explanations per explainer."""
+    seeds = sorted({s for (t, _e, s) in results.attributions if t == task})
+    if not seeds:
+        return None, {}
+    seed = seeds[0]
+    return seed, {
+        e: x for (t, e, s), x in sorted(results.attributions.items()) if t == task and s == seed
+    }
+
+
+def _rank_rows(a: np.ndarray, m: np.ndarray) -> list[np.ndarray]:
+    return [rankdata(row[mask]) for row, mask in zip(a, m, strict=True)]
+
+
+def _corr(r1: np.ndarray, r2: np.ndarray) -> float:
+    if len(r1) < 2 or r1.std() == 0 or r2.std() == 0:
+        return np.nan
+    return float(np.corrcoef(r1, r2)[0, 1])
+
+
+def spearman_per_sample(expls: dict[str, Any]) -> dict[tuple[str, str], np.ndarray]:
+    """Spearman rank correlation between every pair of explainers, per sample."""
+    n = min(x.n_samples for x in expls.values())
+    ranks = {e: _rank_rows(x.flat()[:n], x.flat_mask()[:n]) for e, x in expls.items()}
+    return {
+        (a, b): np.array(
+            [
+                _corr(p, q) if len(p) == len(q) else np.nan
+                for p, q in zip(ranks[a], ranks[b], strict=True)
+            ]
+        )
+        for a, b in combinations(expls, 2)
+    }
+
+
+def agreement(expls: dict[str, Any]) -> pd.DataFrame:
+    """Median Spearman rank correlation between explainers (the metrics' own function
+    when ``xai_bench.metrics.agreement_matrix`` exists)."""
+    try:
+        from ..metrics import agreement_matrix  # type: ignore[attr-defined]
+    except ImportError:
+        agreement_matrix = None
+    if agreement_matrix is not None:
+        try:
+            return agreement_matrix(expls)
+        except (TypeError, ValueError, KeyError):
+            pass  # signature still moving: fall back to the local definition
+    names = list(expls)
+    out = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
+    for (a, b), v in spearman_per_sample(expls).items():
+        out.loc[a, b] = out.loc[b, a] = np.nanmedian(v) if np.isfinite(v).any() else np.nan
+    return out
+
+
+def disagreement(expls: dict[str, Any]) -> np.ndarray | None:
+    """Per sample: 1 − mean pairwise Spearman among non-control explainers."""
+    real = {e: x for e, x in expls.items() if e not in CONTROLS + REFERENCES}
+    if len(real) < 2:
+        return None
+    pairs = np.vstack(list(spearman_per_sample(real).values()))
+    with np.errstate(all="ignore"):
+        return 1 - np.nanmean(np.where(np.isfinite(pairs), pairs, 0.0), axis=0)
+
+
+def pick_samples(
+    scores: pd.DataFrame, expls: dict[str, Any], best_expl: str | None, hib: bool
+) -> list[dict[str, Any]]:
+    """Best / worst sample for ``best_expl`` on the primary metric, and most disagreement."""
+    n = min(x.n_samples for x in expls.values())
+    own = scores[scores["explainer"] == best_expl] if best_expl else scores.iloc[:0]
+    own = own[own["sample"].astype(int) < n].dropna(subset=["score"])
+    picks = []
+    if len(own):
+        order = own.sort_values("score", ascending=not hib)
+        picks += [
+            ("best", int(order["sample"].iloc[0]), float(order["score"].iloc[0])),
+            ("worst", int(order["sample"].iloc[-1]), float(order["score"].iloc[-1])),
+        ]
+    else:
+        picks += [("best", 0, np.nan), ("worst", n - 1, np.nan)]
+    dis = disagreement(expls)
+    if dis is not None and np.isfinite(dis).any():
+        i = int(np.nanargmax(dis))
+        picks.append(("disagree", i, float(dis[i])))
+    else:
+        picks.append(("disagree", picks[0][1], np.nan))
+    labels = dict(PICKS)
+    return [
+        {
+            "key": k,
+            "label": labels[k],
+            "sample": i,
+            "value": v,
+            "disagreement": None if dis is None else float(dis[i]),
+        }
+        for k, i, v in picks
+    ]
+
+
+def _class_name(info: dict, k: Any) -> str:
+    names = info.get("class_names")
+    try:
+        return str(names[int(k)]) if names is not None else str(k)
+    except (IndexError, TypeError, ValueError):
+        return str(k)
+
+
+def sample_view(info: dict, expls: dict[str, Any], i: int, sample_scores: dict) -> dict:
+    """Everything the template needs to draw sample ``i`` of one task."""
+    modality = str(info.get("modality", "tabular"))
+    first = next(iter(expls.values()))
+    view: dict[str, Any] = {
+        "sample": i,
+        "modality": modality,
+        "target": _class_name(info, first.targets[i]),
+    }
+    y = info.get("y")
+    if y is not None and i < len(y):
+        view["true"] = _class_name(info, y[i])
+    cols = [{"explainer": e, "score": sample_scores.get(e)} for e in expls]
+    view["columns"] = cols
+    if modality == "tabular":
+        view["rows"] = _tabular_rows(info, expls, i)
+    elif modality == "image":
+        view["images"] = _image_maps(info, expls, i)
+    else:
+        view["texts"] = _token_rows(info, expls, i)
+        if modality == "generation":
+            view["matrices"] = _generation_matrices(info, expls, i)
+    return view
+
+
+def _tabular_rows(info: dict, expls: dict[str, Any], i: int) -> list[dict]:
+    a = np.vstack([x.flat()[i] for x in expls.values()])  # (n_expl, F)
+    scale = np.abs(a).max(axis=1)
+    names = list(info.get("feature_names") or [f"feature {j}" for j in range(a.shape[1])])
+    X = info.get("X")
+    values = np.asarray(X)[i].reshape(-1) if X is not None else None
+    norm = np.abs(a) / np.where(scale > 0, scale, 1)[:, None]
+    order = np.argsort(-norm.mean(axis=0), kind="stable")
+    rows = []
+    for j in order[:TOP_FEATURES]:
+        rows.append(
+            {
+                "name": names[j] if j < len(names) else f"feature {j}",
+                "value": None if values is None else float(values[j]),
+                "cells": [
+                    {"v": float(a[k, j]), "bar": svg.hbar(a[k, j], scale[k])} for k in range(len(a))
+                ],
+            }
+        )
+    rest = order[TOP_FEATURES:]
+    if len(rest):
+        s = a[:, rest].sum(axis=1)
+        rows.append(
+            {
+                "name": f"{len(rest)} other features (sum)",
+                "value": None,
+                "other": True,
+                "cells": [
+                    {"v": float(s[k]), "bar": svg.hbar(s[k], scale[k] or abs(s[k]))}
+                    for k in range(len(a))
+                ],
+            }
+        )
+    return rows
+
+
+def _as_image(arr: np.ndarray) -> np.ndarray:
+    a = np.asarray(arr, dtype=np.float64)
+    while a.ndim > 2:  # channels first or last: average them
+        a = a.mean(axis=0) if a.shape[0] <= 4 else a.mean(axis=-1)
+    if a.ndim == 1:
+        side = int(round(np.sqrt(a.size)))
+        a = a.reshape(side, -1) if side * side == a.size else a[None, :]
+    return a
+
+
+def _image_maps(info: dict, expls: dict[str, Any], i: int) -> list[dict]:
+    img = _as_image(np.asarray(info["X"])[i]) if info.get("X") is not None else None
+    out = (
+        [{"label": "input", "svg": svg.image_map(img, None, title="input")}]
+        if img is not None
+        else []
+    )
+    for e, x in expls.items():
+        att = _as_image(x.attributions[i])
+        base = img if img is not None and img.shape == att.shape else np.zeros_like(att)
+        out.append(
+            {"label": e, "explainer": e, "svg": svg.image_map(base, att, title=f"{e} attribution")}
+        )
+    return out
+
+
+def _tokens(info: dict, i: int, n: int) -> list[str]:
+    toks = info.get("tokens")
+    if toks is not None and i < len(toks):
+        return [str(t) for t in toks[i]]
+    return [f"#{k}" for k in range(n)]
+
+
+def _token_rows(info: dict, expls: dict[str, Any], i: int) -> list[dict]:
+    rows = []
+    for e, x in expls.items():
+        a, m = x.flat()[i], x.flat_mask()[i]
+        vals = a[m]
+        toks = _tokens(info, i, len(vals))
+        scale = float(np.abs(vals).max()) if len(vals) else 1.0
+        scale = scale or 1.0
+        rows.append(
+            {
+                "explainer": e,
+                "tokens": [
+                    {
+                        "text": t,
+                        "v": float(v),
+                        "bg": svg.diverging(v / scale),
+                        "dark": abs(v / scale) > 0.55,
+                    }
+                    for t, v in zip(toks, vals, strict=False)
+                ],
+            }
+        )
+    return rows
+
+
+def _generation_matrices(info: dict, expls: dict[str, Any], i: int) -> list[dict]:
+    """Prefix × generated-token matrix for the sequence that step ``i`` belongs to.
+
+    Rows are the steps of the same sequence (``info["sequence"]`` per step, when
+    given; else the neighbouring steps), columns the prefix positions; each row is
+    normalised to Σ|a| = 1.
+    """
+    seq = info.get("sequence")
+    first = next(iter(expls.values()))
+    n = first.n_samples
+    if seq is not None and len(seq) >= n:
+        steps = [k for k in range(n) if seq[k] == seq[i]]
+    else:
+        steps = list(range(max(0, i - 7), min(n, i + 1)))
+    gen = info.get("generated")
+    out = []
+    for e, x in expls.items():
+        width = int(max(x.flat_mask()[k].sum() for k in steps))
+        mat = np.full((len(steps), width), np.nan)
+        for r, k in enumerate(steps):
+            v = x.flat()[k][x.flat_mask()[k]]
+            tot = np.abs(v).sum() or 1.0
+            mat[r, : len(v)] = v / tot
+        longest = max(steps, key=lambda k: x.flat_mask()[k].sum())
+        cols = _tokens(info, longest, width)
+        rows = [str(gen[k]) if gen is not None and k < len(gen) else f"step {k}" for k in steps]
+        out.append(
+            {
+                "explainer": e,
+                "svg": svg.heatmap(
+                    mat,
+                    rows,
+                    cols,
+                    title=f"{e}: prefix × generated token",
+                    xlabel="prefix token",
+                    ylabel="generated token",
+                    signed=True,
+                    annotate=False,
+                    cell=24,
+                    label_width=110,
+                ),
+            }
+        )
+    return out
+
+
+def sample_scores(scores: pd.DataFrame, task: str, metric: str, seed: int | None) -> dict:
+    """sample -> explainer -> score, for the primary metric and the view's seed."""
+    sub = scores[(scores["task"] == task) & (scores["metric"] == metric)]
+    if seed is not None and "seed" in sub:
+        sub = sub[sub["seed"] == seed]
+    out: dict[int, dict[str, float]] = {}
+    for s, e, v in zip(sub["sample"], sub["explainer"], sub["score"], strict=True):
+        if finite(v):
+            out.setdefault(int(s), {})[e] = float(v)
+    return out

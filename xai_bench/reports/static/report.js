@@ -1,0 +1,73 @@
+// xai-bench report: sortable tables, sample picker, optional Plotly curves. No network.
+"use strict";
+(function () {
+  function key(cell, type) {
+    var v = cell ? cell.getAttribute("data-sort") : "";
+    if (type === "num") { var f = parseFloat(v); return isNaN(f) ? null : f; }
+    return (v || "").toLowerCase();
+  }
+  function sortBy(table, col, th) {
+    var type = th.querySelector("button").getAttribute("data-type");
+    var first = th.querySelector("button").getAttribute("data-dir") || "asc";
+    var cur = th.getAttribute("aria-sort");
+    var asc = cur === "none" ? first === "asc" : cur === "descending";
+    table.querySelectorAll("thead th").forEach(function (h) { h.setAttribute("aria-sort", "none"); });
+    th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = key(a.cells[col], type), y = key(b.cells[col], type);
+      if (x === null) return y === null ? 0 : 1;   // missing values last either way
+      if (y === null) return -1;
+      var c = x < y ? -1 : x > y ? 1 : 0;
+      return asc ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  }
+  document.querySelectorAll("table.sortable").forEach(function (table) {
+    table.querySelectorAll("thead th").forEach(function (th, col) {
+      var b = th.querySelector("button");
+      if (b) b.addEventListener("click", function () { sortBy(table, col, th); });
+    });
+  });
+
+  document.querySelectorAll("[data-picker]").forEach(function (box) {
+    box.querySelectorAll("button[data-pick]").forEach(function (btn) {
+      btn.addEventListener("click", function () {
+        var k = btn.getAttribute("data-pick");
+        box.querySelectorAll("button[data-pick]").forEach(function (b) {
+          b.setAttribute("aria-pressed", b === btn ? "true" : "false");
+        });
+        box.querySelectorAll("[data-panel]").forEach(function (p) {
+          p.hidden = p.getAttribute("data-panel") !== k;
+        });
+      });
+    });
+  });
+
+  if (window.Plotly) {
+    document.querySelectorAll("figure[data-plot]").forEach(function (fig) {
+      var src = fig.querySelector("script.plot-data");
+      if (!src) return;
+      var d = JSON.parse(src.textContent), traces = [];
+      d.series.forEach(function (s) {
+        traces.push({x: s.x.concat(s.x.slice().reverse()), y: s.hi.concat(s.lo.slice().reverse()),
+          fill: "toself", fillcolor: s.color, opacity: 0.15, line: {width: 0},
+          hoverinfo: "skip", showlegend: false, type: "scatter"});
+        traces.push({x: s.x, y: s.y, name: s.label, type: "scatter", mode: "lines",
+          line: {color: s.color, width: 2, dash: s.dashed ? "dash" : "solid"}});
+      });
+      var div = document.createElement("div");
+      div.className = "plotly-box";
+      var svgEl = fig.querySelector("svg");
+      if (svgEl) svgEl.style.display = "none";
+      fig.appendChild(div);
+      window.Plotly.newPlot(div, traces, {
+        title: {text: d.title, font: {size: 13}}, height: 320, margin: {l: 50, r: 10, t: 36, b: 44},
+        xaxis: {title: {text: "fraction of features"}, tickformat: ".0%"},
+        yaxis: {title: {text: "p(target)"}}, legend: {font: {size: 10}},
+        paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"
+      }, {displaylogo: false, responsive: true});
+    });
+  }
+})();

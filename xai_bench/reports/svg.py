@@ -1,0 +1,420 @@
+"""Inline SVG charts for the report: small, dependency-free, escaped.
+
+Every function returns :class:`markupsafe.Markup`. Text that may come from users
+(labels, titles, tokens) only enters through ``Markup.format`` or ``escape``, which
+escape it; numbers are formatted here. Colours are CSS variables or computed
+``rgb()`` strings, never user input.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from markupsafe import Markup
+
+__all__ = [
+    "PALETTE",
+    "Series",
+    "diverging",
+    "heatmap",
+    "hbar",
+    "image_map",
+    "line_chart",
+    "scatter",
+    "sequential",
+]
+
+# categorical palette readable on light and dark backgrounds (Okabe-Ito + extras)
+PALETTE = (
+    "#3b6fd8",
+    "#e69f00",
+    "#d9534f",
+    "#2a9d8f",
+    "#8e5bd6",
+    "#4caf50",
+    "#e377c2",
+    "#8c564b",
+    "#17becf",
+    "#bcbd22",
+)
+CONTROL = "#8a8f98"
+
+
+def _f(v: float) -> str:
+    return f"{v:.2f}".rstrip("0").rstrip(".") if math.isfinite(v) else "0"
+
+
+def _tick(v: float) -> str:
+    if v == 0:
+        return "0"
+    if abs(v) >= 100 or abs(v) < 0.01:
+        return f"{v:.2g}"
+    return f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo]
+    raw = (hi - lo) / (n - 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = min((m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw), default=raw)
+    start = math.ceil(lo / step - 1e-9) * step
+    return [round(start + i * step, 12) for i in range(int((hi - start) / step + 1e-9) + 1)]
+
+
+def diverging(v: float, alpha: bool = False) -> str:
+    """Red for positive, blue for negative; ``v`` in [-1, 1]."""
+    v = max(-1.0, min(1.0, float(v) if math.isfinite(v) else 0.0))
+    if alpha:
+        rgb = "214,60,50" if v >= 0 else "45,110,200"
+        return f"rgba({rgb},{abs(v) * 0.85:.2f})"
+    t = abs(v)
+    base = (214, 60, 50) if v >= 0 else (45, 110, 200)
+    r, g, b = (round(255 + (c - 255) * t) for c in base)
+    return f"rgb({r},{g},{b})"
+
+
+def sequential(v: float) -> str:
+    """White to indigo for ``v`` in [0, 1]; pale orange below 0 (anti-correlation)."""
+    v = float(v) if math.isfinite(v) else 0.0
+    if v < 0:
+        t = min(1.0, -v)
+        return f"rgb({round(255 - 25 * t)},{round(255 - 70 * t)},{round(255 - 150 * t)})"
+    t = min(1.0, v)
+    return f"rgb({round(255 - 165 * t)},{round(255 - 170 * t)},{round(255 - 35 * t)})"
+
+
+def _ink(fill_t: float) -> str:
+    return "#fff" if fill_t > 0.55 else "#111"
+
+
+@dataclass
+class Series:
+    """One line of a line chart, with an optional band (lo, hi)."""
+
+    label: str
+    x: Sequence[float]
+    y: Sequence[float]
+    lo: Sequence[float] | None = None
+    hi: Sequence[float] | None = None
+    color: str = PALETTE[0]
+    dashed: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def _frame(
+    width: int, height: int, title: str, desc: str, body: list[Markup], cls: str = "chart"
+) -> Markup:
+    head = Markup(
+        '<svg class="{}" viewBox="0 0 {} {}" width="{}" height="{}" role="img" '
+        'xmlns="http://www.w3.org/2000/svg"><title>{}</title><desc>{}</desc>'
+    ).format(cls, width, height, width, height, title, desc)
+    return head + Markup("").join(body) + Markup("</svg>")
+
+
+def _axes(
+    x0: float,
+    y0: float,
+    w: float,
+    h: float,
+    xt: list[float],
+    yt: list[float],
+    sx,
+    sy,
+    xlabel: str,
+    ylabel: str,
+    xfmt=_tick,
+) -> list[Markup]:
+    out = [Markup('<g class="axes">')]
+    for t in yt:
+        y = sy(t)
+        out.append(
+            Markup(
+                '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                '<text class="tick" x="{}" y="{}" text-anchor="end">{}</text>'
+            ).format(_f(x0), _f(x0 + w), _f(y), _f(y), _f(x0 - 5), _f(y + 3.5), _tick(t))
+        )
+    for t in xt:
+        x = sx(t)
+        out.append(
+            Markup(
+                '<line class="tickmark" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>'
+            ).format(_f(x), _f(x), _f(y0 + h), _f(y0 + h + 4), _f(x), _f(y0 + h + 16), xfmt(t))
+        )
+    out.append(
+        Markup(
+            '<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+            '<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>'
+            '<text class="label" transform="translate({} {}) rotate(-90)" text-anchor="middle">{}</text>'
+            "</g>"
+        ).format(
+            _f(x0),
+            _f(x0 + w),
+            _f(y0 + h),
+            _f(y0 + h),
+            _f(x0 + w / 2),
+            _f(y0 + h + 32),
+            xlabel,
+            _f(x0 - 38),
+            _f(y0 + h / 2),
+            ylabel,
+        )
+    )
+    return out
+
+
+def line_chart(
+    series: Sequence[Series],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    y_range: tuple[float, float] | None = None,
+    width: int = 420,
+    height: int = 260,
+    x_percent: bool = True,
+) -> Markup:
+    """Lines with optional CI bands; dashed lines for controls."""
+    x0, y0, w, h = 48.0, 10.0, width - 60.0, height - 54.0
+    ys = [v for s in series for v in (*s.y, *(s.lo or ()), *(s.hi or ())) if math.isfinite(v)]
+    lo, hi = y_range or ((min(ys), max(ys)) if ys else (0.0, 1.0))
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    sx = lambda v: x0 + w * float(v)  # noqa: E731  x is a fraction in [0, 1]
+    sy = lambda v: y0 + h * (1 - (float(v) - lo) / (hi - lo))  # noqa: E731
+    fmt = (lambda t: f"{round(t * 100)}%") if x_percent else _tick
+    body = _axes(x0, y0, w, h, _ticks(0, 1), _ticks(lo, hi), sx, sy, xlabel, ylabel, fmt)
+    for s in series:
+        pts = [(sx(a), sy(b)) for a, b in zip(s.x, s.y, strict=True) if math.isfinite(b)]
+        if s.lo is not None and s.hi is not None and len(s.x):
+            top = [f"{_f(sx(a))},{_f(sy(b))}" for a, b in zip(s.x, s.hi, strict=True)]
+            bot = [f"{_f(sx(a))},{_f(sy(b))}" for a, b in zip(s.x, s.lo, strict=True)][::-1]
+            body.append(
+                Markup('<polygon class="band" fill="{}" points="{}"/>').format(
+                    s.color, " ".join(top + bot)
+                )
+            )
+        path = " ".join(f"{_f(a)},{_f(b)}" for a, b in pts)
+        body.append(
+            Markup(
+                '<polyline class="line{}" stroke="{}" points="{}"><title>{}</title></polyline>'
+            ).format(" dashed" if s.dashed else "", s.color, path, s.label)
+        )
+    return _frame(width, height, title, f"{ylabel} against {xlabel}", body)
+
+
+def hbar(value: float, scale: float, width: int = 110, height: int = 14) -> Markup:
+    """One diverging horizontal bar around a centre line; ``scale`` is max |value|."""
+    mid = width / 2
+    frac = 0.0 if not scale or not math.isfinite(value) else max(-1.0, min(1.0, value / scale))
+    x = mid if frac >= 0 else mid + frac * mid
+    cls = "pos" if frac >= 0 else "neg"
+    return Markup(
+        '<svg class="hbar" viewBox="0 0 {} {}" width="{}" height="{}" aria-hidden="true">'
+        '<line class="mid" x1="{}" x2="{}" y1="0" y2="{}"/>'
+        '<rect class="{}" x="{}" y="2" width="{}" height="{}"/></svg>'
+    ).format(
+        width,
+        height,
+        width,
+        height,
+        _f(mid),
+        _f(mid),
+        height,
+        cls,
+        _f(x),
+        _f(abs(frac) * mid),
+        height - 4,
+    )
+
+
+def heatmap(
+    matrix: np.ndarray,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    signed: bool = False,
+    annotate: bool = True,
+    cell: int = 34,
+    label_width: int = 190,
+) -> Markup:
+    """A labelled matrix. ``signed``: diverging colours scaled by max |value|."""
+    m = np.asarray(matrix, dtype=np.float64)
+    n_r, n_c = m.shape
+    top = 14
+    width, height = label_width + n_c * cell + 10, top + n_r * cell + 96
+    scale = float(np.nanmax(np.abs(m))) if signed and np.isfinite(m).any() else 1.0
+    scale = scale or 1.0
+    body: list[Markup] = []
+    for i in range(n_r):
+        y = top + i * cell
+        body.append(
+            Markup('<text class="rowlab" x="{}" y="{}" text-anchor="end">{}</text>').format(
+                label_width - 6, _f(y + cell / 2 + 4), _clip(rows[i])
+            )
+        )
+        for j in range(n_c):
+            v = m[i, j]
+            t = v / scale if signed else v
+            fill = diverging(t) if signed else sequential(t)
+            txt = "" if not math.isfinite(v) else (f"{v:.2f}" if annotate else "")
+            body.append(
+                Markup(
+                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
+                    "<title>{} × {}: {}</title></rect>"
+                ).format(
+                    label_width + j * cell,
+                    y,
+                    cell - 1,
+                    cell - 1,
+                    fill,
+                    rows[i],
+                    cols[j],
+                    f"{v:.3f}" if math.isfinite(v) else "n/a",
+                )
+            )
+            if txt and cell >= 26:
+                body.append(
+                    Markup(
+                        '<text class="cellval" x="{}" y="{}" fill="{}" text-anchor="middle">{}</text>'
+                    ).format(
+                        _f(label_width + j * cell + cell / 2),
+                        _f(y + cell / 2 + 4),
+                        _ink(abs(t)),
+                        txt.replace("0.", ".", 1),
+                    )
+                )
+    ybot = top + n_r * cell
+    for j in range(n_c):
+        x = label_width + j * cell + cell / 2
+        body.append(
+            Markup(
+                '<text class="collab" transform="translate({} {}) rotate(-50)" text-anchor="end">{}'
+                "</text>"
+            ).format(_f(x + 4), _f(ybot + 8), _clip(cols[j], 16))
+        )
+    body.append(
+        Markup('<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>').format(
+            _f(label_width + n_c * cell / 2), height - 4, xlabel
+        )
+    )
+    return _frame(width, height, title, f"{ylabel} by {xlabel}", body, "chart heat")
+
+
+def _clip(s: str, n: int = 28) -> str:
+    s = str(s)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def image_map(image: np.ndarray, attr: np.ndarray | None, *, title: str, size: int = 120) -> Markup:
+    """A grayscale image with the attribution overlaid (red +, blue −, alpha = |a|)."""
+    img = np.asarray(image, dtype=np.float64)
+    h, w = img.shape
+    c = size / max(h, w)
+    lo, hi = float(np.nanmin(img)), float(np.nanmax(img))
+    body: list[Markup] = []
+    span = hi - lo or 1.0
+    for i in range(h):
+        for j in range(w):
+            g = round(255 * (1 - (img[i, j] - lo) / span))
+            body.append(
+                Markup('<rect x="{}" y="{}" width="{}" height="{}" fill="rgb({},{},{})"/>').format(
+                    _f(j * c), _f(i * c), _f(c), _f(c), g, g, g
+                )
+            )
+    if attr is not None:
+        a = np.asarray(attr, dtype=np.float64)
+        scale = float(np.nanmax(np.abs(a))) or 1.0
+        for i in range(h):
+            for j in range(w):
+                body.append(
+                    Markup('<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>').format(
+                        _f(j * c), _f(i * c), _f(c), _f(c), diverging(a[i, j] / scale, True)
+                    )
+                )
+    return _frame(size, size, title, "attribution heatmap over the input", body, "chart img")
+
+
+def scatter(
+    points: Sequence[dict],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logx: bool = True,
+    invert_y: bool = False,
+    width: int = 460,
+    height: int = 280,
+) -> Markup:
+    """Points ``{label, x, y, lo, hi, color, control}``; optional log x; y whiskers."""
+    x0, y0, w, h = 52.0, 12.0, width - 150.0, height - 58.0
+    pts = [p for p in points if math.isfinite(p["x"]) and math.isfinite(p["y"])]
+    if not pts:
+        return Markup('<p class="muted">No cost data.</p>')
+    xv = [math.log10(max(p["x"], 1e-6)) if logx else p["x"] for p in pts]
+    yv = [
+        v
+        for p in pts
+        for v in (p["y"], p.get("lo", p["y"]), p.get("hi", p["y"]))
+        if math.isfinite(v)
+    ]
+    xlo, xhi = math.floor(min(xv)), math.ceil(max(xv))
+    if xhi <= xlo:
+        xhi = xlo + 1
+    ylo, yhi = min(yv), max(yv)
+    pad = (yhi - ylo) * 0.08 or 0.05
+    ylo, yhi = ylo - pad, yhi + pad
+    sx = lambda v: x0 + w * (v - xlo) / (xhi - xlo)  # noqa: E731
+    if invert_y:
+        sy = lambda v: y0 + h * (v - ylo) / (yhi - ylo)  # noqa: E731
+    else:
+        sy = lambda v: y0 + h * (1 - (v - ylo) / (yhi - ylo))  # noqa: E731
+    xt = list(range(xlo, xhi + 1)) if logx else _ticks(xlo, xhi)
+    fmt = (lambda t: _secs(10**t)) if logx else _tick
+    body = _axes(x0, y0, w, h, xt, _ticks(ylo, yhi), sx, sy, xlabel, ylabel, fmt)
+    placed: list[tuple[float, float]] = []
+    for p, xl in sorted(zip(pts, xv, strict=True), key=lambda q: sy(q[0]["y"])):
+        cx, cy = sx(xl), sy(p["y"])
+        ly = cy + 4  # push a label down until it clears the labels already placed
+        while any(abs(ly - py) < 11 and abs(cx - px) < 130 for px, py in placed):
+            ly += 11
+        placed.append((cx, ly))
+        if math.isfinite(p.get("lo", math.nan)) and math.isfinite(p.get("hi", math.nan)):
+            body.append(
+                Markup(
+                    '<line class="whisker" stroke="{}" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                ).format(p["color"], _f(cx), _f(cx), _f(sy(p["lo"])), _f(sy(p["hi"])))
+            )
+        body.append(
+            Markup(
+                '<circle class="{}" cx="{}" cy="{}" r="5" fill="{}"><title>{}: {} s, {}</title>'
+                '</circle><text class="ptlab" x="{}" y="{}">{}</text>'
+            ).format(
+                "pt ctl" if p.get("control") else "pt",
+                _f(cx),
+                _f(cy),
+                p["color"],
+                p["label"],
+                f"{p['x']:.3g}",
+                f"{p['y']:.3f}",
+                _f(cx + 8),
+                _f(ly),
+                _clip(p["label"], 22),
+            )
+        )
+    return _frame(width, height, title, f"{ylabel} against {xlabel}", body)
+
+
+def _secs(v: float) -> str:
+    if v >= 1:
+        return f"{v:g} s"
+    if v >= 1e-3:
+        return f"{v * 1e3:g} ms"
+    return f"{v * 1e6:g} µs"

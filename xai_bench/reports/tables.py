@@ -1,0 +1,219 @@
+"""Report sections built from tables: summary verdicts, leaderboard, curves, cost, failures.
+
+Everything here turns :class:`~xai_bench.runner.results.Results` into plain dicts and
+lists for the templates. Statistics columns that a given ``Results.summary()`` lacks
+(``significant_vs_best``, ``mean_rank``...) are replaced by conservative fallbacks
+that the report names, never silently invented.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import svg
+
+CONTROLS = ("random",)
+REFERENCES = ("oracle",)
+CURVE_PREFERENCE = ("deletion_auc", "insertion_auc")
+
+
+def finite(v: Any) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def is_sanity(metric: str, info: dict) -> bool:
+    return info.get("kind") == "sanity" or metric.startswith("sanity")
+
+
+def higher_is_better(metric: str, info: dict, summary: pd.DataFrame) -> bool:
+    if info.get("higher_is_better") is not None:
+        return bool(info["higher_is_better"])
+    if "higher_is_better" in summary.columns:
+        col = summary.loc[summary["metric"] == metric, "higher_is_better"].dropna()
+        if len(col):
+            return bool(col.iloc[0])
+    return not any(w in metric for w in ("deletion", "sufficiency", "error", "loss"))
+
+
+def colors(explainers: list[str]) -> dict[str, str]:
+    """One stable colour per explainer; the random control is grey."""
+    out, k = {}, 0
+    for e in sorted(explainers):
+        if e in CONTROLS:
+            out[e] = svg.CONTROL
+        else:
+            out[e] = svg.PALETTE[k % len(svg.PALETTE)]
+            k += 1
+    return out
+
+
+def _significant(row: pd.Series, other: pd.Series, col: str, hib: bool) -> bool:
+    """Whether ``row`` differs significantly from ``other``: the test column if present,
+    else non-overlapping 95% CIs (conservative)."""
+    if col in row.index and not pd.isna(row[col]):
+        return bool(row[col])
+    if not all(
+        finite(v) for v in (row["ci_low"], row["ci_high"], other["ci_low"], other["ci_high"])
+    ):
+        return False
+    return row["ci_high"] < other["ci_low"] or row["ci_low"] > other["ci_high"]
+
+
+def metric_block(sub: pd.DataFrame, hib: bool) -> dict[str, Any]:
+    """Verdicts for one (task, metric): best, ties, wins, markers per explainer."""
+    sub = sub.sort_values("mean", ascending=not hib, na_position="last")
+    cands = sub[~sub["explainer"].isin(CONTROLS + REFERENCES) & sub["mean"].map(finite)]
+    controls = sub[sub["explainer"].isin(CONTROLS)]
+    rand = controls.iloc[0] if len(controls) else None
+    best = cands.iloc[0] if len(cands) else None
+    marks: dict[str, dict[str, Any]] = {}
+    for _, r in sub.iterrows():
+        m: dict[str, Any] = {"best": best is not None and r["explainer"] == best["explainer"]}
+        if best is not None and not m["best"]:
+            m["tied"] = not _significant(r, best, "significant_vs_best", hib)
+        if rand is not None and r["explainer"] != rand["explainer"]:
+            sig = _significant(r, rand, "significant_vs_random", hib)
+            better = (r["mean"] > rand["mean"]) if hib else (r["mean"] < rand["mean"])
+            m["vs_random"] = "better" if sig and better else ("worse" if sig else "n.s.")
+        m["p_vs_best"] = r.get("p_vs_best")
+        marks[r["explainer"]] = m
+    out: dict[str, Any] = {"marks": marks, "best": None, "ties": [], "verdict": "none"}
+    if best is None:
+        return out
+    ties = [r for _, r in cands.iloc[1:].iterrows() if marks[r["explainer"]].get("tied")]
+    beaten = len(cands) - 1 - len(ties)
+    out.update(
+        best=best,
+        ties=ties,
+        beaten=beaten,
+        n_others=len(cands) - 1,
+        verdict="win" if not ties and len(cands) > 1 else ("tie" if ties else "only"),
+        rand=rand,
+    )
+    if rand is not None and finite(rand["mean"]) and rand["mean"]:
+        out["rel_random"] = (best["mean"] - rand["mean"]) / abs(rand["mean"])
+    if "rel_random" in best.index and finite(best["rel_random"]):
+        out["rel_random"] = float(best["rel_random"])
+    return out
+
+
+def mean_ranks(summary: pd.DataFrame, directions: dict[str, bool]) -> dict[tuple, float]:
+    """(task, explainer) -> mean rank over metrics (1 = best)."""
+    out: dict[tuple, list[float]] = {}
+    for (task, metric), sub in summary.groupby(["task", "metric"], sort=False):
+        if metric not in directions:
+            continue
+        if "mean_rank" in sub.columns and sub["mean_rank"].map(finite).all():
+            ranks = sub["mean_rank"].astype(float)
+        else:
+            ranks = sub["mean"].rank(ascending=not directions[metric], method="average")
+        for e, r in zip(sub["explainer"], ranks, strict=True):
+            out.setdefault((task, e), []).append(float(r))
+    return {k: float(np.mean(v)) for k, v in out.items()}
+
+
+def seconds_per_explanation(results: Any) -> dict[tuple, tuple[float, float]]:
+    """(task, explainer) -> (seconds, model calls) per explained sample."""
+    ex = results.explanations
+    out: dict[tuple, tuple[float, float]] = {}
+    if len(ex):
+        calls = ex["model_calls"] if "model_calls" in ex else pd.Series(np.nan, index=ex.index)
+        g = ex.assign(model_calls=pd.to_numeric(calls, errors="coerce")).groupby(
+            ["task", "explainer"]
+        )
+        for (t, e), sub in g:
+            out[(t, e)] = (
+                float(pd.to_numeric(sub["seconds"]).mean()),
+                float(sub["model_calls"].mean()),
+            )
+    for (t, e, _seed), expl in results.attributions.items():
+        if (t, e) not in out and expl.n_samples:
+            calls = expl.meta.get("model_calls", np.nan)
+            out[(t, e)] = (
+                expl.seconds / expl.n_samples,
+                float(calls) / expl.n_samples if finite(calls) else np.nan,
+            )
+    return out
+
+
+def curve_series(curves: pd.DataFrame, task: str, metric: str, palette: dict) -> list:
+    """Mean curve per explainer with a 95% normal-approximation band over samples × seeds."""
+    sub = curves[(curves["task"] == task) & (curves["metric"] == metric)]
+    series = []
+    for e, g in sub.groupby("explainer", sort=True):
+        agg = (
+            g.groupby("step")
+            .agg(x=("x", "mean"), y=("y", "mean"), sd=("y", "std"), n=("y", "size"))
+            .sort_index()
+        )
+        half = 1.96 * agg["sd"].fillna(0) / np.sqrt(agg["n"])
+        series.append(
+            svg.Series(
+                label=str(e),
+                x=agg["x"].tolist(),
+                y=agg["y"].tolist(),
+                lo=(agg["y"] - half).tolist(),
+                hi=(agg["y"] + half).tolist(),
+                color=palette.get(e, svg.CONTROL),
+                dashed=e in CONTROLS,
+            )
+        )
+    series.sort(key=lambda s: not s.dashed)  # controls drawn first, under the others
+    return series
+
+
+def failures(results: Any) -> list[dict[str, Any]]:
+    """Failed and skipped jobs, then degenerate and flagged results, with reasons."""
+    rows = []
+    fail = results.failures
+    for _, r in fail.sort_values("status", key=lambda s: s != "failed").iterrows():
+        rows.append(
+            {
+                k: ("" if pd.isna(r.get(k)) else r.get(k))
+                for k in ("status", "task", "explainer", "metric", "seed", "reason")
+            }
+        )
+    ex = results.explanations
+    if len(ex) and "degenerate" in ex:
+        deg = ex.assign(d=ex["degenerate"].astype(bool)).groupby(["task", "explainer"])["d"]
+        for (t, e), s in deg:
+            if s.any():
+                rows.append(
+                    {
+                        "status": "degenerate",
+                        "task": t,
+                        "explainer": e,
+                        "metric": "",
+                        "seed": "",
+                        "reason": f"All-equal attributions on {int(s.sum())} "
+                        f"of {len(s)} samples; ranked by the seeded tie-break.",
+                    }
+                )
+    sc = results.scores
+    flags = [
+        c
+        for c in sc.columns
+        if c not in ("task", "explainer", "metric", "sample", "seed", "score", "degenerate")
+        and sc[c].dtype == bool
+    ]
+    for c in flags:
+        for (t, e, m), s in sc.groupby(["task", "explainer", "metric"])[c]:
+            if s.any():
+                rows.append(
+                    {
+                        "status": c.replace("_", " "),
+                        "task": t,
+                        "explainer": e,
+                        "metric": m,
+                        "seed": "",
+                        "reason": f"Flag {c} on {int(s.sum())} of {len(s)} scores.",
+                    }
+                )
+    return rows
