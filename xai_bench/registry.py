@@ -60,6 +60,15 @@ BUILTIN_METRICS: dict[str, str] = {
     "lerf_auc": "metrics.deletion:LeRFAUC",
     "abpc": "metrics.deletion:ABPC",
     "aopc": "metrics.deletion:AOPC",
+    "comprehensiveness": "metrics.eraser:Comprehensiveness",
+    "sufficiency": "metrics.eraser:Sufficiency",
+    "ablation_spearman": "metrics.ablation:AblationSpearman",
+    "ablation_kendall": "metrics.ablation:AblationKendall",
+    "faithfulness_correlation": "metrics.ablation:FaithfulnessCorrelation",
+    "infidelity": "metrics.infidelity:Infidelity",
+    "sensitivity_max": "metrics.robustness:SensitivityMax",
+    "model_randomisation": "metrics.robustness:ModelRandomisation",
+    "precision_at_k": "metrics.groundtruth:PrecisionAtK",
 }
 
 # task id -> "module:function" returning a Task

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import InvalidInputError
 from ..explanation import Explanation
 from ..task import Task
 from ._common import FLAT_TOL, TARGET, BaseMetric, check_modality
@@ -63,6 +64,14 @@ def perturbation_setup(
         "seed": seed,
     }
     return Xa, positions, n_valid, fill, params
+
+
+def step_grid(steps: int | None, n_valid: np.ndarray) -> np.ndarray:
+    """The K+1 fractions 0, 1/K, ..., 1; K = ``steps`` or the number of valid features."""
+    K = int(steps) if steps is not None else int(n_valid.max())
+    if K < 1:
+        raise InvalidInputError(f"steps={steps!r}", "a positive number of steps", "Use steps=None.")
+    return np.linspace(0.0, 1.0, K + 1)
 
 
 def lerf_positions(positions: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
@@ -113,14 +122,11 @@ def curve(
         ``flat_baseline``, ``extra`` with ``f_x`` and ``f_baseline`` (probabilities).
     """
     if kind not in KINDS:
-        raise ValueError(f"kind={kind!r}; expected one of {KINDS}")
+        raise InvalidInputError(f"kind={kind!r}", f"one of {KINDS}", "Use kind='deletion'.")
     Xa, positions, n_valid, fill, params = perturbation_setup(
         task, X, explanation, baseline=baseline, order=order, seed=seed
     )
-    K = int(steps) if steps is not None else int(n_valid.max())
-    if K < 1:
-        raise ValueError(f"steps={steps!r}; expected a positive number of steps")
-    x = np.linspace(0.0, 1.0, K + 1)
+    x = step_grid(steps, n_valid)
     counts = grid_counts(x, n_valid)
     if kind == "lerf":
         positions = lerf_positions(positions, n_valid)
@@ -134,6 +140,19 @@ def curve(
         keep_top=kind == "insertion",
         predict=predict,
     )
+    return curve_result(kind, x, p, explanation, params, space)
+
+
+def curve_result(
+    kind: str,
+    x: np.ndarray,
+    p: np.ndarray,
+    explanation: Explanation,
+    params: dict[str, Any],
+    space: str,
+) -> MetricResult:
+    """Build a curve MetricResult from target probabilities ``p`` (n, K+1) on grid ``x``."""
+    K = len(x) - 1
     f_x, f_base = (p[:, -1], p[:, 0]) if kind == "insertion" else (p[:, 0], p[:, -1])
     y = to_space(p, space)
     return MetricResult(

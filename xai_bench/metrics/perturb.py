@@ -33,6 +33,7 @@ __all__ = [
     "grid_counts",
     "masked_scores",
     "rank_positions",
+    "score_rows",
     "to_space",
 ]
 
@@ -187,23 +188,50 @@ def masked_scores(
         Scorer to use instead of ``task.predict`` (e.g. a call counter).
     """
     n, F = positions.shape
-    Xf = np.asarray(X).reshape(n, F)
     counts = np.asarray(counts, dtype=np.int64)
     S = counts.shape[1]
     # one model row per distinct (sample, count) pair
     keys = np.arange(n, dtype=np.int64)[:, None] * (F + 1) + counts
     uniq, inverse = np.unique(keys.ravel(), return_inverse=True)
     rows_i, rows_c = np.divmod(uniq, F + 1)
+    valid = positions < F
+
+    def removed(sl: slice) -> np.ndarray:
+        i = rows_i[sl]
+        top = positions[i] < rows_c[sl, None]
+        return (valid[i] & ~top) if keep_top else top
+
+    out = score_rows(task, X, targets, rows_i, removed, fill, max_bytes=max_bytes, predict=predict)
+    return out[inverse].reshape(n, S)
+
+
+def score_rows(
+    task: Task,
+    X: np.ndarray,
+    targets: np.ndarray,
+    rows_i: np.ndarray,
+    removed: Callable[[slice], np.ndarray],
+    fill: Fill,
+    *,
+    max_bytes: int | None = None,
+    predict: Callable[[Any], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Target probability of perturbed copies of samples ``rows_i``, built and scored in chunks.
+
+    ``removed(slice)`` gives the (m, F) boolean removal mask of the rows in that slice of
+    ``rows_i``; the bound masker ``fill`` turns it into inputs. Returns (len(rows_i),).
+    """
+    n = len(X)
+    Xf = np.asarray(X).reshape(n, -1)
+    F = Xf.shape[1]
     predict = predict or task.predict
     per_row = max(1, F * (Xf.itemsize + 5))  # inputs + positions + mask
     chunk = max(1, int((max_bytes or MAX_CHUNK_BYTES) // per_row))
-    out = np.empty(len(uniq), dtype=np.float64)
-    valid = positions < F
-    for start in range(0, len(uniq), chunk):
-        i = rows_i[start : start + chunk]
-        top = positions[i] < rows_c[start : start + chunk, None]
-        removed = (valid[i] & ~top) if keep_top else top
-        batch = fill(Xf[i], removed, i).reshape(len(i), *X.shape[1:])
+    out = np.empty(len(rows_i), dtype=np.float64)
+    for start in range(0, len(rows_i), chunk):
+        sl = slice(start, start + chunk)
+        i = rows_i[sl]
+        batch = fill(Xf[i], removed(sl), i).reshape(len(i), *np.shape(X)[1:])
         probs = predict(batch)
-        out[start : start + len(i)] = probs[np.arange(len(i)), targets[i]]
-    return out[inverse].reshape(n, S)
+        out[sl] = probs[np.arange(len(i)), targets[i]]
+    return out

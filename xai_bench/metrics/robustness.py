@@ -1,0 +1,187 @@
+"""Robustness and sanity metrics that re-run the explainer.
+
+- **sensitivity-max** (Yeh et al., NeurIPS 2019): max over ``n_samples`` uniform
+  perturbations |delta|_inf <= radius of ||phi(x + delta) - phi(x)|| / ||phi(x)||.
+- **model randomisation** (Adebayo et al., NeurIPS 2018): re-initialise the weights of
+  the torch model, re-explain, and report the rank correlation between the original and
+  the randomised attributions. A faithful explainer changes (low correlation).
+
+The explainer is rebuilt from the explanation as
+``xai_bench.get_explainer(explanation.explainer, **explanation.params)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import IncompatibleError, XaiBenchError
+from ..explanation import Explanation
+from ..task import Modality, Task
+from ._common import BaseMetric, check_modality
+from .agreement import rowwise_corr
+from .base import MetricInfo, MetricResult
+from .perturb import check_inputs
+
+__all__ = ["ModelRandomisation", "SensitivityMax", "model_randomisation", "sensitivity_max"]
+
+_REAL = frozenset({Modality.TABULAR, Modality.IMAGE})
+
+
+def _explainer(explanation: Explanation) -> Any:
+    from ..registry import get_explainer
+
+    try:
+        return get_explainer(explanation.explainer, **explanation.params)
+    except XaiBenchError as exc:
+        raise IncompatibleError(
+            f"cannot rebuild explainer {explanation.explainer!r} to re-explain: {exc}"
+        ) from exc
+
+
+def _reexplain(explainer: Any, task: Task, X: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    try:
+        return explainer.explain(task, X, targets=targets).flat()
+    except IncompatibleError:
+        raise
+    except XaiBenchError as exc:
+        raise IncompatibleError(f"{explainer!r} cannot re-explain new inputs: {exc}") from exc
+
+
+def sensitivity_max(
+    task: Task,
+    X: Any,
+    explanation: Explanation,
+    *,
+    radius: float = 0.02,
+    n_samples: int = 10,
+    normalise: bool = True,
+    seed: int = 0,
+) -> MetricResult:
+    """Max relative change of the attributions under small input noise. Lower is better."""
+    if task.modality not in _REAL:
+        raise IncompatibleError("sensitivity-max perturbs real-valued inputs (tabular, image)")
+    Xa = check_inputs(task, X, explanation).astype(np.float64)
+    n = len(Xa)
+    rng = np.random.default_rng(seed)
+    noise = rng.uniform(-radius, radius, size=(n_samples, *Xa.shape))
+    Xp = (Xa[None] + noise).reshape(n_samples * n, *Xa.shape[1:])
+    phi = explanation.flat()
+    new = _reexplain(_explainer(explanation), task, Xp, np.tile(explanation.targets, n_samples))
+    diff = np.linalg.norm(new.reshape(n_samples, n, -1) - phi[None], axis=2)
+    norm = np.linalg.norm(phi, axis=1)
+    if normalise:
+        diff = np.divide(diff, norm[None], out=np.full_like(diff, np.inf), where=norm[None] > 0)
+    return MetricResult(
+        metric="sensitivity_max",
+        scores=diff.max(axis=0),
+        flags={"degenerate": explanation.degenerate()},
+        params={
+            "radius": radius,
+            "n_samples": n_samples,
+            "noise": "uniform in [-radius, radius] per feature",
+            "normalise": "divide by ||phi(x)||_2" if normalise else "none",
+            "seed": seed,
+        },
+    )
+
+
+def model_randomisation(
+    task: Task,
+    X: Any,
+    explanation: Explanation,
+    *,
+    method: str = "spearman",
+    order: str = "abs",
+    seed: int = 0,
+) -> MetricResult:
+    """Rank correlation between attributions before and after re-initialising all weights.
+
+    Lower is better (the explanation depends on the model). The weights are reset with
+    each module's ``reset_parameters`` under ``torch.manual_seed(seed)`` and restored
+    afterwards, so the task is unchanged when the call returns.
+    """
+    if not task.is_torch:
+        raise IncompatibleError("model randomisation needs a torch model (task.model)")
+    import copy
+
+    import torch
+
+    Xa = check_inputs(task, X, explanation)
+    explainer = _explainer(explanation)
+    model = task.model
+    state = copy.deepcopy(model.state_dict())
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            n_reset = 0
+            for module in model.modules():
+                if hasattr(module, "reset_parameters"):
+                    module.reset_parameters()
+                    n_reset += 1
+        if n_reset == 0:
+            raise IncompatibleError("the torch model has no module with reset_parameters()")
+        new = _reexplain(explainer, task, Xa, explanation.targets)
+    finally:
+        model.load_state_dict(state)
+    a, b = explanation.flat(), new
+    if order == "abs":
+        a, b = np.abs(a), np.abs(b)
+    scores = rowwise_corr(a, b, method, explanation.flat_mask())
+    same = np.all(np.isclose(explanation.flat(), new), axis=1)
+    return MetricResult(
+        metric="model_randomisation",
+        scores=scores,
+        flags={"degenerate": explanation.degenerate(), "unchanged": same},
+        params={
+            "randomisation": "all modules' reset_parameters() (cascading to the full model)",
+            "method": method,
+            "order": order,
+            "seed": seed,
+        },
+        extra={"randomised_attributions": new},
+    )
+
+
+class SensitivityMax(BaseMetric):
+    info: ClassVar[MetricInfo] = MetricInfo(
+        name="sensitivity_max",
+        higher_is_better=False,
+        range=(0.0, np.inf),
+        modalities=_REAL,
+        description="Max relative change of the attributions under small uniform input noise",
+        reference="Yeh et al., On the (In)fidelity and Sensitivity of Explanations, NeurIPS 2019",
+    )
+
+    def __init__(
+        self, radius: float = 0.02, n_samples: int = 10, normalise: bool = True, seed: int = 0
+    ) -> None:
+        self.radius = radius
+        self.n_samples = n_samples
+        self.normalise = normalise
+        self.seed = seed
+
+    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
+        check_modality(self.info, task)
+        return sensitivity_max(task, X, explanation, **self.get_params())
+
+
+class ModelRandomisation(BaseMetric):
+    info: ClassVar[MetricInfo] = MetricInfo(
+        name="model_randomisation",
+        higher_is_better=False,
+        range=(-1.0, 1.0),
+        description="Rank correlation of attributions before and after re-initialising the "
+        "model weights (sanity check)",
+        reference="Adebayo et al., Sanity Checks for Saliency Maps, NeurIPS 2018",
+    )
+
+    def __init__(self, method: str = "spearman", order: str = "abs", seed: int = 0) -> None:
+        self.method = method
+        self.order = order
+        self.seed = seed
+
+    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
+        check_modality(self.info, task)
+        return model_randomisation(task, X, explanation, **self.get_params())
