@@ -81,6 +81,7 @@ BUILTIN_TASKS: dict[str, str] = {
     "digits.cnn": "tasks.image:digits_cnn",
     "sentiment.transformer": "tasks.text:sentiment_transformer",
     "sentiment.tfidf": "tasks.text:sentiment_tfidf",
+    "generation.tiny_gpt": "tasks.generation:tiny_gpt",
 }
 
 # which optional extra provides each top-level backend module

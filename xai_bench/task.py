@@ -296,6 +296,36 @@ class Task:
         task.predict(Xa[:2])
         return task
 
+    @classmethod
+    def from_transformers(
+        cls,
+        model_or_name_or_path: Any,
+        tokenizer: Any = None,
+        texts: Any = None,
+        *,
+        kind: str = "auto",
+        labels: Any = None,
+        name: str | None = None,
+        max_length: int | None = None,
+        max_new_tokens: int = 4,
+        background_texts: Any = None,
+    ) -> Task:
+        """Wrap a Hugging Face model (object, hub name or local path) and texts as a task.
+
+        A sequence classifier gives a TEXT task over ``texts``; a causal LM gives a
+        GENERATION task that continues ``texts`` greedily for ``max_new_tokens`` steps,
+        one unit per step. ``kind`` ("auto", "classification", "generation") picks the
+        Auto class. Unknown words and truncation at the model's position limit (or
+        ``max_length``) are recorded in ``meta``.
+        """
+        from .tasks.hf import from_transformers
+
+        return from_transformers(
+            model_or_name_or_path, tokenizer, texts, kind=kind, labels=labels, name=name,
+            max_length=max_length, max_new_tokens=max_new_tokens,
+            background_texts=background_texts,
+        )  # fmt: skip
+
 
 def _is_torch_module(obj: Any) -> bool:
     return any(
