@@ -28,7 +28,7 @@ from typing import Any
 
 from ..errors import InvalidInputError
 
-__all__ = ["BACKENDS", "isolated", "run_jobs"]
+__all__ = ["BACKENDS", "Executor", "isolated", "run_jobs"]
 
 BACKENDS = ("local", "processes", "dask")
 
@@ -100,6 +100,72 @@ def _child_setup() -> None:
         sys.modules["torch"].set_num_threads(1)
 
 
+class Executor:
+    """A backend opened once per run: ``with Executor(...) as ex: ex.map(jobs, fn)``.
+
+    Parameters
+    ----------
+    backend : {"local", "processes", "dask"}
+    workers : int, optional
+        Parallel jobs (default: CPU count; dask: workers of the LocalCluster).
+    timeout : float, optional
+        Seconds before a job's process is killed (not enforced by ``local``).
+    address : str, optional
+        Scheduler address for ``dask``; a LocalCluster when None.
+    """
+
+    def __init__(
+        self,
+        backend: str = "processes",
+        workers: int | None = None,
+        timeout: float | None = None,
+        address: str | None = None,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise InvalidInputError(
+                f"backend {backend!r}", f"one of {list(BACKENDS)}", "Pick a listed backend."
+            )
+        self.backend = backend
+        self.workers = workers
+        self.timeout = timeout
+        self.address = address
+
+    def __enter__(self) -> Executor:
+        self._stack = contextlib.ExitStack()
+        self._name, self._n_jobs = self._stack.enter_context(
+            _backend(self.backend, self.workers, self.address)
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def map(
+        self,
+        jobs: Iterable[Any],
+        fn: Callable[[Any], dict[str, Any]],
+        prepare: Callable[[Any], None] | None = None,
+    ) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """Yield ``(job, outcome)`` as jobs finish, in any order.
+
+        ``prepare(job)`` runs in the worker before the job's process is forked, so what it
+        loads (the task's model) is shared by later jobs on that worker.
+        """
+        from joblib import Parallel, delayed
+
+        jobs = list(jobs)
+        if not jobs:
+            return
+        if self.backend == "local":
+            call: Callable[[Any], dict[str, Any]] = fn
+        else:
+            call = partial(isolated, fn, timeout=self.timeout)
+        tagged = partial(_tag, call, prepare)
+        par = Parallel(n_jobs=self._n_jobs, backend=self._name, return_as="generator_unordered")
+        for index, out in par(delayed(tagged)(i, job) for i, job in enumerate(jobs)):
+            yield jobs[index], out
+
+
 def run_jobs(
     jobs: Iterable[Any],
     fn: Callable[[Any], dict[str, Any]],
@@ -109,28 +175,20 @@ def run_jobs(
     timeout: float | None = None,
     address: str | None = None,
 ) -> Iterator[tuple[Any, dict[str, Any]]]:
-    """Yield ``(job, outcome)`` as jobs finish, in any order."""
-    from joblib import Parallel, delayed
-
-    jobs = list(jobs)
-    if not jobs:
-        return
-    if backend not in BACKENDS:
-        raise InvalidInputError(
-            f"backend {backend!r}", f"one of {list(BACKENDS)}", "Pick a listed backend."
-        )
-    if backend == "local":
-        call: Callable[[Any], dict[str, Any]] = fn
-    else:
-        call = partial(isolated, fn, timeout=timeout)
-    tagged = partial(_tag, call)
-    with _backend(backend, workers, address) as (name, n_jobs):
-        par = Parallel(n_jobs=n_jobs, backend=name, return_as="generator_unordered")
-        for index, out in par(delayed(tagged)(i, job) for i, job in enumerate(jobs)):
-            yield jobs[index], out
+    """One-shot ``Executor(...).map(jobs, fn)``."""
+    with Executor(backend, workers, timeout, address) as ex:
+        yield from ex.map(jobs, fn)
 
 
-def _tag(call: Callable[[Any], dict[str, Any]], index: int, job: Any) -> tuple[int, dict[str, Any]]:
+def _tag(
+    call: Callable[[Any], dict[str, Any]],
+    prepare: Callable[[Any], None] | None,
+    index: int,
+    job: Any,
+) -> tuple[int, dict[str, Any]]:
+    if prepare is not None:
+        with contextlib.suppress(Exception):  # the job itself will fail and record why
+            prepare(job)
     return index, call(job)
 
 
@@ -165,4 +223,6 @@ def _backend(backend: str, workers: int | None, address: str | None) -> Iterator
                 client = stack.enter_context(Client(cluster))
             stack.enter_context(parallel_config(backend="dask"))
             del client
-            yield "dask", -1
+            # backend=None picks the configured one; naming "dask" again in Parallel would
+            # build a second backend that leaks joblib's nesting_level into client.submit
+            yield None, -1

@@ -15,8 +15,8 @@ from ..errors import InvalidInputError
 from ..explainer import check_compatible
 from ..explanation import Explanation
 from ..registry import explainer_class, metric_class
-from .backends import run_jobs
-from .jobs import Component, Job, execute, explain_key, score_key
+from .backends import Executor
+from .jobs import Component, Job, execute, explain_key, prepare, score_key
 from .progress import StageProgress
 from .results import Results
 from .store import Store, from_blob, to_json
@@ -85,11 +85,11 @@ class Benchmark:
         return [int(self.seed)] if np.isscalar(self.seed) else [int(s) for s in self.seed]
 
     def _tasks(self) -> list[tuple[str, Any, Any]]:
-        from ..registry import load_task
+        from .jobs import resolve_task
 
         out = []
         for ref in self.tasks:
-            task = load_task(ref) if isinstance(ref, str) else ref
+            task = resolve_task(ref)  # cached: forked jobs inherit the loaded task
             if not hasattr(task, "modality") or not hasattr(task, "X"):
                 raise InvalidInputError(
                     f"task {ref!r} of type {type(ref).__name__}",
@@ -201,8 +201,25 @@ class Benchmark:
                             explainer_spec=e,
                         )
                         (skips if reason else jobs).append((job, reason))
-        self._stage("explain", db, run_id, jobs, skips, backend, address)
+        executor = Executor(backend, self.workers, self.timeout, address)
+        with executor:
+            self._stage("explain", db, run_id, jobs, skips, executor)
+            self._score(tasks, explainers, metrics, db, run_id, executor)
 
+        db.start_run(
+            run_id, config, {**prov, "finished": time.time(), "duration": time.time() - t0}
+        )
+        return Results.load(db, run_id)
+
+    def _score(
+        self,
+        tasks: list,
+        explainers: list[Component],
+        metrics: list[Component],
+        db: Store,
+        run_id: str,
+        executor: Executor,
+    ) -> None:
         done = db.done_keys(run_id)
         task_by = {label: (ref, task) for label, ref, task in tasks}
         wanted = {e.label for e in explainers}
@@ -235,12 +252,7 @@ class Benchmark:
                     explanation=expl,
                 )
                 (skips if reason else jobs).append((job, reason))
-        self._stage("score", db, run_id, jobs, skips, backend, address)
-
-        db.start_run(
-            run_id, config, {**prov, "finished": time.time(), "duration": time.time() - t0}
-        )
-        return Results.load(db, run_id)
+        self._stage("score", db, run_id, jobs, skips, executor)
 
     def _stage(
         self,
@@ -249,22 +261,14 @@ class Benchmark:
         run_id: str,
         jobs: list,
         skips: list,
-        backend: str,
-        address: str | None,
+        executor: Executor,
     ) -> None:
         with StageProgress(stage, len(jobs) + len(skips), self.progress) as bar:
             for job, reason in skips:
                 db.record(run_id, job, {"status": "skipped", "reason": reason})
                 bar.update("skipped")
             todo = [job for job, _ in jobs]
-            for job, out in run_jobs(
-                todo,
-                execute,
-                backend=backend,
-                workers=self.workers,
-                timeout=self.timeout,
-                address=address,
-            ):
+            for job, out in executor.map(todo, execute, prepare):
                 db.record(run_id, job, out)
                 bar.update(out["status"])
 

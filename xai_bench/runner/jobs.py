@@ -37,7 +37,9 @@ class Component:
 
     ``instance`` is set when the user passed a ready-made object; otherwise ``cls`` is
     built with ``params`` per job, adding the job's seed when the class takes ``seed``
-    and the user did not pin one.
+    and the user did not pin one. Explainers get the run seed (mixed with the chunk);
+    metrics keep their own seed (the tie-break), so a deterministic explainer scores the
+    same under every run seed and seed-to-seed spread measures the explainers alone.
     """
 
     label: str
@@ -110,6 +112,11 @@ def resolve_task(ref: Any) -> Any:
     return _TASKS[ref]
 
 
+def prepare(job: Job) -> None:
+    """Load the job's task in this process (before forking), so later jobs reuse it."""
+    resolve_task(job.task_ref)
+
+
 def execute(job: Job) -> dict[str, Any]:
     """Run ``job`` here and return its outcome; exceptions become failures or skips."""
     start = time.perf_counter()
@@ -124,9 +131,7 @@ def execute(job: Job) -> dict[str, Any]:
             out.update(status="ok", explanation=expl, model_calls=expl.meta.get("model_calls"))
         else:
             assert job.metric_spec is not None and job.explanation is not None
-            res = job.metric_spec.build(job_seed(job.seed, job.chunk)).score(
-                task, X, job.explanation
-            )
+            res = job.metric_spec.build(None).score(task, X, job.explanation)
             _check_result(res, len(X), job.metric or "")
             out.update(status="ok", result=res)
     except IncompatibleError as exc:

@@ -39,8 +39,9 @@ def load_results(store: Store, run_id: str | None = None) -> Results:
             "config": run["config"],
             "run_id": run_id,
             "store": str(store.path),
-            "jobs": _jobs(store, run_id),
+            "jobs": _job_counts(store, run_id),
         },
+        jobs=_job_rows(store, run_id),
     )
 
 
@@ -138,7 +139,16 @@ def _failures(store: Store, run_id: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*FAILURE_COLUMNS, *JOB_COLUMNS])
 
 
-def _jobs(store: Store, run_id: str) -> dict[str, int]:
+def _job_rows(store: Store, run_id: str) -> pd.DataFrame:
+    rows = store.rows(
+        "SELECT key, kind, task, explainer, metric, chunk, seed, status, reason, seconds,"
+        " model_calls, pid, worker_pid FROM jobs WHERE run_id=? ORDER BY key",
+        run_id,
+    )
+    return pd.DataFrame([dict(r) for r in rows])
+
+
+def _job_counts(store: Store, run_id: str) -> dict[str, int]:
     rows = store.rows(
         "SELECT status, COUNT(*) AS n FROM jobs WHERE run_id=? GROUP BY status", run_id
     )

@@ -48,6 +48,8 @@ class Results:
         ``metric -> {higher_is_better, range, description, reference, params}``.
     provenance : dict
         Config, library versions, seeds, machine, start time and duration.
+    jobs : DataFrame
+        One row per job: kind, status, seconds, model calls and the process ids it ran in.
     """
 
     scores: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCORE_COLUMNS))
@@ -60,6 +62,7 @@ class Results:
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     metric_info: dict[str, dict[str, Any]] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
+    jobs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def load(cls, store: Any, run_id: str | None = None) -> Results:
