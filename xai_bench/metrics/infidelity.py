@@ -8,7 +8,8 @@ For perturbations I of x, with e = I . phi and d = f(x) - f(x - I):
 as in ``get_exp_infid`` of github.com/chihkuanyeh/saliency_evaluation (kernel weights 1),
 which makes the score invariant to the scale of the attributions. Lower is better.
 
-Perturbations: ``"gaussian"`` - I ~ N(0, noise^2) on every valid feature (tabular, image);
+Perturbations (``"auto"``: gaussian on real-valued inputs, subset on token ids):
+``"gaussian"`` - I ~ N(0, noise^2) on every valid feature (tabular, image);
 ``"subset"`` - a random ``subset_size`` of features is replaced by the baseline masker and
 I is the indicator of that subset (Yeh's binary "Square"/SHAP-style perturbation, usable
 on any modality).
@@ -47,7 +48,7 @@ def infidelity(
     X: Any,
     explanation: Explanation,
     *,
-    perturbation: str = "gaussian",
+    perturbation: str = "auto",
     noise: float = 0.1,
     n_perturbations: int = 64,
     subset_size: float = 0.2,
@@ -58,6 +59,9 @@ def infidelity(
 ) -> MetricResult:
     """Infidelity per sample; see the module docstring. Lower is better."""
     Xa = check_inputs(task, X, explanation)
+    if perturbation == "auto":
+        real = task.modality in (Modality.TABULAR, Modality.IMAGE)
+        perturbation = "gaussian" if real else "subset"
     n = len(Xa)
     Xf = Xa.reshape(n, -1).astype(np.float64) if perturbation == "gaussian" else Xa.reshape(n, -1)
     F = Xf.shape[1]
@@ -138,7 +142,7 @@ class Infidelity(BaseMetric):
 
     def __init__(
         self,
-        perturbation: str = "gaussian",
+        perturbation: str = "auto",
         noise: float = 0.1,
         n_perturbations: int = 64,
         subset_size: float = 0.2,
