@@ -42,6 +42,7 @@ def _env() -> Environment:
     env.filters["secs"] = _secs
     env.filters["pct"] = lambda v: "" if not T.finite(v) else f"{v * 100:+.0f}%"
     env.filters["signed"] = _signed
+    env.filters["split_id"] = lambda e: str(e).partition(".")[::2]
     return env
 
 
@@ -49,7 +50,7 @@ def _num(v: Any, digits: int = 3) -> str:
     if not T.finite(v):
         return "–"
     v = float(v)
-    if v != 0 and (abs(v) >= 1e4 or abs(v) < 10 ** -(digits - 1)):
+    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
         return f"{v:.2e}"
     return f"{v:.{digits}f}"
 
@@ -296,10 +297,11 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
                     labels,
                     labels,
                     title=f"Rank agreement — {task}",
-                    xlabel="explainer",
+                    xlabel="explainer (numbered as the rows)",
                     ylabel="explainer",
                     cell=40,
-                    label_width=200,
+                    label_width=250,
+                    numbered=True,
                 ),
                 "least": _least_pair(mat),
             }

@@ -109,8 +109,8 @@ def _frame(
     width: int, height: int, title: str, desc: str, body: list[Markup], cls: str = "chart"
 ) -> Markup:
     head = Markup(
-        '<svg class="{}" viewBox="0 0 {} {}" width="{}" height="{}" role="img" '
-        'xmlns="http://www.w3.org/2000/svg"><title>{}</title><desc>{}</desc>'
+        '<svg class="{}" viewBox="0 0 {} {}" width="{}" height="{}" role="img">'
+        "<title>{}</title><desc>{}</desc>"
     ).format(cls, width, height, width, height, title, desc)
     return head + Markup("").join(body) + Markup("</svg>")
 
@@ -244,12 +244,21 @@ def heatmap(
     annotate: bool = True,
     cell: int = 34,
     label_width: int = 190,
+    numbered: bool = False,
 ) -> Markup:
-    """A labelled matrix. ``signed``: diverging colours scaled by max |value|."""
+    """A labelled matrix. ``signed``: diverging colours scaled by max |value|.
+
+    ``numbered``: columns are labelled 1..n and rows "name n" (square matrices with
+    long names, e.g. agreement between explainers).
+    """
     m = np.asarray(matrix, dtype=np.float64)
     n_r, n_c = m.shape
     top = 14
-    width, height = label_width + n_c * cell + 10, top + n_r * cell + 96
+    if numbered:
+        rows = [f"{_clip(r, 30)}  {i + 1}" for i, r in enumerate(rows)]
+        cols = [str(j + 1) for j in range(n_c)]
+    foot = 40 if numbered else 96
+    width, height = label_width + n_c * cell + 10, top + n_r * cell + foot
     scale = float(np.nanmax(np.abs(m))) if signed and np.isfinite(m).any() else 1.0
     scale = scale or 1.0
     body: list[Markup] = []
@@ -257,7 +266,7 @@ def heatmap(
         y = top + i * cell
         body.append(
             Markup('<text class="rowlab" x="{}" y="{}" text-anchor="end">{}</text>').format(
-                label_width - 6, _f(y + cell / 2 + 4), _clip(rows[i])
+                label_width - 6, _f(y + cell / 2 + 4), _clip(rows[i], 34)
             )
         )
         for j in range(n_c):
@@ -294,6 +303,13 @@ def heatmap(
     ybot = top + n_r * cell
     for j in range(n_c):
         x = label_width + j * cell + cell / 2
+        if numbered:
+            body.append(
+                Markup('<text class="collab" x="{}" y="{}" text-anchor="middle">{}</text>').format(
+                    _f(x), _f(ybot + 14), cols[j]
+                )
+            )
+            continue
         body.append(
             Markup(
                 '<text class="collab" transform="translate({} {}) rotate(-50)" text-anchor="end">{}'

@@ -1,0 +1,121 @@
+"""The report in a real browser (Playwright + Debian's chromium): offline, no errors,
+sorting, sample picker, injection safety. Screenshots go to ``test-artifacts/``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from xai_bench.reports import render_report
+
+pytestmark = pytest.mark.browser
+
+MODALITIES = ["tabular", "image", "text", "generation"]
+
+
+def _column_keys(page, table: str, col: int) -> list[float]:
+    return page.eval_on_selector_all(
+        f"#{table} tbody tr",
+        f"rows => rows.map(r => parseFloat(r.cells[{col}].getAttribute('data-sort')))",
+    )
+
+
+@pytest.mark.parametrize("modality", MODALITIES)
+def test_report_in_browser(modality, modality_results, watched, artifacts, tmp_path):
+    results = modality_results(modality)
+    path = render_report(results, tmp_path / f"{modality}.html")
+    page = watched.open(path)
+
+    # sorting: the "Mean rank" column (last) ascending, then descending
+    table = page.locator("table.board").first.get_attribute("id")
+    header = page.locator(f"#{table} thead th").last
+    header.locator("button").click()
+    n_cols = page.locator(f"#{table} thead th").count()
+    keys = [k for k in _column_keys(page, table, n_cols - 1) if k == k]
+    assert keys == sorted(keys) and len(keys) >= 2
+    assert header.get_attribute("aria-sort") == "ascending"
+    header.locator("button").click()
+    keys = [k for k in _column_keys(page, table, n_cols - 1) if k == k]
+    assert keys == sorted(keys, reverse=True)
+    # sorting by explainer name (text)
+    page.locator(f"#{table} thead th").first.locator("button").click()
+    names = page.eval_on_selector_all(
+        f"#{table} tbody th", "c => c.map(x => x.getAttribute('data-sort').toLowerCase())"
+    )
+    assert names == sorted(names)
+
+    # sample picker: another button shows another panel and hides the first
+    picker = page.locator("[data-picker]").first
+    first = picker.locator("[data-panel]:visible")
+    assert first.count() == 1
+    before = first.get_attribute("data-panel"), first.locator(".shead").inner_text()
+    picker.locator("button[data-pick='worst']").click()
+    shown = picker.locator("[data-panel]:visible")
+    assert shown.count() == 1 and shown.get_attribute("data-panel") == "worst"
+    assert (shown.get_attribute("data-panel"), shown.locator(".shead").inner_text()) != before
+    assert picker.locator("button[data-pick='worst']").get_attribute("aria-pressed") == "true"
+
+    # every modality draws its own per-sample view
+    view = {
+        "tabular": "table.feat",
+        "image": ".images svg",
+        "text": ".tokens .tok",
+        "generation": ".tokens .tok",
+    }[modality]
+    assert shown.locator(view).count() > 0
+    assert page.locator("svg.chart polyline.line.dashed").count() >= 1  # random control
+
+    picker.locator("button[data-pick='best']").click()
+    page.screenshot(path=str(artifacts / f"report-{modality}.png"), full_page=True)
+    assert watched.errors == [] and watched.requests == [] and watched.dialogs == []
+
+
+def test_interactive_report_in_browser(tabular_results, watched, tmp_path):
+    pytest.importorskip("plotly")
+    path = render_report(tabular_results, tmp_path / "i.html", interactive=True)
+    page = watched.open(path)
+    page.wait_for_selector(".plotly-box .main-svg", timeout=15_000)
+    assert page.locator(".plotly-box").count() == page.locator("figure[data-plot]").count()
+    assert watched.errors == [] and watched.requests == [] and watched.dialogs == []
+
+
+def test_hostile_names_render_as_text(modality_results, watched, hostile, bench, tmp_path):
+    """Feature names, class names, tokens and ids full of markup stay inert, visible text."""
+    from sklearn.linear_model import LogisticRegression
+
+    import xai_bench as xb
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    names = list(hostile)
+    task = xb.Task.from_sklearn(
+        LogisticRegression().fit(X, y),
+        X,
+        y,
+        feature_names=names,
+        name="evil",
+        class_names=(hostile[1], hostile[2]),
+    )
+    results = bench([task], ["random", "captum.feature_ablation", "lime.tabular"], 6)
+    text = modality_results("text")
+    ttask = next(iter(text.tasks))
+    tokens = [[hostile[i % 3] for i in range(len(row))] for row in text.tasks[ttask]["tokens"]]
+    text = replace(
+        text,
+        tasks={ttask: {**text.tasks[ttask], "tokens": tokens}},
+        provenance={**text.provenance, "name": hostile[0], "config": {"note": hostile[2]}},
+    )
+    for name, res in (("evil-tabular", results), ("evil-text", text)):
+        page = watched.open(render_report(res, tmp_path / f"{name}.html"))
+        body = page.inner_text("body")
+        for s in hostile if name == "evil-text" else names:
+            assert s in body, s
+        assert page.locator("img").count() == 0
+        assert page.locator("script").count() == 1
+        assert page.locator("a[href^='javascript']").count() == 0
+        assert page.evaluate("window.__pwned === undefined")
+        page.locator("[data-picker] button[data-pick='disagree']").first.click()
+    assert watched.dialogs == [] and watched.errors == [] and watched.requests == []
