@@ -57,13 +57,18 @@ def row_texts(task: Task, X: np.ndarray) -> list[TokenText]:
 
 
 def texts_to_ids(task: Task, texts: Iterable[str], length: int) -> np.ndarray:
-    """Tokenize perturbed texts into ``(n, length)`` ids, right-padded (truncated past it)."""
+    """Tokenize perturbed texts into ``(n, length)`` ids, right-padded (truncated past it).
+
+    A text with every word removed becomes one mask token: all-padding rows are not
+    valid inputs for most models (masked pooling over nothing gives NaN).
+    """
     tok = task.tokenizer
     pad = task.pad_token_id if task.pad_token_id is not None else tok.pad_token_id
+    empty = [task.mask_token_id if task.mask_token_id is not None else tok.unk_token_id]
     rows = tok(list(texts), add_special_tokens=False)["input_ids"]
     out = np.full((len(rows), length), pad, dtype=np.int64)
     for i, r in enumerate(rows):
-        r = r[:length]
+        r = r[:length] or empty
         out[i, : len(r)] = r
     return out
 
