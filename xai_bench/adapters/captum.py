@@ -33,6 +33,15 @@ from ..task import CountingScorer, Modality, Task
 __all__ = ["METHODS", "CaptumExplainer", "eval_mode", "model_dtype_device"]
 
 TAB, IMG, TXT = Modality.TABULAR, Modality.IMAGE, Modality.TEXT
+# perturbation methods need only the scorer and a removal value: every modality
+BLACK_BOX = frozenset(Modality)
+# Captum messages about what it does on purpose here, not about the result
+_EXPECTED_WARNINGS = (
+    "did not already require gradients",
+    "Setting forward, backward hooks",
+    "providing multiple inputs for Lime / Kernel SHAP",
+    "Setting backward hooks on ReLU",
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,9 @@ class MethodSpec:
         Needs a differentiable torch model (else it runs on the black-box scorer).
     stochastic, delta : bool
         Seeded sampling; returns a convergence delta.
+    softmax_rule : bool
+        DeepLift family: Captum's softmax rule mixes the rows of a batch, so explaining
+        probabilities runs one row at a time.
     kwargs : callable, optional
         ``(params, X) -> dict`` mapping hyperparameters to ``attribute`` keyword arguments;
         by default every hyperparameter is passed through under its own name.
@@ -68,6 +80,7 @@ class MethodSpec:
     gradient: bool = True
     stochastic: bool = False
     delta: bool = False
+    softmax_rule: bool = False
     kwargs: Callable[[dict[str, Any], np.ndarray], dict[str, Any]] | None = field(
         default=None, repr=False
     )
@@ -124,6 +137,7 @@ METHODS: dict[str, MethodSpec] = {
         layer_cls="LayerDeepLift",
         baselines="point",
         delta=True,
+        softmax_rule=True,
     ),
     "deeplift_shap": MethodSpec(
         "DeepLiftShap",
@@ -132,6 +146,7 @@ METHODS: dict[str, MethodSpec] = {
         "DeepLIFT averaged over background rows (SHAP values of a deep model).",
         baselines="distribution",
         delta=True,
+        softmax_rule=True,
         stochastic=True,
         kwargs=lambda p, X: {},
     ),
@@ -163,7 +178,7 @@ METHODS: dict[str, MethodSpec] = {
     "feature_ablation": MethodSpec(
         "FeatureAblation",
         dict(_PERTURB),
-        frozenset({TAB, IMG, TXT}),
+        BLACK_BOX,
         "Drop in output when one feature is replaced by the baseline.",
         baselines="point",
         gradient=False,
@@ -171,7 +186,7 @@ METHODS: dict[str, MethodSpec] = {
     "shapley_value_sampling": MethodSpec(
         "ShapleyValueSampling",
         {"n_samples": 25, **_PERTURB},
-        frozenset({TAB, IMG, TXT}),
+        BLACK_BOX,
         "Shapley values estimated from random feature permutations.",
         baselines="point",
         gradient=False,
@@ -180,7 +195,7 @@ METHODS: dict[str, MethodSpec] = {
     "kernel_shap": MethodSpec(
         "KernelShap",
         {"n_samples": 256, **_PERTURB},
-        frozenset({TAB, IMG, TXT}),
+        BLACK_BOX,
         "Kernel SHAP: weighted linear regression on feature coalitions.",
         baselines="point",
         gradient=False,
@@ -189,7 +204,7 @@ METHODS: dict[str, MethodSpec] = {
     "lime": MethodSpec(
         "Lime",
         {"n_samples": 256, **_PERTURB},
-        frozenset({TAB, IMG, TXT}),
+        BLACK_BOX,
         "LIME: local linear surrogate on random feature subsets.",
         baselines="point",
         gradient=False,
@@ -260,6 +275,7 @@ def _forward_module(task: Task, space: str) -> Any:
             self.softmax = nn.Softmax(dim=-1)
 
             self.calls, self.rows = 0, 0
+            self.applies_softmax = space == "probability" and not returns_probs
 
         def forward(self, x: Any) -> Any:
             self.calls, self.rows = self.calls + 1, self.rows + len(x)
@@ -267,7 +283,7 @@ def _forward_module(task: Task, space: str) -> Any:
                 x.round().long() if task.modality is TXT and x.is_floating_point() else x
             )
             out = getattr(out, "logits", out)  # Hugging Face model outputs
-            return self.softmax(out) if space == "probability" and not returns_probs else out
+            return self.softmax(out) if self.applies_softmax else out
 
     return Explained()
 
@@ -331,7 +347,7 @@ class CaptumExplainer(BaseExplainer):
 
         attr_mod = require("captum.attr", "captum")
         spec, params = self.spec, self.get_params()
-        text = task.modality is TXT
+        text = task.modality in (TXT, Modality.GENERATION)  # inputs are token ids
         if spec.gradient:
             if params["space"] not in ("probability", "logit"):
                 raise InvalidInputError(
@@ -342,7 +358,7 @@ class CaptumExplainer(BaseExplainer):
             space = params["space"]
         else:
             forward, dtype, device, space = (
-                _scorer_forward(scorer),
+                _scorer_forward(scorer, text),
                 torch.float64,
                 "cpu",
                 "probability",
@@ -370,8 +386,26 @@ class CaptumExplainer(BaseExplainer):
             warnings.catch_warnings(record=True) as caught,
         ):
             warnings.simplefilter("always")
-            out = method.attribute(inputs, target=torch.as_tensor(targets).to(device), **kwargs)
-        meta["warnings"] = sorted({str(w.message) for w in caught})
+            target = torch.as_tensor(targets).to(device)
+            # Captum's DeepLift softmax rule normalises over the whole batch, which couples
+            # samples: run it one sample at a time so a batch equals its rows
+            per_row = spec.softmax_rule and getattr(forward, "applies_softmax", False)
+            parts = [
+                method.attribute(
+                    inputs[rows],
+                    target=target[rows],
+                    **_rows(kwargs, rows, spec.baselines == "point"),
+                )
+                for rows in ([slice(i, i + 1) for i in range(len(X))] if per_row else [slice(None)])
+            ]
+        if spec.delta:
+            out = (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
+        else:
+            out = torch.cat(parts)
+        messages = {" ".join(str(w.message).split()) for w in caught}
+        meta["warnings"] = sorted(
+            m for m in messages if not any(e in m for e in _EXPECTED_WARNINGS)
+        )
         if spec.gradient:
             meta["model_calls"], meta["model_rows"] = forward.calls, forward.rows
         if spec.delta:  # per sample; sampling methods give one per (sample, draw): average them
@@ -382,6 +416,8 @@ class CaptumExplainer(BaseExplainer):
         if use_layer:  # (n, L, D) embedding attributions -> one value per token
             attr = attr.sum(axis=-1)
             meta["embedding_layer"] = task.meta.get("embedding_layer", "get_input_embeddings()")
+        if text:  # padding is not a feature (surrogate regressions give it noise)
+            attr = np.where(task.valid_mask(X), attr, 0.0)
         return attr, meta
 
     def _baselines(self, task: Task, X: np.ndarray, params: dict[str, Any]) -> Any:
@@ -400,18 +436,25 @@ class CaptumExplainer(BaseExplainer):
             else np.broadcast_to(np.asarray(value, dtype=np.float64), task.feature_shape)
         )
         base = np.broadcast_to(base, X.shape)
-        if task.modality is TXT:  # padding stays padding: it is not a feature
+        if task.modality in (TXT, Modality.GENERATION):  # padding stays padding
             base = np.where(task.valid_mask(X), base, X)
         return torch.as_tensor(np.ascontiguousarray(base))
 
 
-def _scorer_forward(scorer: CountingScorer) -> Callable[[Any], Any]:
+def _rows(kwargs: dict[str, Any], rows: Any, point: bool) -> dict[str, Any]:
+    """``attribute`` keyword arguments for a subset of rows (point baselines are per row)."""
+    if not point:
+        return kwargs
+    return {**kwargs, "baselines": kwargs["baselines"][rows]}
+
+
+def _scorer_forward(scorer: CountingScorer, ids: bool) -> Callable[[Any], Any]:
     import torch
 
     def forward(x: Any) -> Any:
         arr = x.detach().cpu().numpy()
-        if x.dtype == torch.long or not x.is_floating_point():
-            arr = arr.astype(np.int64)
+        if ids:  # surrogate methods may hand back token ids as floats
+            arr = np.rint(arr).astype(np.int64)
         return torch.as_tensor(scorer(arr), dtype=torch.float64)
 
     return forward
