@@ -17,8 +17,6 @@ __all__ = ["PrecisionAtK", "precision_at_k"]
 
 
 def _truth(task: Task, X: np.ndarray) -> np.ndarray:
-    if task.ground_truth is None:
-        raise IncompatibleError(f"task {task.name!r} has no ground truth (known evidence features)")
     truth = np.asarray(task.ground_truth, dtype=bool)
     if truth.shape == task.feature_shape:
         return np.broadcast_to(truth, X.shape).reshape(len(X), -1)
@@ -41,6 +39,8 @@ def precision_at_k(
     ``k=None`` uses the number of true features of each sample (then precision = recall).
     Samples without any true feature get NaN and the flag ``no_truth``.
     """
+    if task.ground_truth is None:  # a skip, checked before anything else
+        raise IncompatibleError(f"task {task.name!r} has no ground truth (known evidence features)")
     Xa = check_inputs(task, X, explanation)
     truth = _truth(task, Xa) & explanation.flat_mask()
     positions, n_valid = rank_positions(explanation, order=order, seed=seed, X=Xa)
