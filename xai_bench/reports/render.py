@@ -381,11 +381,16 @@ def _header(results, tasks, explainers) -> dict[str, Any]:
     return {
         "n_tasks": len(tasks),
         "modalities": sorted({t["modality"] for t in tasks}),
-        "n_explainers": len([e for e in explainers if e not in T.CONTROLS]),
+        "n_explainers": len(set(results.scores["explainer"]) - set(T.CONTROLS)),
         "n_scores": len(results.scores),
         "started": _when(prov.get("started") or prov.get("start_time")),
         "duration": prov.get("duration") or prov.get("seconds"),
-        "machine": _flat(prov.get("machine", "")),
+        "machine": _flat(prov.get("machine", ""))
+        or " · ".join(
+            str(x)
+            for x in (prov.get("platform"), prov.get("cpu_count") and f"{prov['cpu_count']} CPU")
+            if x
+        ),
         "command": str(prov.get("command", "")),
     }
 

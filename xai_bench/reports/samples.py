@@ -142,7 +142,9 @@ def sample_view(info: dict, expls: dict[str, Any], i: int, sample_scores: dict) 
         "target": _class_name(info, first.targets[i]),
     }
     y = info.get("y")
-    if y is not None and i < len(y):
+    if modality == "generation":
+        view["target"] = generated_tokens(info, first.n_samples)[i]
+    elif y is not None and i < len(y):
         view["true"] = _class_name(info, y[i])
     cols = [{"explainer": e, "score": sample_scores.get(e)} for e in expls]
     view["columns"] = cols
@@ -251,21 +253,42 @@ def _token_rows(info: dict, expls: dict[str, Any], i: int) -> list[dict]:
     return rows
 
 
+def sequences(info: dict, n: int) -> list[Any]:
+    """The sequence each generation unit belongs to: ``info["sequence"]``, else the
+    task's ``meta["units"]`` ((sequence, step) pairs), else one sequence per unit."""
+    seq = info.get("sequence")
+    if seq is None:
+        units = (info.get("meta") or {}).get("units")
+        seq = [u[0] for u in units] if units is not None else None
+    return list(seq)[:n] if seq is not None and len(seq) >= n else list(range(n))
+
+
+def generated_tokens(info: dict, n: int) -> list[str]:
+    """The token each generation unit predicts: ``info["target_tokens"]`` when given,
+    else the last prefix token of the next unit of the same sequence, else its id."""
+    given = info.get("target_tokens")
+    if given is not None and len(given) >= n:
+        return [str(t) for t in given[:n]]
+    seq, toks, y = sequences(info, n), info.get("tokens"), info.get("y")
+    out = []
+    for k in range(n):
+        if toks is not None and k + 1 < min(n, len(toks)) and seq[k + 1] == seq[k]:
+            out.append(str(toks[k + 1][-1]))
+        else:
+            out.append(f"id {y[k]}" if y is not None and k < len(y) else f"step {k}")
+    return out
+
+
 def _generation_matrices(info: dict, expls: dict[str, Any], i: int) -> list[dict]:
     """Prefix × generated-token matrix for the sequence that step ``i`` belongs to.
 
-    Rows are the steps of the same sequence (``info["sequence"]`` per step, when
-    given; else the neighbouring steps), columns the prefix positions; each row is
-    normalised to Σ|a| = 1.
+    Rows are the steps of the same sequence (see :func:`sequences`), columns the
+    prefix positions; each row is normalised to Σ|a| = 1.
     """
-    seq = info.get("sequence")
-    first = next(iter(expls.values()))
-    n = first.n_samples
-    if seq is not None and len(seq) >= n:
-        steps = [k for k in range(n) if seq[k] == seq[i]]
-    else:
-        steps = list(range(max(0, i - 7), min(n, i + 1)))
-    gen = info.get("generated")
+    n = next(iter(expls.values())).n_samples
+    seq = sequences(info, n)
+    steps = [k for k in range(n) if seq[k] == seq[i]]
+    gen = generated_tokens(info, n)
     out = []
     for e, x in expls.items():
         width = int(max(x.flat_mask()[k].sum() for k in steps))
@@ -276,7 +299,7 @@ def _generation_matrices(info: dict, expls: dict[str, Any], i: int) -> list[dict
             mat[r, : len(v)] = v / tot
         longest = max(steps, key=lambda k: x.flat_mask()[k].sum())
         cols = _tokens(info, longest, width)
-        rows = [str(gen[k]) if gen is not None and k < len(gen) else f"step {k}" for k in steps]
+        rows = [gen[k] for k in steps]
         out.append(
             {
                 "explainer": e,

@@ -258,7 +258,8 @@ def heatmap(
         rows = [f"{_clip(r, 30)}  {i + 1}" for i, r in enumerate(rows)]
         cols = [str(j + 1) for j in range(n_c)]
     foot = 40 if numbered else 96
-    width, height = label_width + n_c * cell + 10, top + n_r * cell + foot
+    width = label_width + max(n_c * cell + 10, 10 * len(xlabel) // 2 + 20)
+    height = top + n_r * cell + foot
     scale = float(np.nanmax(np.abs(m))) if signed and np.isfinite(m).any() else 1.0
     scale = scale or 1.0
     body: list[Markup] = []
@@ -370,7 +371,7 @@ def scatter(
     height: int = 280,
 ) -> Markup:
     """Points ``{label, x, y, lo, hi, color, control}``; optional log x; y whiskers."""
-    x0, y0, w, h = 52.0, 12.0, width - 150.0, height - 58.0
+    x0, y0, w, h = 52.0, 12.0, width - 190.0, height - 58.0
     pts = [p for p in points if math.isfinite(p["x"]) and math.isfinite(p["y"])]
     if not pts:
         return Markup('<p class="muted">No cost data.</p>')
@@ -422,7 +423,7 @@ def scatter(
                 f"{p['y']:.3f}",
                 _f(cx + 8),
                 _f(ly),
-                _clip(p["label"], 22),
+                _clip(p["label"], 30),
             )
         )
     return _frame(width, height, title, f"{ylabel} against {xlabel}", body)

@@ -154,13 +154,16 @@ def curve_series(curves: pd.DataFrame, task: str, metric: str, palette: dict) ->
             .sort_index()
         )
         half = 1.96 * agg["sd"].fillna(0) / np.sqrt(agg["n"])
+        lo, hi = agg["y"] - half, agg["y"] + half
+        if agg["y"].between(0, 1).all():  # probabilities: the band cannot leave [0, 1]
+            lo, hi = lo.clip(0, 1), hi.clip(0, 1)
         series.append(
             svg.Series(
                 label=str(e),
                 x=agg["x"].tolist(),
                 y=agg["y"].tolist(),
-                lo=(agg["y"] - half).tolist(),
-                hi=(agg["y"] + half).tolist(),
+                lo=lo.tolist(),
+                hi=hi.tolist(),
                 color=palette.get(e, svg.CONTROL),
                 dashed=e in CONTROLS,
             )
@@ -171,15 +174,20 @@ def curve_series(curves: pd.DataFrame, task: str, metric: str, palette: dict) ->
 
 def failures(results: Any) -> list[dict[str, Any]]:
     """Failed and skipped jobs, then degenerate and flagged results, with reasons."""
-    rows = []
+    rows: list[dict[str, Any]] = []
+    grouped: dict[tuple, dict[str, Any]] = {}  # identical skips across tasks: one row
     fail = results.failures
     for _, r in fail.sort_values("status", key=lambda s: s != "failed").iterrows():
-        rows.append(
-            {
-                k: ("" if pd.isna(r.get(k)) else r.get(k))
-                for k in ("status", "task", "explainer", "metric", "seed", "reason")
-            }
-        )
+        row = {
+            k: ("" if pd.isna(r.get(k)) else r.get(k))
+            for k in ("status", "task", "explainer", "metric", "seed", "reason")
+        }
+        key = (row["status"], row["explainer"], row["metric"], row["reason"])
+        if row["status"] == "skipped" and key in grouped:
+            grouped[key]["task"] += f", {row['task']}"
+            continue
+        grouped[key] = row
+        rows.append(row)
     ex = results.explanations
     if len(ex) and "degenerate" in ex:
         deg = ex.assign(d=ex["degenerate"].astype(bool)).groupby(["task", "explainer"])["d"]
