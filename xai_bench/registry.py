@@ -36,6 +36,7 @@ BUILTIN_EXPLAINERS: dict[str, str] = {
     "shap.gradient": "adapters.shap:GradientShap",
     "shap.kernel": "adapters.shap:KernelShap",
     "shap.linear": "adapters.shap:LinearShap",
+    "shap.partition": "adapters.shap:PartitionShap",
     "shap.permutation": "adapters.shap:PermutationShap",
     "shap.tree": "adapters.shap:TreeShap",
     "lime.image": "adapters.lime:LimeImage",

@@ -235,3 +235,23 @@ def test_gradient_expected_gradients_on_linear_and_seeded(linear):
     d = xb.get_explainer("shap.gradient", n_samples=50, seed=2).explain(linear, X)
     np.testing.assert_array_equal(b.attributions, c.attributions)
     assert not np.allclose(b.attributions, d.attributions)
+
+
+@pytest.mark.parametrize("task_id", ["sentiment.tfidf", "sentiment.transformer"])
+def test_partition_on_text_is_token_aligned_and_efficient(task_id):
+    task = xb.load_task(task_id)
+    X = task.X[:4]
+    e = xb.get_explainer("shap.partition", max_evals=200).explain(task, X)
+    valid = task.valid_mask(X)
+    assert np.all(e.attributions[~valid] == 0)
+    # Owen values are efficient: f(x) - f(every token masked)
+    fx = task.predict(X)[np.arange(4), e.targets]
+    np.testing.assert_allclose(
+        e.attributions.sum(1), fx - np.asarray(e.meta["base_values"]), atol=1e-5
+    )
+    masked = np.where(valid, task.mask_token_id, task.pad_token_id)
+    np.testing.assert_allclose(
+        e.meta["base_values"], task.predict(masked)[np.arange(4), e.targets], atol=1e-6
+    )
+    top = np.where(valid, e.attributions, -np.inf).argmax(1)
+    assert task.ground_truth[np.arange(4), top].all()

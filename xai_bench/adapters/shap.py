@@ -494,3 +494,49 @@ class GradientShap(_TorchShap):
         with torch.no_grad():
             base = module(background).double().mean(0).cpu().numpy()
         return values, base
+
+
+class PartitionShap(BaseExplainer):
+    """SHAP's Partition explainer (Owen values) on text, masking model tokens with the mask token.
+
+    Rows are decoded to text and SHAP's text masker re-tokenizes them with the task's
+    own tokenizer, so each SHAP feature is one model token (checked per row).
+
+    Parameters
+    ----------
+    max_evals : int
+        Model evaluations per sample.
+    """
+
+    name: ClassVar[str] = "shap.partition"
+    library: ClassVar[str] = "shap"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        modalities=frozenset({Modality.TEXT}), requires=frozenset({Requirement.TOKENIZER})
+    )
+
+    def __init__(self, max_evals: int = 500) -> None:
+        self.max_evals = max_evals
+
+    def _attribute(
+        self, task: Task, X: np.ndarray, targets: np.ndarray, scorer: CountingScorer
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        shap = _shap()
+        from ._text import alignment_meta, row_texts, text_scorer
+
+        rows = row_texts(task, X)
+        tok = task.tokenizer
+        masker = shap.maskers.Text(tok, mask_token=tok.mask_token, collapse_mask_token=False)
+        explainer = shap.PartitionExplainer(text_scorer(task, scorer, X.shape[1]), masker)
+        attr, base = np.zeros(X.shape), []
+        for i, (row, t) in enumerate(zip(rows, targets, strict=True)):
+            out = explainer([row.text], max_evals=self.max_evals, silent=True)
+            values = np.asarray(out.values[0], dtype=np.float64)
+            if len(values) != len(row.positions):
+                raise IncompatibleError(
+                    f"{self.name}: SHAP's text masker split row {i} into {len(values)} tokens, "
+                    f"the model has {len(row.positions)}"
+                )
+            attr[i, row.positions] = values[:, t] if values.ndim == 2 else values
+            base.append(float(np.asarray(out.base_values[0]).reshape(-1)[t]))
+        meta = {**alignment_meta(rows), "removal": f"token -> {tok.mask_token}"}
+        return attr, {**meta, "base_values": base}
