@@ -2,24 +2,27 @@
 
 - ``local``: joblib's sequential backend, jobs run in this process (for debugging; no
   timeout, a crash takes the run down).
-- ``processes`` (default): joblib threads, each of which runs its job in a freshly forked
-  child process and waits for it with a hard timeout. A hang is killed (SIGKILL), and a
-  segfault, ``os._exit`` or OOM kill ends only that child: the job is recorded as
-  ``timeout`` or ``crashed`` and the run goes on. (A ``ProcessPoolExecutor`` or loky pool
-  would instead break every pending job when one worker dies.) Forking is cheap here
-  because the child inherits the loaded tasks and models.
+- ``processes`` (default): joblib threads, each of which hands its job to a forked worker
+  process and waits for it with a hard timeout. A hang is killed (SIGKILL), and a
+  segfault, ``os._exit`` or OOM kill ends only that worker: the job is recorded as
+  ``timeout`` or ``crashed``, a fresh worker is forked, and the run goes on. (A
+  ``ProcessPoolExecutor`` or loky pool would instead break every pending job when one
+  worker dies.) Workers are forked after the tasks are loaded, so they inherit models
+  and in-process plugins, and they are reused, so a library is imported once per worker.
 - ``dask``: joblib's dask backend on a ``dask.distributed`` cluster (``address``, or a
-  ``LocalCluster`` of ``workers`` processes). Each job is again forked inside the worker,
-  so timeouts and crashes are handled the same way.
+  ``LocalCluster`` of ``workers`` processes). Inside each dask worker the job runs in a
+  forked worker again, so timeouts and crashes are handled the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -33,51 +36,133 @@ __all__ = ["BACKENDS", "Executor", "isolated", "run_jobs"]
 BACKENDS = ("local", "processes", "dask")
 
 
+class _Worker:
+    """A forked child that runs jobs sent over a pipe, one at a time, until it is closed.
+
+    It inherits the parent's loaded tasks, models and registered plugins, and keeps what
+    jobs import (shap, captum...) for the next job. A job that hangs or crashes takes
+    only this child down; the pool forks a fresh one for the next job.
+    """
+
+    def __init__(self) -> None:
+        parent, child = Pipe(duplex=True)
+        self.pid = os.fork()
+        if self.pid == 0:
+            code = 0
+            try:
+                parent.close()
+                _child_setup()
+                _serve(child)
+            except BaseException:
+                code = 70
+            finally:
+                os._exit(code)
+        child.close()
+        self.conn = parent
+
+    def run(
+        self, fn: Callable[[Any], dict[str, Any]], job: Any, timeout: float | None
+    ) -> tuple[dict[str, Any], bool]:
+        """``(outcome, alive)`` of one job; a dead worker must not be reused."""
+        import cloudpickle
+
+        start = time.perf_counter()
+        try:
+            self.conn.send_bytes(cloudpickle.dumps((fn, job)))
+            ready = self.conn.poll(timeout)
+            out = self.conn.recv() if ready else None
+        except (EOFError, OSError):
+            ready, out = True, None
+        if out is not None:
+            return out, True
+        base = {"seconds": time.perf_counter() - start, "pid": self.pid, "worker_pid": os.getpid()}
+        if not ready:
+            self.kill()
+            return {
+                **base,
+                "status": "timeout",
+                "reason": f"killed after the {timeout:g} s timeout",
+            }, False
+        return {**base, "status": "crashed", "reason": _describe_exit(self.kill())}, False
+
+    def kill(self) -> int:
+        """Kill the child (if still running) and return its wait status."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.conn.close()
+        return os.waitpid(self.pid, 0)[1]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send_bytes(b"")
+        self.conn.close()
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            if os.waitpid(self.pid, os.WNOHANG)[0]:
+                return
+            time.sleep(0.01)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+
+
+def _serve(conn: Any) -> None:
+    """The child's loop: receive (fn, job), send fn's outcome, until an empty message."""
+    import pickle
+
+    while True:
+        msg = conn.recv_bytes()
+        if not msg:
+            return
+        fn, job = pickle.loads(msg)
+        out = fn(job)
+        out["pid"], out["worker_pid"] = os.getpid(), os.getppid()
+        try:
+            conn.send(out)
+        except Exception as exc:  # an unpicklable payload is a failure, not a crash
+            conn.send(
+                {
+                    "status": "failed",
+                    "reason": f"result not transferable: {exc!r}",
+                    "pid": os.getpid(),
+                    "worker_pid": os.getppid(),
+                }
+            )
+
+
+_IDLE: queue.LifoQueue[_Worker] = queue.LifoQueue()
+_OWNER = {"pid": os.getpid()}
+
+
 def isolated(
     fn: Callable[[Any], dict[str, Any]], job: Any, timeout: float | None
 ) -> dict[str, Any]:
-    """Run ``fn(job)`` in a forked child; kill it after ``timeout`` seconds.
+    """Run ``fn(job)`` in a pooled forked worker; kill it after ``timeout`` seconds.
 
     Returns ``fn``'s outcome dict, or a ``timeout`` / ``crashed`` outcome.
     """
-    start = time.perf_counter()
-    reader, writer = Pipe(duplex=False)
-    pid = os.fork()
-    if pid == 0:  # child: compute, send, and leave without running the parent's cleanup
-        code = 0
-        try:
-            reader.close()
-            _child_setup()
-            out = fn(job)
-            out["pid"], out["worker_pid"] = os.getpid(), os.getppid()
-            try:
-                writer.send(out)
-            except Exception as exc:  # an unpicklable payload is a failure, not a crash
-                writer.send({"status": "failed", "reason": f"result not transferable: {exc!r}"})
-        except BaseException:
-            code = 70
-        finally:
-            os._exit(code)
-    writer.close()
+    if _OWNER["pid"] != os.getpid():  # a pool inherited through fork is not ours
+        _OWNER["pid"] = os.getpid()
+        while not _IDLE.empty():
+            _IDLE.get_nowait()
     try:
-        ready = reader.poll(timeout)
-        out = None
-        if ready:
-            with contextlib.suppress(EOFError, OSError):
-                out = reader.recv()
-        if not ready:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-    finally:
-        reader.close()
-    _, status = os.waitpid(pid, 0)
-    if out is not None:
-        return out
-    seconds = time.perf_counter() - start
-    base = {"seconds": seconds, "pid": pid, "worker_pid": os.getpid()}
-    if not ready:
-        return {**base, "status": "timeout", "reason": f"killed after the {timeout:g} s timeout"}
-    return {**base, "status": "crashed", "reason": _describe_exit(status)}
+        worker = _IDLE.get_nowait()
+    except queue.Empty:
+        worker = _Worker()
+    out, alive = worker.run(fn, job, timeout)
+    if alive:
+        _IDLE.put(worker)
+    return out
+
+
+def shutdown_workers() -> None:
+    """Close every idle pooled worker (they hold the state of the run that forked them)."""
+    while True:
+        try:
+            worker = _IDLE.get_nowait()
+        except queue.Empty:
+            return
+        worker.close()
 
 
 def _describe_exit(status: int) -> str:
@@ -90,12 +175,20 @@ def _describe_exit(status: int) -> str:
 
 
 def _child_setup() -> None:
-    # die with the parent (a kill -9 of the run must not leave orphans computing)
-    with contextlib.suppress(Exception):
-        import ctypes
+    # die with the parent: a kill -9 of the run must not leave orphans computing.
+    # (PR_SET_PDEATHSIG would fire when the forking *thread* ends, so poll instead.)
+    parent = os.getppid()
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    import faulthandler
+
+    faulthandler.disable()  # a crashing job is reported as "crashed", not by a stack dump
     if "torch" in sys.modules:  # OpenMP pools do not survive fork; one thread per job
         sys.modules["torch"].set_num_threads(1)
 
@@ -138,6 +231,7 @@ class Executor:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        shutdown_workers()
         self._stack.close()
 
     def map(

@@ -85,7 +85,7 @@ class Benchmark:
         return [int(self.seed)] if np.isscalar(self.seed) else [int(s) for s in self.seed]
 
     def _tasks(self) -> list[tuple[str, Any, Any]]:
-        from .jobs import resolve_task
+        from .jobs import _TASKS, resolve_task
 
         out = []
         for ref in self.tasks:
@@ -96,7 +96,10 @@ class Benchmark:
                     "a task id or a xai_bench.Task",
                     "See `xai-bench list tasks`.",
                 )
-            out.append((ref if isinstance(ref, str) else task.name, ref, task))
+            label = ref if isinstance(ref, str) else task.name
+            _TASKS[label] = task
+            # forked workers find the task by label; dask workers need the object itself
+            out.append((label, ref if isinstance(ref, str) else task, task))
         _unique([label for label, _, _ in out], "task")
         return out
 
@@ -193,7 +196,7 @@ class Benchmark:
                             key,
                             "explain",
                             label,
-                            ref if isinstance(ref, str) else task,
+                            label if backend != "dask" else ref,
                             e.label,
                             c,
                             seed,
@@ -242,7 +245,7 @@ class Benchmark:
                     key,
                     "score",
                     row["task"],
-                    ref if isinstance(ref, str) else task,
+                    row["task"] if executor.backend != "dask" else ref,
                     row["explainer"],
                     row["chunk"],
                     row["seed"],

@@ -1,0 +1,104 @@
+"""Plugin explainers and a metric for the runner tests (importable by worker processes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import ClassVar
+
+import numpy as np
+
+from xai_bench.explainer import BaseExplainer, Capabilities
+from xai_bench.metrics.base import MetricInfo, MetricResult
+from xai_bench.task import Modality
+
+TAB = Capabilities(modalities=frozenset({Modality.TABULAR}))
+
+
+class Raises(BaseExplainer):
+    name: ClassVar[str] = "test.raises"
+    capabilities: ClassVar[Capabilities] = TAB
+
+    def __init__(self) -> None:
+        pass
+
+    def _attribute(self, task, X, targets, scorer):
+        raise RuntimeError("boom from the test explainer")
+
+
+class Sleeps(BaseExplainer):
+    name: ClassVar[str] = "test.sleeps"
+    capabilities: ClassVar[Capabilities] = TAB
+
+    def __init__(self, seconds: float = 60.0) -> None:
+        self.seconds = seconds
+
+    def _attribute(self, task, X, targets, scorer):
+        time.sleep(self.seconds)
+        return np.zeros(X.shape)
+
+
+class Exits(BaseExplainer):
+    name: ClassVar[str] = "test.exits"
+    capabilities: ClassVar[Capabilities] = TAB
+
+    def __init__(self) -> None:
+        pass
+
+    def _attribute(self, task, X, targets, scorer):
+        os._exit(3)
+
+
+class Segfaults(BaseExplainer):
+    name: ClassVar[str] = "test.segfaults"
+    capabilities: ClassVar[Capabilities] = TAB
+
+    def __init__(self) -> None:
+        pass
+
+    def _attribute(self, task, X, targets, scorer):
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+class Slow(BaseExplainer):
+    """Deterministic |x| attributions after a pause: an explainer-bound job."""
+
+    name: ClassVar[str] = "test.slow"
+    capabilities: ClassVar[Capabilities] = TAB
+
+    def __init__(self, seconds: float = 0.2) -> None:
+        self.seconds = seconds
+
+    def _attribute(self, task, X, targets, scorer):
+        time.sleep(self.seconds)
+        return np.abs(X) + np.arange(X.shape[1]) * 1e-3
+
+
+class TopMass:
+    """Share of the top-3 attributed features that carry ground truth (a tiny metric)."""
+
+    info: ClassVar[MetricInfo] = MetricInfo(
+        name="test.top_mass", higher_is_better=True, range=(0, 1)
+    )
+
+    def __init__(self, k: int = 3) -> None:
+        self.k = k
+
+    def score(self, task, X, explanation):
+        a = explanation.flat()
+        truth = np.asarray(task.ground_truth)[: len(X)].reshape(len(X), -1)
+        top = np.argsort(-a, axis=1, kind="stable")[:, : self.k]
+        scores = np.take_along_axis(truth, top, axis=1).mean(axis=1)
+        return MetricResult("test.top_mass", scores, params={"k": self.k})
+
+
+EXPLAINERS = [Raises, Sleeps, Exits, Segfaults, Slow]
+
+
+def register_all() -> None:
+    import xai_bench as xb
+
+    for cls in EXPLAINERS:
+        xb.register_explainer(cls, overwrite=True)
+    xb.register_metric(TopMass, overwrite=True)

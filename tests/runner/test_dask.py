@@ -1,0 +1,43 @@
+"""The dask backend on a LocalCluster with 2 worker processes equals the processes backend."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import xai_bench as xb
+
+pytest.importorskip("distributed")
+pytestmark = pytest.mark.distributed
+
+
+def bench():
+    return xb.Benchmark(
+        ["synthetic.linear"],
+        ["oracle", ("random", {})],
+        [("deletion_auc", {"steps": 4}), ("insertion_auc", {"steps": 4})],
+        n_samples=16,
+        chunk_size=2,
+        seed=[0, 1],
+        workers=2,
+        progress=False,
+    )
+
+
+def test_dask_local_cluster_matches_processes_backend(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # dask scratch space goes under tmp_path
+    dask_res = bench().run(backend="dask")
+    proc_res = bench().run(backend="processes")
+
+    jobs = dask_res.jobs
+    assert set(jobs["status"]) == {"ok"} and len(jobs) == 2 * 8 * 2 * 3
+    workers = set(jobs["worker_pid"])
+    assert len(workers) >= 2, "jobs must spread over both dask worker processes"
+    assert os.getpid() not in workers
+    keys = ["task", "explainer", "metric", "seed", "sample"]
+    a = dask_res.scores.sort_values(keys).reset_index(drop=True)
+    b = proc_res.scores.sort_values(keys).reset_index(drop=True)
+    np.testing.assert_array_equal(a[keys].to_numpy(), b[keys].to_numpy())
+    np.testing.assert_array_equal(a["score"].to_numpy(), b["score"].to_numpy())

@@ -1,0 +1,80 @@
+"""Crash isolation with real processes: raise, hang, os._exit and segfault are contained."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import runner_plugins
+
+import xai_bench as xb
+
+runner_plugins.register_all()
+
+BAD = ["test.raises", "test.sleeps", "test.exits", "test.segfaults"]
+METRICS = [("deletion_auc", {"steps": 4})]
+
+
+def run(explainers, backend="processes", **kw):
+    bench = xb.Benchmark(
+        ["synthetic.linear"], explainers, METRICS, n_samples=8, chunk_size=4, progress=False, **kw
+    )
+    return bench.run(backend=backend)
+
+
+@pytest.fixture(scope="module")
+def faulty():
+    start = time.perf_counter()
+    res = run(["oracle", *BAD], timeout=2.0, workers=2)
+    return res, time.perf_counter() - start
+
+
+def test_each_fault_is_recorded_with_its_reason(faulty):
+    res, _ = faulty
+    fails = res.failures.set_index("explainer")
+    # 2 chunks each: both chunks of every bad explainer fail the same way
+    assert fails.groupby("explainer").size().to_dict() == {e: 2 for e in BAD}
+    by = fails.groupby("explainer").first()
+    assert by.loc["test.raises", "status"] == "failed"
+    assert "RuntimeError: boom from the test explainer" in by.loc["test.raises", "reason"]
+    assert by.loc["test.sleeps", "status"] == "timeout"
+    assert "2 s timeout" in by.loc["test.sleeps", "reason"]
+    assert by.loc["test.exits", "status"] == "crashed"
+    assert "exited with code 3" in by.loc["test.exits", "reason"]
+    assert by.loc["test.segfaults", "status"] == "crashed"
+    assert "SIGSEGV" in by.loc["test.segfaults", "reason"]
+
+
+def test_the_hang_is_killed_at_the_timeout(faulty):
+    _, seconds = faulty
+    # two hung chunks on two workers, 2 s each; nowhere near the 60 s the explainer sleeps
+    assert seconds < 20
+    assert np.all(faulty[0].jobs.query("status == 'timeout'")["seconds"] < 5)
+
+
+def test_other_explainers_are_intact(faulty):
+    res, _ = faulty
+    clean = run(["oracle"], backend="local")
+    got = res.scores.sort_values(["explainer", "sample"]).reset_index(drop=True)
+    want = clean.scores.sort_values(["explainer", "sample"]).reset_index(drop=True)
+    assert set(got["explainer"]) == {"oracle", "random"}
+    assert len(got) == 16
+    np.testing.assert_array_equal(got["score"].to_numpy(), want["score"].to_numpy())
+    assert res.summary()["explainer"].tolist() == ["oracle", "random"]
+
+
+def test_incompatible_pairs_are_skips_not_failures():
+    # the oracle needs ground truth; breast_cancer.gbt has none; IG needs a torch model
+    bench = xb.Benchmark(["breast_cancer.gbt"], ["oracle"], METRICS, n_samples=4, progress=False)
+    res = bench.run(backend="local")
+    row = res.failures.set_index("explainer").loc["oracle"]
+    assert row["status"] == "skipped"
+    assert "ground truth" in row["reason"]
+    assert set(res.scores["explainer"]) == {"random"}
+
+
+def test_local_backend_records_raising_explainer():
+    res = run(["test.raises"], backend="local")
+    assert set(res.failures["status"]) == {"failed"}
+    assert len(res.scores) == 8  # the random control still ran
