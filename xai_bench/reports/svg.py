@@ -174,12 +174,12 @@ def line_chart(
     xlabel: str,
     ylabel: str,
     y_range: tuple[float, float] | None = None,
-    width: int = 420,
-    height: int = 260,
+    width: int = 360,
+    height: int = 250,
     x_percent: bool = True,
 ) -> Markup:
     """Lines with optional CI bands; dashed lines for controls."""
-    x0, y0, w, h = 48.0, 10.0, width - 60.0, height - 54.0
+    x0, y0, w, h = 50.0, 10.0, width - 64.0, height - 56.0
     ys = [v for s in series for v in (*s.y, *(s.lo or ()), *(s.hi or ())) if math.isfinite(v)]
     lo, hi = y_range or ((min(ys), max(ys)) if ys else (0.0, 1.0))
     if hi <= lo:
@@ -396,13 +396,12 @@ def scatter(
     xt = list(range(xlo, xhi + 1)) if logx else _ticks(xlo, xhi)
     fmt = (lambda t: _secs(10**t)) if logx else _tick
     body = _axes(x0, y0, w, h, xt, _ticks(ylo, yhi), sx, sy, xlabel, ylabel, fmt)
-    placed: list[tuple[float, float]] = []
-    for p, xl in sorted(zip(pts, xv, strict=True), key=lambda q: sy(q[0]["y"])):
-        cx, cy = sx(xl), sy(p["y"])
-        ly = cy + 4  # push a label down until it clears the labels already placed
-        while any(abs(ly - py) < 11 and abs(cx - px) < 130 for px, py in placed):
-            ly += 11
-        placed.append((cx, ly))
+    centres = [(sx(xl), sy(p["y"])) for p, xl in zip(pts, xv, strict=True)]
+    boxes: list[tuple[float, float, float, float]] = []
+    for k in sorted(range(len(pts)), key=lambda q: centres[q][1]):
+        p, (cx, cy) = pts[k], centres[k]
+        label = _clip(p["label"], 30)
+        lx, ly, anchor = _place_label(cx, cy, 6.1 * len(label), centres, boxes, width)
         if math.isfinite(p.get("lo", math.nan)) and math.isfinite(p.get("hi", math.nan)):
             body.append(
                 Markup(
@@ -412,7 +411,7 @@ def scatter(
         body.append(
             Markup(
                 '<circle class="{}" cx="{}" cy="{}" r="5" fill="{}"><title>{}: {} s, {}</title>'
-                '</circle><text class="ptlab" x="{}" y="{}">{}</text>'
+                '</circle><text class="ptlab" x="{}" y="{}" text-anchor="{}">{}</text>'
             ).format(
                 "pt ctl" if p.get("control") else "pt",
                 _f(cx),
@@ -421,12 +420,40 @@ def scatter(
                 p["label"],
                 f"{p['x']:.3g}",
                 f"{p['y']:.3f}",
-                _f(cx + 8),
+                _f(lx),
                 _f(ly),
-                _clip(p["label"], 30),
+                anchor,
+                label,
             )
         )
     return _frame(width, height, title, f"{ylabel} against {xlabel}", body)
+
+
+def _place_label(
+    cx: float, cy: float, w: float, centres: list, boxes: list, width: float
+) -> tuple[float, float, str]:
+    """Right of the point, else left, else lower: the first spot that hits no other
+    point and no label already placed. Appends the chosen box to ``boxes``."""
+
+    def free(x0: float, y: float) -> bool:
+        box = (x0, y - 9, x0 + w, y + 2)
+        hit_pt = any(
+            box[0] - 5 < px < box[2] + 5 and box[1] - 5 < py < box[3] + 5
+            for px, py in centres
+            if (px, py) != (cx, cy)
+        )
+        hit_box = any(
+            box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes
+        )
+        return not hit_pt and not hit_box and x0 >= 0 and x0 + w <= width
+
+    for dy in range(0, 100, 11):
+        for x0, anchor, tx in ((cx + 8, "start", cx + 8), (cx - 8 - w, "end", cx - 8)):
+            if free(x0, cy + 4 + dy):
+                boxes.append((x0, cy + 4 + dy - 9, x0 + w, cy + 4 + dy + 2))
+                return tx, cy + 4 + dy, anchor
+    boxes.append((cx + 8, cy - 5, cx + 8 + w, cy + 6))
+    return cx + 8, cy + 4, "start"
 
 
 def _secs(v: float) -> str:

@@ -19,6 +19,11 @@ from . import svg
 CONTROLS = ("random",)
 REFERENCES = ("oracle",)
 CURVE_PREFERENCE = ("deletion_auc", "insertion_auc")
+FLAG_TEXT = {
+    "flat_baseline": "The baseline scores almost like the input, so these curves carry "
+    "little signal",
+    "degenerate": "All-equal attributions, ranked by the seeded tie-break",
+}
 
 
 def finite(v: Any) -> bool:
@@ -99,8 +104,6 @@ def metric_block(sub: pd.DataFrame, hib: bool) -> dict[str, Any]:
     )
     if rand is not None and finite(rand["mean"]) and rand["mean"]:
         out["rel_random"] = (best["mean"] - rand["mean"]) / abs(rand["mean"])
-    if "rel_random" in best.index and finite(best["rel_random"]):
-        out["rel_random"] = float(best["rel_random"])
     return out
 
 
@@ -184,7 +187,8 @@ def failures(results: Any) -> list[dict[str, Any]]:
         }
         key = (row["status"], row["explainer"], row["metric"], row["reason"])
         if row["status"] == "skipped" and key in grouped:
-            grouped[key]["task"] += f", {row['task']}"
+            if row["task"] not in grouped[key]["task"].split(", "):
+                grouped[key]["task"] += f", {row['task']}"
             continue
         grouped[key] = row
         rows.append(row)
@@ -212,16 +216,21 @@ def failures(results: Any) -> list[dict[str, Any]]:
         and sc[c].dtype == bool
     ]
     for c in flags:
-        for (t, e, m), s in sc.groupby(["task", "explainer", "metric"])[c]:
-            if s.any():
-                rows.append(
-                    {
-                        "status": c.replace("_", " "),
-                        "task": t,
-                        "explainer": e,
-                        "metric": m,
-                        "seed": "",
-                        "reason": f"Flag {c} on {int(s.sum())} of {len(s)} scores.",
-                    }
-                )
+        # a flag is usually a property of the sample (e.g. the baseline scores like the
+        # input), so one row per (task, flag) lists every explainer and metric it hit
+        hit = sc[sc[c].astype(bool)]
+        for t, g in hit.groupby("task"):
+            total = sc[(sc["task"] == t)].groupby(["explainer", "metric"]).size().max()
+            per = g.groupby(["explainer", "metric"]).size().max()
+            rows.append(
+                {
+                    "status": c.replace("_", " "),
+                    "task": t,
+                    "explainer": ", ".join(sorted(set(g["explainer"]))),
+                    "metric": ", ".join(sorted(set(g["metric"]))),
+                    "seed": "",
+                    "reason": f"{FLAG_TEXT.get(c, 'Flag ' + c)} ({int(per)} of {int(total)} "
+                    "scores per explainer and metric).",
+                }
+            )
     return rows
