@@ -344,7 +344,14 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
         "shape": " × ".join(str(s) for s in shape),
         "n_explainers": len([e for e in explainers if e not in T.CONTROLS]),
         "metrics": [
-            {"id": m, "name": _pretty(m), "hib": directions[m], **blocks[m]} for m in metrics
+            {
+                "id": m,
+                "name": _pretty(m),
+                "hib": directions[m],
+                "strip": _strip(rows, metrics.index(m), _pretty(m), directions[m]),
+                **blocks[m],
+            }
+            for m in metrics
         ],
         "primary": primary,
         "primary_name": _pretty(primary) if primary else "",
@@ -357,6 +364,30 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
         "cost": cost_pts,
         "model": {k: tinfo[k] for k in ("model", "accuracy") if k in tinfo},
     }
+
+
+def _strip(rows: list[dict], idx: int, name: str, hib: bool) -> Markup:
+    pts = []
+    for r in rows:
+        c = r["cells"][idx]
+        if c:
+            kind = (
+                "control"
+                if r["control"]
+                else ("best" if c.get("best") else ("tied" if c.get("tied") else "worse"))
+            )
+            pts.append(
+                {
+                    "label": r["explainer"],
+                    "mean": c["mean"],
+                    "lo": c["lo"],
+                    "hi": c["hi"],
+                    "kind": kind,
+                }
+            )
+    pts.sort(key=lambda p: p["mean"] if T.finite(p["mean"]) else 0.0, reverse=hib)
+    better = "higher" if hib else "lower"
+    return svg.dot_strip(pts, title=f"{name} per explainer", xlabel=f"{name}, {better} is better")
 
 
 def _curve_range(series: list) -> tuple[float, float]:

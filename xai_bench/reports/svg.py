@@ -19,6 +19,7 @@ __all__ = [
     "PALETTE",
     "Series",
     "diverging",
+    "dot_strip",
     "heatmap",
     "hbar",
     "image_map",
@@ -462,3 +463,73 @@ def _secs(v: float) -> str:
     if v >= 1e-3:
         return f"{v * 1e3:g} ms"
     return f"{v * 1e6:g} µs"
+
+
+STRIP_CLASSES = {"best": "#1e9e4a", "tied": "#d99a00", "worse": "#9aa1ad", "control": "none"}
+
+
+def dot_strip(points: Sequence[dict], *, title: str, xlabel: str, width: int = 420) -> Markup:
+    """Each explainer's mean and 95% CI on one shared axis, one thin row each.
+
+    ``points``: ``{label, mean, lo, hi, kind}`` with kind in best/tied/worse/control.
+    """
+    pts = [p for p in points if math.isfinite(p["mean"])]
+    if not pts:
+        return Markup("")
+    vals = [v for p in pts for v in (p["mean"], p["lo"], p["hi"]) if math.isfinite(v)]
+    lo, hi = min(vals), max(vals)
+    pad = (hi - lo) * 0.05 or 0.05
+    lo, hi = lo - pad, hi + pad
+    x0, w, row = 10.0, width - 20.0, 7
+    top = 6
+    height = top + row * len(pts) + 34
+    sx = lambda v: x0 + w * (v - lo) / (hi - lo)  # noqa: E731
+    body: list[Markup] = []
+    for i, p in enumerate(pts):
+        y = top + row * i + row / 2
+        color = STRIP_CLASSES.get(p["kind"], "#9aa1ad")
+        if math.isfinite(p["lo"]) and math.isfinite(p["hi"]):
+            body.append(
+                Markup(
+                    '<line class="whisker" stroke="{}" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                ).format(
+                    "#9aa1ad" if color == "none" else color,
+                    _f(sx(p["lo"])),
+                    _f(sx(p["hi"])),
+                    _f(y),
+                    _f(y),
+                )
+            )
+        body.append(
+            Markup(
+                '<circle class="{}" cx="{}" cy="{}" r="3.5" fill="{}"><title>{}: {}</title></circle>'
+            ).format(
+                "strip " + p["kind"],
+                _f(sx(p["mean"])),
+                _f(y),
+                color,
+                p["label"],
+                f"{p['mean']:.3f}",
+            )
+        )
+    ybase = top + row * len(pts) + 4
+    for t in _ticks(lo, hi):
+        body.append(
+            Markup(
+                '<line class="tickmark" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>'
+            ).format(_f(sx(t)), _f(sx(t)), ybase, ybase + 3, _f(sx(t)), ybase + 14, _tick(t))
+        )
+    body.append(
+        Markup('<line class="axis" x1="{}" x2="{}" y1="{}" y2="{}"/>').format(
+            _f(x0), _f(x0 + w), ybase, ybase
+        )
+    )
+    body.append(
+        Markup('<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>').format(
+            _f(x0 + w / 2), height - 2, xlabel
+        )
+    )
+    return _frame(
+        width, height, title, f"mean and 95% CI per explainer of {xlabel}", body, "chart strip"
+    )
