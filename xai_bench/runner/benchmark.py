@@ -151,6 +151,8 @@ class Benchmark:
         t0 = time.time()
         tasks = self._tasks()
         explainers, metrics = self.explainer_components(), self.metric_components()
+        for comp in [*explainers, *metrics]:
+            _check_builds(comp)
         config = self.config()
         run_id = run_id or f"{self.name}-{_digest(config)}"
         db = store if isinstance(store, Store) else Store(store)
@@ -308,6 +310,24 @@ def _component(spec: Any, resolve: Any, kind: str) -> Component:
         f"a {kind} id, an (id, {{params}}) pair, or a {kind} instance",
         f"See `xai-bench list {kind}s`.",
     )
+
+
+def _check_builds(comp: Component) -> None:
+    """Fail before the run starts when params do not fit the constructor."""
+    try:
+        comp.build(0)
+    except TypeError as exc:
+        import inspect
+
+        try:
+            allowed = [p for p in inspect.signature(comp.cls).parameters if p != "self"]
+        except (TypeError, ValueError):
+            allowed = []
+        raise InvalidInputError(
+            f"parameters {sorted(comp.params)} for {comp.id!r} ({exc})",
+            f"parameters among {allowed}",
+            "Fix the spelling in the explainer/metric params.",
+        ) from exc
 
 
 def _label(comps: list[Component]) -> list[Component]:

@@ -190,9 +190,48 @@ def load_config(
         raise ConfigError([_format(e) for e in exc.errors()], source) from None
     if check_ids:
         errors = check_registry_ids(config)
+        if not errors:
+            errors = check_params(config)
         if errors:
             raise ConfigError(errors, source)
     return config
+
+
+def check_params(config: Config) -> list[str]:
+    """Path-named errors for params a class does not take (imports the adapter modules)."""
+    from ..registry import explainer_class, metric_class
+
+    errors = []
+    for field, items, resolve in (
+        ("explainers", config.explainers, explainer_class),
+        ("metrics", config.metrics, metric_class),
+    ):
+        for i, item in enumerate(items):
+            try:
+                cls = resolve(item.id)
+            except Exception as exc:  # a missing extra or a broken plugin
+                errors.append(f"{field}[{i}].id: {item.id!r} cannot be loaded: {exc}")
+                continue
+            allowed = _param_names(cls)
+            unknown = sorted(set(item.params) - set(allowed)) if allowed is not None else []
+            if unknown:
+                errors.append(
+                    f"{field}[{i}].params: unknown parameter(s) {unknown} for"
+                    f" {item.id!r}; allowed: {', '.join(allowed) or '(none)'}"
+                )
+    return errors
+
+
+def _param_names(cls: Any) -> list[str] | None:
+    import inspect
+
+    try:
+        params = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.name != "self"]
 
 
 def normalize(raw: dict[str, Any]) -> dict[str, Any]:

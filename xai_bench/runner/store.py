@@ -115,14 +115,14 @@ class Store:
         """Run ``statements`` in one transaction; disk-full becomes a StoreError."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, args in statements:
-                    self.conn.execute(sql, args)
-                self.conn.execute("COMMIT")
-            except BaseException:
+            for sql, args in statements:
+                self.conn.execute(sql, args)
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
+            if self.conn.in_transaction:  # SQLite may already have rolled back (disk full)
                 self.conn.execute("ROLLBACK")
+            if not isinstance(exc, sqlite3.Error):
                 raise
-        except sqlite3.OperationalError as exc:
             msg = str(exc)
             if "full" in msg:
                 raise StoreError(

@@ -1,0 +1,108 @@
+"""The xai-bench command: list, validate, run, report, export."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+from xai_bench import cli, registry
+
+CONFIG = """
+name: clitest
+tasks: [synthetic.linear]
+explainers: [oracle]
+metrics:
+  - id: deletion_auc
+    params: {steps: 4}
+n_samples: 4
+backend: local
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(textwrap.dedent(CONFIG))
+    return path
+
+
+def test_list_is_fast_and_imports_no_heavy_library():
+    code = (
+        "import sys; from xai_bench.cli import main; main(['list', 'explainers']);"
+        " heavy = [m for m in ('torch', 'shap', 'pandas', 'captum') if m in sys.modules];"
+        " print('HEAVY', heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "HEAVY []" in out
+    assert "shap.kernel" in out.split() and "random" in out.split()
+
+
+def test_list_shows_unavailable_plugins_and_missing_libraries(monkeypatch, capsys):
+    monkeypatch.setattr(
+        registry, "unavailable", lambda: {"acme.broken": "failed to load 'acme:X' from acme: boom"}
+    )
+    real = cli.importlib.util.find_spec
+    monkeypatch.setattr(
+        cli.importlib.util, "find_spec", lambda name, *a: None if name == "eli5" else real(name, *a)
+    )
+    assert cli.main(["list", "explainers"]) == 0
+    out = capsys.readouterr().out
+    assert "acme.broken  (unavailable: failed to load 'acme:X' from acme: boom)" in out
+    assert (
+        "eli5.permutation_importance  (unavailable: eli5 is not installed: pip install"
+        " 'xai-bench[eli5]')"
+    ) in out.splitlines()
+    assert "shap.kernel" in out.splitlines()  # installed libraries are listed plainly
+    assert cli.main(["list", "tasks"]) == 0
+    assert "synthetic.linear" in capsys.readouterr().out.split()
+
+
+def test_validate_ok_and_bad(config, tmp_path, capsys):
+    assert cli.main(["validate", str(config)]) == 0
+    assert "ok - 1 task(s), 2 explainer(s) incl. the random control" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(textwrap.dedent(CONFIG).replace("explainers: [oracle]", "explainers: [orcale]"))
+    assert cli.main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "explainers[0].id: unknown id 'orcale'; allowed:" in err
+    # params are checked against the class signature
+    assert cli.main(["validate", str(config), "--set", "metrics.0.params.stepz=3"]) == 2
+    assert "stepz" in capsys.readouterr().err
+
+
+def test_run_report_export(config, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store, html = tmp_path / "s.sqlite", tmp_path / "out" / "r.html"
+    code = cli.main(["run", str(config), "--store", str(store), "-o", str(html)])
+    out = capsys.readouterr().out
+    assert "oracle" in out and "random" in out and f"results store: {store}" in out
+    assert store.is_file()
+    assert code == 0 and html.is_file()
+    # rerun: everything is already stored, nothing recomputed
+    assert cli.main(["run", str(config), "--store", str(store), "-o", str(html)]) == 0
+    assert "nothing to do" in capsys.readouterr().err
+    assert cli.main(["report", str(store), "-o", str(tmp_path / "again.html")]) == 0
+    assert (tmp_path / "again.html").is_file()
+    for name in ("scores.csv", "scores.parquet"):
+        assert cli.main(["export", str(store), "-o", str(tmp_path / name)]) == 0
+    csv = pd.read_csv(tmp_path / "scores.csv")
+    pq = pd.read_parquet(tmp_path / "scores.parquet")
+    assert len(csv) == len(pq) == 2 * 4
+    assert list(csv.columns[:6]) == ["task", "explainer", "metric", "sample", "seed", "score"]
+    assert (
+        cli.main(["export", str(store), "-o", str(tmp_path / "s.csv"), "--table", "summary"]) == 0
+    )
+    summary = pd.read_csv(tmp_path / "s.csv")
+    assert {"mean_rank", "p_vs_random", "rel_random"} <= set(summary.columns)
+    assert cli.main(["export", str(store), "-o", str(tmp_path / "x.xlsx")]) == 2
+
+
+def test_report_on_missing_store_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["report", str(tmp_path / "nope.sqlite"), "-o", "x.html"]) == 2
+    assert "no results store" in capsys.readouterr().err
