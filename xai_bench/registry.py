@@ -58,6 +58,17 @@ BUILTIN_EXPLAINERS: dict[str, str] = {
     "captum.occlusion": "adapters.captum:Occlusion",
     "captum.saliency": "adapters.captum:Saliency",
     "captum.shapley_value_sampling": "adapters.captum:ShapleyValueSampling",
+    "inseq.attention": "adapters.inseq:Attention",
+    "inseq.deeplift": "adapters.inseq:DeepLift",
+    "inseq.discretized_integrated_gradients": "adapters.inseq:DiscretizedIntegratedGradients",
+    "inseq.gradient_shap": "adapters.inseq:GradientShap",
+    "inseq.input_x_gradient": "adapters.inseq:InputXGradient",
+    "inseq.integrated_gradients": "adapters.inseq:IntegratedGradients",
+    "inseq.layer_gradient_x_activation": "adapters.inseq:LayerGradientXActivation",
+    "inseq.lime": "adapters.inseq:Lime",
+    "inseq.occlusion": "adapters.inseq:Occlusion",
+    "inseq.saliency": "adapters.inseq:Saliency",
+    "inseq.sequential_integrated_gradients": "adapters.inseq:SequentialIntegratedGradients",
 }
 
 BUILTIN_METRICS: dict[str, str] = {

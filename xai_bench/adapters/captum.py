@@ -30,7 +30,15 @@ from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import BaseExplainer, Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
 
-__all__ = ["METHODS", "CaptumExplainer", "eval_mode", "model_dtype_device"]
+__all__ = [
+    "METHODS",
+    "CaptumExplainer",
+    "TableExplainer",
+    "build_adapter",
+    "eval_mode",
+    "model_dtype_device",
+    "seeded",
+]
 
 TAB, IMG, TXT = Modality.TABULAR, Modality.IMAGE, Modality.TEXT
 # perturbation methods need only the scorer and a removal value: every modality
@@ -316,11 +324,12 @@ def _embedding_layer(task: Task) -> Any:
     return operator.attrgetter(path)(task.model)
 
 
-class CaptumExplainer(BaseExplainer):
-    """Base of every ``captum.<method>`` adapter; ``spec`` says which method it runs."""
+class TableExplainer(BaseExplainer):
+    """Base for adapters built from a table row: the hyperparameters are ``_defaults()``.
 
-    library: ClassVar[str] = "captum"
-    spec: ClassVar[MethodSpec]
+    ``build_adapter`` gives each subclass a real keyword-only ``__init__`` signature,
+    so ``get_params()``, ``help()`` and bad-parameter errors work as for a written class.
+    """
 
     def __init__(self, **params: Any) -> None:
         unknown = set(params) - set(self._defaults())
@@ -328,6 +337,33 @@ class CaptumExplainer(BaseExplainer):
             raise TypeError(f"unexpected parameters {sorted(unknown)}")
         for key, default in self._defaults().items():
             setattr(self, key, params.get(key, default))
+
+    @classmethod
+    def _defaults(cls) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def build_adapter(base: type[TableExplainer], cls_name: str, attrs: dict[str, Any]) -> Any:
+    """A subclass of ``base`` with ``attrs`` and an ``__init__`` signature from ``_defaults``."""
+    cls: Any = type(cls_name, (base,), {**attrs, "__module__": base.__module__})
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [
+        inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)
+        for k, v in cls._defaults().items()
+    ]
+
+    def __init__(self: TableExplainer, **kw: Any) -> None:
+        TableExplainer.__init__(self, **kw)
+
+    __init__.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    cls.__init__ = __init__
+    return cls
+
+
+class CaptumExplainer(TableExplainer):
+    """Base of every ``captum.<method>`` adapter; ``spec`` says which method it runs."""
+
+    library: ClassVar[str] = "captum"
+    spec: ClassVar[MethodSpec]
 
     @classmethod
     def _defaults(cls) -> dict[str, Any]:
@@ -470,30 +506,16 @@ def _adapter(method: str) -> type[CaptumExplainer]:
         stochastic=spec.stochastic,
         output_space=space,
     )
-    cls_name = "".join(part.title() for part in method.split("_"))
-    cls = type(
-        cls_name,
-        (CaptumExplainer,),
+    return build_adapter(
+        CaptumExplainer,
+        "".join(part.title() for part in method.split("_")),
         {
             "name": f"captum.{method}",
             "capabilities": caps,
             "spec": spec,
             "__doc__": f"Captum ``{spec.cls}``: {spec.summary}",
-            "__module__": __name__,
         },
     )
-    # a real signature, so get_params() and help() show the hyperparameters
-    init_params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [
-        inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)
-        for k, v in cls._defaults().items()
-    ]
-
-    def __init__(self: CaptumExplainer, **params: Any) -> None:
-        CaptumExplainer.__init__(self, **params)
-
-    __init__.__signature__ = inspect.Signature(init_params)  # type: ignore[attr-defined]
-    cls.__init__ = __init__  # type: ignore[misc]
-    return cls
 
 
 IntegratedGradients = _adapter("integrated_gradients")

@@ -1,0 +1,232 @@
+"""Inseq adapters: per-step attributions of a causal LM, one Explanation unit per step.
+
+A generation task's rows are units (prefix -> next token). Rows that continue each
+other (the next row's prefix is this row's prefix plus its target) form one
+generated sequence, which Inseq attributes in one forced-decoding call; step ``k``
+of that call becomes the row of unit ``k``. Attributions over the embedding
+dimension are summed (signed) or L2-normed (``aggregate``); the prefix positions
+line up with the task's ``X`` columns and padding stays 0, so the deletion metric
+scores generation like classification. ``inseq.attention`` also records the raw
+attention weights (layers x heads per prefix token) in ``meta["attention"]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .._deps import require
+from ..errors import IncompatibleError, InvalidInputError
+from ..explainer import Capabilities, Requirement
+from ..task import CountingScorer, Modality, Task
+from .captum import TableExplainer, build_adapter, eval_mode, seeded
+
+__all__ = ["METHODS", "InseqExplainer"]
+
+_STEPS = {"n_steps": 32}
+
+
+@dataclass(frozen=True)
+class InseqMethod:
+    """One ``inseq`` attribution method as data: its hyperparameters and how it runs."""
+
+    params: Mapping[str, Any]
+    summary: str
+    stochastic: bool = False
+    attention: bool = False  # reads attention weights: needs eager attention, no step scores
+
+
+# Every method of ``inseq.list_feature_attribution_methods()`` that runs on a
+# transformers-5 GPT-2, except: "dummy" (no attributions), "reagent" (needs nltk),
+# "value_zeroing" (its source-code hook does not find GPT2Attention's value in
+# transformers 5), and "layer_integrated_gradients" / "layer_deeplift" (all-zero
+# attributions through Inseq here, while Captum's LayerIntegratedGradients on the same
+# model and baseline is not: use captum.* or inseq.integrated_gradients instead).
+METHODS: dict[str, InseqMethod] = {
+    "saliency": InseqMethod({}, "Gradient of the target probability w.r.t. token embeddings."),
+    "input_x_gradient": InseqMethod({}, "Embedding times gradient."),
+    "integrated_gradients": InseqMethod(dict(_STEPS), "Integrated gradients on the embeddings."),
+    "deeplift": InseqMethod({}, "DeepLIFT on the embeddings."),
+    "gradient_shap": InseqMethod({"n_samples": 8}, "Gradient SHAP.", stochastic=True),
+    "discretized_integrated_gradients": InseqMethod(
+        dict(_STEPS), "IG along a path through nearby vocabulary embeddings."
+    ),
+    "sequential_integrated_gradients": InseqMethod(
+        dict(_STEPS), "IG interpolating one token at a time."
+    ),
+    "layer_gradient_x_activation": InseqMethod({}, "Gradient x activation at the embedding layer."),
+    "occlusion": InseqMethod({}, "Drop in target probability when a token is occluded."),
+    "lime": InseqMethod({"n_samples": 50}, "LIME over token embeddings.", stochastic=True),
+    "attention": InseqMethod({}, "Mean attention weight to each prefix token.", attention=True),
+}
+
+
+@contextlib.contextmanager
+def _eager_attention(model: Any, needed: bool) -> Iterator[None]:
+    """SDPA kernels return no attention weights: switch to eager for the call, then back."""
+    config = getattr(model, "config", None)
+    previous = getattr(config, "_attn_implementation", None)
+    if not needed or previous in (None, "eager") or not hasattr(model, "set_attn_implementation"):
+        yield
+        return
+    model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(previous)
+
+
+def _chains(X: np.ndarray, valid: np.ndarray, targets: np.ndarray) -> list[list[int]]:
+    """Group rows into generated sequences: row b follows row a when prefix_b = prefix_a + [t_a]."""
+    key = {tuple(X[r][valid[r]].tolist()): r for r in range(len(X))}
+    nxt = {}
+    for r in range(len(X)):
+        follow = key.get((*X[r][valid[r]].tolist(), int(targets[r])))
+        if follow is not None and follow != r:
+            nxt[r] = follow
+    starts = [r for r in range(len(X)) if r not in set(nxt.values())]
+    chains, seen = [], set()
+    for r in starts:
+        chain = [r]
+        while chain[-1] in nxt and nxt[chain[-1]] not in seen:
+            chain.append(nxt[chain[-1]])
+        seen.update(chain)
+        chains.append(chain)
+    chains += [[r] for r in range(len(X)) if r not in seen]  # cycles cannot occur; be safe
+    return chains
+
+
+class InseqExplainer(TableExplainer):
+    """Base of every ``inseq.<method>`` adapter; ``method`` names the Inseq method."""
+
+    library: ClassVar[str] = "inseq"
+    method: ClassVar[str]
+    spec: ClassVar[InseqMethod]
+
+    @classmethod
+    def _defaults(cls) -> dict[str, Any]:
+        extra: dict[str, Any] = {} if cls.spec.attention else {"aggregate": "sum"}
+        if cls.spec.stochastic:
+            extra["seed"] = 0
+        return {**cls.spec.params, **extra}
+
+    def _attribute(
+        self, task: Task, X: np.ndarray, targets: np.ndarray, scorer: CountingScorer
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        inseq = require("inseq", "inseq")
+        params = self.get_params()
+        aggregate = params.get("aggregate", "mean")  # attention: mean over layers and heads
+        if aggregate not in ("sum", "l2", "mean"):
+            raise InvalidInputError(
+                f"aggregate={aggregate!r}", "'sum' (signed) or 'l2'", "Pick one of them."
+            )
+        if not hasattr(task.model, "config") or not hasattr(task.model, "generate"):
+            raise IncompatibleError(
+                f"{self.name} needs a Hugging Face causal LM (task {task.name!r} has "
+                f"{type(task.model).__name__})"
+            )
+        tok, valid = task.tokenizer, task.valid_mask(X)
+        kwargs = {k: params[k] for k in self.spec.params}
+        logging.getLogger("inseq").setLevel(logging.ERROR)  # per-call batch-size notices
+        attr = np.zeros(X.shape)
+        attention: list[Any] = [None] * len(X)
+        step_probability = np.full(len(X), np.nan)
+        with (
+            eval_mode(task.model),
+            _eager_attention(task.model, self.spec.attention),
+            seeded(params.get("seed")),
+        ):
+            model = inseq.load_model(task.model, self.method, tokenizer=tok)
+            for chain in _chains(X, valid, targets):
+                first, last = chain[0], chain[-1]
+                prompt = X[first][valid[first]].tolist()
+                full = [*X[last][valid[last]].tolist(), int(targets[last])]
+                source, generated = _round_trip(tok, prompt), _round_trip(tok, full)
+                out = model.attribute(
+                    [source],
+                    generated_texts=[generated],
+                    show_progress=False,
+                    step_scores=[] if self.spec.attention else ["probability"],
+                    **kwargs,
+                )
+                seq = out.sequence_attributions[0]
+                raw = seq.target_attributions.detach().double().cpu().numpy()
+                if raw.shape[:2] != (len(full), len(chain)):
+                    raise InvalidInputError(
+                        f"Inseq returned attributions of shape {raw.shape[:2]}",
+                        f"({len(full)} tokens, {len(chain)} steps)",
+                        "The tokenizer does not round-trip these ids; report this task.",
+                    )
+                for step, row in enumerate(chain):
+                    n = int(valid[row].sum())
+                    values = raw[:n, step].reshape(n, -1)
+                    if self.spec.attention:
+                        attention[row] = values.reshape(n, *raw.shape[2:]).transpose(1, 2, 0)
+                        attr[row, :n] = values.mean(axis=1)
+                    else:
+                        attr[row, :n] = (
+                            values.sum(axis=1)
+                            if aggregate == "sum"
+                            else np.linalg.norm(values, axis=1)
+                        )
+                if "probability" in seq.step_scores:
+                    step_probability[chain] = seq.step_scores["probability"].double().numpy()
+        meta: dict[str, Any] = {"output_space": self.capabilities.output_space}
+        meta["aggregate"] = aggregate
+        if not self.spec.attention:
+            meta["step_probability"] = step_probability.tolist()
+        else:  # per unit: (layers, heads, prefix tokens), for an attention-head view
+            meta["attention"] = [a.tolist() for a in attention]
+            meta["tokens"] = task.token_strings(X)
+        return attr, meta
+
+
+def _round_trip(tokenizer: Any, ids: list[int]) -> str:
+    """Text that Inseq's tokenizer encodes back to exactly ``ids``."""
+    text = tokenizer.decode(ids, skip_special_tokens=True)
+    again = tokenizer(text)["input_ids"]
+    if list(again) != list(ids):
+        raise IncompatibleError(
+            f"token ids {ids[:12]} decode to {text[:60]!r}, which re-encodes to {list(again)[:12]}:"
+            " Inseq works on text, so it needs ids that round-trip through the tokenizer"
+        )
+    return text
+
+
+def _adapter(method: str) -> type[InseqExplainer]:
+    spec = METHODS[method]
+    caps = Capabilities(
+        modalities=frozenset({Modality.GENERATION}),
+        requires=frozenset({Requirement.TORCH_MODEL, Requirement.TOKENIZER}),
+        stochastic=spec.stochastic,
+        output_space="attention" if spec.attention else "probability",
+    )
+    return build_adapter(
+        InseqExplainer,
+        "".join(p.title() for p in method.split("_")),
+        {
+            "name": f"inseq.{method}",
+            "method": method,
+            "spec": spec,
+            "capabilities": caps,
+            "__doc__": f"Inseq ``{method}``: {spec.summary}",
+        },
+    )
+
+
+Saliency = _adapter("saliency")
+InputXGradient = _adapter("input_x_gradient")
+IntegratedGradients = _adapter("integrated_gradients")
+DeepLift = _adapter("deeplift")
+GradientShap = _adapter("gradient_shap")
+DiscretizedIntegratedGradients = _adapter("discretized_integrated_gradients")
+SequentialIntegratedGradients = _adapter("sequential_integrated_gradients")
+LayerGradientXActivation = _adapter("layer_gradient_x_activation")
+Occlusion = _adapter("occlusion")
+Lime = _adapter("lime")
+Attention = _adapter("attention")
