@@ -61,6 +61,19 @@ class Segfaults(BaseExplainer):
         os.kill(os.getpid(), signal.SIGSEGV)
 
 
+class Killed(BaseExplainer):
+    """Dies by SIGKILL, as when the kernel's OOM killer picks the process."""
+
+    name: ClassVar[str] = "test.killed"
+    capabilities: ClassVar[Capabilities] = TAB
+
+    def __init__(self) -> None:
+        pass
+
+    def _attribute(self, task, X, targets, scorer):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 class Slow(BaseExplainer):
     """Deterministic |x| attributions after a pause: an explainer-bound job."""
 
@@ -93,7 +106,7 @@ class TopMass:
         return MetricResult("test.top_mass", scores, params={"k": self.k})
 
 
-EXPLAINERS = [Raises, Sleeps, Exits, Segfaults, Slow]
+EXPLAINERS = [Raises, Sleeps, Exits, Segfaults, Killed, Slow]
 
 
 def register_all() -> None:

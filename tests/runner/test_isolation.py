@@ -12,7 +12,7 @@ import xai_bench as xb
 
 runner_plugins.register_all()
 
-BAD = ["test.raises", "test.sleeps", "test.exits", "test.segfaults"]
+BAD = ["test.raises", "test.sleeps", "test.exits", "test.segfaults", "test.killed"]
 METRICS = [("deletion_auc", {"steps": 4})]
 
 
@@ -44,6 +44,8 @@ def test_each_fault_is_recorded_with_its_reason(faulty):
     assert "exited with code 3" in by.loc["test.exits", "reason"]
     assert by.loc["test.segfaults", "status"] == "crashed"
     assert "SIGSEGV" in by.loc["test.segfaults", "reason"]
+    assert by.loc["test.killed", "status"] == "crashed"
+    assert "SIGKILL (out of memory?)" in by.loc["test.killed", "reason"]
 
 
 def test_the_hang_is_killed_at_the_timeout(faulty):
