@@ -14,7 +14,7 @@ import pytest
 
 import xai_bench as xb
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("XAI_BENCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -64,7 +64,8 @@ def task_for(modality: str) -> str | None:
     ids = xb.list_tasks()
     if PREFERRED.get(modality) in ids:
         return PREFERRED[modality]
-    for tid in ids:
+    # ids named after the modality first, so that finding one loads few tasks
+    for tid in sorted(ids, key=lambda t: not t.startswith(modality)):
         if tid in PREFERRED.values():
             continue
         if str(xb.load_task(tid).modality) == modality:
