@@ -384,3 +384,20 @@ def test_black_box_methods_run_on_the_tfidf_pipeline_and_generation():
     np.testing.assert_array_equal(ex.targets, gen.y)
     with pytest.raises(IncompatibleError, match="not generation"):
         xb.get_explainer("captum.integrated_gradients").explain(gen, gen.X)
+
+
+def test_missing_captum_names_the_extra(linear, monkeypatch):
+    import sys
+
+    from xai_bench.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "captum.attr", None)
+    with pytest.raises(MissingDependencyError, match=r"xai-bench\[captum\]"):
+        xb.get_explainer("captum.saliency").explain(linear, linear.X[:1])
+
+
+def test_nan_input_is_rejected_with_its_position(linear):
+    X = linear.X[:3].copy()
+    X[1, 4] = np.nan
+    with pytest.raises(InvalidInputError, match=r"row 1, column 4"):
+        xb.get_explainer("captum.integrated_gradients").explain(linear, X)

@@ -151,3 +151,26 @@ def test_deletion_ranks_faithful_inseq_methods_above_random(gen, explanations):
     floor = min(float(np.mean(r)) for r in rand)
     for method in ("integrated_gradients", "occlusion"):  # lower deletion AUC is better
         assert np.mean(metric.score(gen, gen.X, explanations[method]).scores) < floor - 0.02
+
+
+def test_prefixes_past_the_position_limit_are_rejected_before_inseq(gen):
+    from dataclasses import replace
+
+    from xai_bench.errors import InvalidInputError
+
+    limit = gen.model.config.n_positions
+    row = np.full(limit + 4, gen.pad_token_id, dtype=np.int64)
+    row[: limit + 1] = np.resize(gen.X[0][gen.valid_mask(gen.X)[0]], limit + 1)
+    long_task = replace(gen, X=row[None], y=gen.y[:1])
+    with pytest.raises(InvalidInputError, match="position limit"):
+        xb.get_explainer("inseq.saliency").explain(long_task, long_task.X, targets=gen.y[:1])
+
+
+def test_missing_inseq_names_the_extra(gen, monkeypatch):
+    import sys
+
+    from xai_bench.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "inseq", None)
+    with pytest.raises(MissingDependencyError, match=r"xai-bench\[inseq\]"):
+        xb.get_explainer("inseq.saliency").explain(gen, gen.X[:1])

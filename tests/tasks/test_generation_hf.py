@@ -102,6 +102,13 @@ def test_prompts_past_the_position_limit(gen):
     task = causal_lm_task(gen.model, gen.tokenizer, [long_prompt, "what a"], max_new_tokens=2)
     assert task.meta["truncation"]["rows"] == [0]
     assert task.X.shape[1] <= 32 and len(task.meta["prompt_ids"][0]) == 30
+    # the scorer refuses over-long prefixes with a clear error instead of torch's IndexError
+    too_long = np.resize(gen.X[0][gen.valid_mask(gen.X)[0]], 40)[None]
+    with pytest.raises(InvalidInputError, match="position limit of 32"):
+        gen.predict(too_long)
+    padded = np.full((1, 40), gen.pad_token_id)
+    padded[0, : gen.X.shape[1]] = gen.X[0]  # trailing padding past the limit is fine
+    np.testing.assert_allclose(gen.predict(padded), gen.predict(gen.X[:1]))
 
 
 def test_bad_from_transformers_calls(saved_models):

@@ -24,6 +24,7 @@ from .._deps import require
 from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
+from ..tasks.generation import position_limit
 from .captum import TableExplainer, build_adapter, eval_mode, seeded
 
 __all__ = ["METHODS", "InseqExplainer"]
@@ -131,6 +132,16 @@ class InseqExplainer(TableExplainer):
                 f"{type(task.model).__name__})"
             )
         tok, valid = task.tokenizer, task.valid_mask(X)
+        limit = position_limit(task.model)
+        longest = int(valid.sum(axis=1).max()) + 1  # prefix plus the explained token
+        if limit is not None and longest > limit:
+            raise InvalidInputError(
+                f"a prefix of {longest - 1} tokens plus its target exceeds the model's position "
+                f"limit {limit} (Inseq would fail with an IndexError)",
+                f"prefixes of at most {limit - 1} tokens",
+                "Build the task with Task.from_transformers, which truncates prompts (recorded "
+                "in meta['truncation']), or shorten the inputs.",
+            )
         kwargs = {k: params[k] for k in self.spec.params}
         logging.getLogger("inseq").setLevel(logging.ERROR)  # per-call batch-size notices
         attr = np.zeros(X.shape)

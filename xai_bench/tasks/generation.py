@@ -35,11 +35,22 @@ def next_token_scorer(model: Any, pad_token_id: int, batch_size: int = 256) -> A
 
     from ..adapters.captum import eval_mode, model_dtype_device
 
+    limit = position_limit(model)
+
     def predict_proba(prefixes: Any) -> np.ndarray:
         ids = torch.as_tensor(np.asarray(prefixes, dtype=np.int64))
         _, device = model_dtype_device(model)
         keep = ids != pad_token_id
         last = keep.long().cumsum(1).argmax(1)  # index of the last real token
+        width = int(last.max()) + 1 if len(ids) else 0
+        ids, keep = ids[:, :width], keep[:, :width]  # trailing padding is not input
+        if limit is not None and width > limit:
+            raise InvalidInputError(
+                f"prefixes of {width} tokens",
+                f"at most the model's position limit of {limit} tokens",
+                "Truncate the prompts (Task.from_transformers and causal_lm_task do it, "
+                "recording meta['truncation']).",
+            )
         outs = []
         with eval_mode(model), torch.no_grad():
             for s in range(0, len(ids), batch_size):
