@@ -255,7 +255,12 @@ class Executor:
         else:
             call = partial(isolated, fn, timeout=self.timeout)
         tagged = partial(_tag, call, prepare)
-        par = Parallel(n_jobs=self._n_jobs, backend=self._name, return_as="generator_unordered")
+        par = Parallel(
+            n_jobs=self._n_jobs,
+            backend=self._name,
+            return_as="generator_unordered",
+            batch_size=1,  # auto-batching would queue slow jobs behind one thread
+        )
         for index, out in par(delayed(tagged)(i, job) for i, job in enumerate(jobs)):
             yield jobs[index], out
 
