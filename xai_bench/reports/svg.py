@@ -331,33 +331,42 @@ def _clip(s: str, n: int = 28) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def image_map(image: np.ndarray, attr: np.ndarray | None, *, title: str, size: int = 120) -> Markup:
-    """A grayscale image with the attribution overlaid (red +, blue −, alpha = |a|)."""
+def image_map(image: np.ndarray, attr: np.ndarray | None, *, title: str, size: int = 128) -> Markup:
+    """The grayscale input, or the attribution as a diverging heatmap (red +, blue −,
+    scaled by max |a|) with dots marking the input's ink (darker = more ink)."""
     img = np.asarray(image, dtype=np.float64)
     h, w = img.shape
     c = size / max(h, w)
     lo, hi = float(np.nanmin(img)), float(np.nanmax(img))
+    ink = (img - lo) / (hi - lo or 1.0)
     body: list[Markup] = []
-    span = hi - lo or 1.0
-    for i in range(h):
-        for j in range(w):
-            g = round(255 * (1 - (img[i, j] - lo) / span))
-            body.append(
-                Markup('<rect x="{}" y="{}" width="{}" height="{}" fill="rgb({},{},{})"/>').format(
-                    _f(j * c), _f(i * c), _f(c), _f(c), g, g, g
-                )
-            )
-    if attr is not None:
-        a = np.asarray(attr, dtype=np.float64)
-        scale = float(np.nanmax(np.abs(a))) or 1.0
+    cell = Markup('<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>')
+    if attr is None:
         for i in range(h):
             for j in range(w):
+                g = round(255 * (1 - ink[i, j]))
+                body.append(cell.format(_f(j * c), _f(i * c), _f(c), _f(c), f"rgb({g},{g},{g})"))
+        return _frame(size, size, title, "the input image", body, "chart img")
+    a = np.asarray(attr, dtype=np.float64)
+    scale = float(np.nanmax(np.abs(a))) or 1.0
+    for i in range(h):
+        for j in range(w):
+            body.append(cell.format(_f(j * c), _f(i * c), _f(c), _f(c), diverging(a[i, j] / scale)))
+    dot = Markup('<circle cx="{}" cy="{}" r="{}" fill="#222" fill-opacity="{}"/>')
+    for i in range(h):
+        for j in range(w):
+            if ink[i, j] > 0.15:
                 body.append(
-                    Markup('<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>').format(
-                        _f(j * c), _f(i * c), _f(c), _f(c), diverging(a[i, j] / scale, True)
+                    dot.format(
+                        _f((j + 0.5) * c),
+                        _f((i + 0.5) * c),
+                        _f(c * 0.14),
+                        f"{0.25 + 0.6 * ink[i, j]:.2f}",
                     )
                 )
-    return _frame(size, size, title, "attribution heatmap over the input", body, "chart img")
+    return _frame(
+        size, size, title, "attribution heatmap; dots mark the input's ink", body, "chart img"
+    )
 
 
 def scatter(
