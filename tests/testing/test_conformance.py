@@ -1,0 +1,91 @@
+"""check_explainer on every built-in adapter x every built-in task it supports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import xai_bench as xb
+from xai_bench.registry import BUILTIN_EXPLAINERS, BUILTIN_TASKS
+from xai_bench.testing import ConformanceError, check_explainer
+
+# small sample counts keep the whole matrix fast; the checks call each explainer ~7 times
+FAST: dict[str, dict] = {
+    "shap.kernel": {"n_samples": 64, "max_background": 8},
+    "shap.permutation": {"max_background": 8},
+    "shap.exact": {"max_background": 8},
+    "shap.deep": {"max_background": 8},
+    "shap.gradient": {"n_samples": 16, "max_background": 8},
+    "shap.partition": {"max_evals": 40},
+    "shap.tree": {"max_background": 20},
+    "lime.tabular": {"n_samples": 100},
+    "lime.image": {"n_samples": 60},
+    "lime.text": {"n_samples": 60},
+    "eli5.text": {"n_samples": 60},
+    "eli5.permutation_importance": {"n_iter": 1, "max_rows": 30},
+    "captum.integrated_gradients": {"n_steps": 8},
+    "captum.layer_integrated_gradients": {"n_steps": 8},
+    "captum.kernel_shap": {"n_samples": 32},
+    "captum.lime": {"n_samples": 32},
+    "captum.shapley_value_sampling": {"n_samples": 2},
+    "captum.gradient_shap": {"n_samples": 4, "n_background": 4},
+    "captum.deeplift_shap": {"n_background": 4},
+}
+
+RAN: dict[str, list[str]] = {}
+
+
+def fast(explainer_id: str):
+    known = xb.get_explainer(explainer_id).get_params()
+    params = {k: v for k, v in FAST.get(explainer_id, {}).items() if k in known}
+    return xb.get_explainer(explainer_id, **params)
+
+
+@pytest.mark.parametrize("task_id", sorted(BUILTIN_TASKS))
+@pytest.mark.parametrize("explainer_id", sorted(BUILTIN_EXPLAINERS))
+def test_builtin_conformance(explainer_id, task_id):
+    task = xb.load_task(task_id)
+    report = check_explainer(fast(explainer_id), task, n=2)
+    if "explain" in report:
+        assert report["explain"].startswith("skipped")
+        pytest.skip(report["explain"])
+    RAN.setdefault(explainer_id, []).append(task_id)
+    assert report["bad_inputs"] == "passed"
+
+
+def test_every_builtin_id_ran_on_some_builtin_task():
+    if len(RAN) == 0:
+        pytest.skip("run together with test_builtin_conformance")
+    missing = sorted(set(BUILTIN_EXPLAINERS) - set(RAN))
+    assert not missing, f"explainers that ran on no built-in task: {missing}"
+
+
+def test_check_explainer_catches_a_broken_adapter():
+    task = xb.load_task("synthetic.linear")
+
+    class Unseeded(xb.BaseExplainer):
+        name = "broken.unseeded"
+        capabilities = xb.Capabilities(modalities=frozenset({xb.Modality.TABULAR}))
+
+        def __init__(self, seed: int = 0) -> None:
+            self.seed = seed
+
+        def _attribute(self, task, X, targets, scorer):
+            return np.random.default_rng().standard_normal(X.shape)  # ignores its seed
+
+    with pytest.raises(ConformanceError, match="determinism"):
+        check_explainer(Unseeded(), task, n=2)
+
+    class NoInputChecks(Unseeded):
+        name = "broken.unchecked"
+
+        def explain(self, task, X, *, targets=None):  # skips BaseExplainer's validation
+            X = np.nan_to_num(np.asarray(X, dtype=float))
+            return xb.Explanation(
+                np.zeros(X.shape), np.zeros(len(X), int), self.name,
+                meta={"library": "xai-bench", "output_space": "probability", "seed": 0,
+                      "model_calls": 0},
+            )  # fmt: skip
+
+    with pytest.raises(ConformanceError, match="targets|NaN"):
+        check_explainer(NoInputChecks(), task, n=2)

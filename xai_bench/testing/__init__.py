@@ -1,0 +1,9 @@
+"""Conformance checks for adapter authors: run them on your explainer in your own tests.
+
+>>> from xai_bench.testing import check_explainer
+>>> check_explainer(MyExplainer(n_samples=50), xb.load_task("synthetic.linear"))
+"""
+
+from .explainer_checks import ConformanceError, check_explainer
+
+__all__ = ["ConformanceError", "check_explainer"]
