@@ -157,7 +157,7 @@ class _Registry:
         if name in self._objects:
             return self._objects[name]
         plugins = self._discover()
-        if name in self._unavailable:
+        if name in self._unavailable and name not in self._paths:  # built-ins win clashes
             raise InvalidInputError(
                 f"{self.kind} {name!r} is unavailable: {self._unavailable[name]}",
                 "a plugin that loads",

@@ -1,0 +1,95 @@
+"""The example plugin package, found through real entry-point discovery, passes check_explainer."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+
+PLUGIN = Path(__file__).resolve().parent.parent / "plugin_example"
+
+
+def install_on_path(
+    root: Path, entry_points: dict[str, str], dist: str = "xai_bench_plugin_example"
+) -> None:
+    """What ``pip install --no-deps`` leaves behind: the package plus a dist-info with entry points."""
+    shutil.copytree(PLUGIN / "xai_bench_plugin_example", root / "xai_bench_plugin_example")
+    info = root / f"{dist}-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1.0\n")
+    lines = "".join(f"{k} = {v}\n" for k, v in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[xai_bench.explainers]\n{lines}")
+
+
+def run(root: Path, code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=root,
+        env={"PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_pyproject_declares_the_entry_point():
+    meta = tomllib.loads((PLUGIN / "pyproject.toml").read_text())
+    eps = meta["project"]["entry-points"]["xai_bench.explainers"]
+    assert eps == {"example.occlusion": "xai_bench_plugin_example:Occlusion"}
+
+
+def test_plugin_discovered_and_conformant(tmp_path):
+    meta = tomllib.loads((PLUGIN / "pyproject.toml").read_text())
+    install_on_path(tmp_path, meta["project"]["entry-points"]["xai_bench.explainers"])
+    out = run(
+        tmp_path,
+        """
+        import numpy as np, xai_bench as xb
+        from xai_bench.testing import check_explainer
+        assert "example.occlusion" in xb.list_explainers(), xb.list_explainers()
+        task = xb.load_task("synthetic.linear")
+        explainer = xb.get_explainer("example.occlusion", scale=2.0)
+        report = check_explainer(explainer, task, n=3)
+        assert set(report.values()) <= {"passed", "skipped: not stochastic"}, report
+        # and it is a real explainer: dummy features 3-7 get exactly 0
+        e = explainer.explain(task, task.X[:5])
+        assert np.all(e.attributions[:, 3:] == 0) and np.all(e.attributions[:, :3] != 0)
+        print("OK", e.meta["library"], e.params)
+        """,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "OK xai-bench-plugin-example {'scale': 2.0}" in out.stdout
+
+
+def test_broken_plugin_is_unavailable_not_fatal(tmp_path):
+    install_on_path(
+        tmp_path,
+        {
+            "example.occlusion": "xai_bench_plugin_example:Occlusion",
+            "example.broken": "xai_bench_plugin_example:DoesNotExist",
+            "shap.kernel": "xai_bench_plugin_example:Occlusion",
+        },
+    )
+    out = run(
+        tmp_path,
+        """
+        import xai_bench as xb
+        from xai_bench.registry import unavailable
+        try:
+            xb.get_explainer("example.broken")
+        except xb.InvalidInputError as exc:
+            print("BROKEN:", exc)
+        print("KERNEL:", type(xb.get_explainer("shap.kernel")).__module__)
+        print("WORKS:", xb.get_explainer("example.occlusion").name)
+        print("UNAVAILABLE:", sorted(unavailable()))
+        """,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "BROKEN: explainer 'example.broken' is unavailable" in out.stdout
+    assert "DoesNotExist" in out.stdout
+    assert "KERNEL: xai_bench.adapters.shap" in out.stdout  # a plugin cannot hijack a built-in id
+    assert "WORKS: example.occlusion" in out.stdout
+    assert "UNAVAILABLE: ['example.broken', 'shap.kernel']" in out.stdout
