@@ -176,6 +176,8 @@ def test_agreement_matches_scipy_spearman(tabular_results):
     a, b = (expls[k].flat() for k in names)
     ref = [spearmanr(a[i], b[i]).statistic for i in range(len(pair))]
     np.testing.assert_allclose(pair, ref, atol=1e-12)
+    # the heatmap's matrix (metrics.agreement_matrix) is the mean of these per-sample values
+    assert S.agreement(expls).loc[names[0], names[1]] == pytest.approx(np.nanmean(ref))
 
 
 def test_sample_picker_picks_best_and_worst(tabular_results):

@@ -188,7 +188,7 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
     # leaderboard rows
     rows = []
     for e in explainers:
-        cells = []
+        cells: list[dict | None] = []
         for m in metrics:
             r = tsum[(tsum["explainer"] == e) & (tsum["metric"] == m)]
             if not len(r):
@@ -547,7 +547,7 @@ def _when(v: Any) -> str:
 
 
 def _provenance(prov: dict[str, Any]) -> list[tuple[str, Any]]:
-    out = []
+    out: list[tuple[str, Any]] = []
     for k, v in prov.items():
         if k in ("started", "finished", "start_time", "end_time"):
             out.append((str(k), _when(v)))

@@ -61,22 +61,10 @@ def spearman_per_sample(expls: dict[str, Any]) -> dict[tuple[str, str], np.ndarr
 
 
 def agreement(expls: dict[str, Any]) -> pd.DataFrame:
-    """Median Spearman rank correlation between explainers (the metrics' own function
-    when ``xai_bench.metrics.agreement_matrix`` exists)."""
-    try:
-        from ..metrics import agreement_matrix  # type: ignore[attr-defined]
-    except ImportError:
-        agreement_matrix = None
-    if agreement_matrix is not None:
-        try:
-            return agreement_matrix(expls)
-        except (TypeError, ValueError, KeyError):
-            pass  # signature still moving: fall back to the local definition
-    names = list(expls)
-    out = pd.DataFrame(np.eye(len(names)), index=names, columns=names)
-    for (a, b), v in spearman_per_sample(expls).items():
-        out.loc[a, b] = out.loc[b, a] = np.nanmedian(v) if np.isfinite(v).any() else np.nan
-    return out
+    """Mean per-sample Spearman rank correlation between explainers (signed attributions)."""
+    from ..metrics.agreement import agreement_matrix
+
+    return agreement_matrix(expls, method="spearman", order="signed")
 
 
 def disagreement(expls: dict[str, Any]) -> np.ndarray | None:

@@ -403,7 +403,7 @@ def scatter(
         sy = lambda v: y0 + h * (v - ylo) / (yhi - ylo)  # noqa: E731
     else:
         sy = lambda v: y0 + h * (1 - (v - ylo) / (yhi - ylo))  # noqa: E731
-    xt = list(range(xlo, xhi + 1)) if logx else _ticks(xlo, xhi)
+    xt = [float(t) for t in range(xlo, xhi + 1)] if logx else _ticks(xlo, xhi)
     fmt = (lambda t: _secs(10**t)) if logx else _tick
     body = _axes(x0, y0, w, h, xt, _ticks(ylo, yhi), sx, sy, xlabel, ylabel, fmt)
     centres = [(sx(xl), sy(p["y"])) for p, xl in zip(pts, xv, strict=True)]
