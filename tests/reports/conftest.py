@@ -36,8 +36,8 @@ EXPLAINERS: list[Any] = [
     "captum.feature_ablation",
     "captum.occlusion",
     "captum.layer_integrated_gradients",
-    ("shap.kernel", {"n_samples": 64}),
-    ("lime.tabular", {"n_samples": 100}),
+    ("shap.kernel", {"n_samples": 32}),
+    ("lime.tabular", {"n_samples": 50}),
 ]
 HOSTILE_STRINGS = (
     "</script><script>alert(1)</script>",

@@ -258,6 +258,8 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
                     }
                     for s in series
                 ],
+                "y_range": list(_curve_range(series)),
+                "xlabel": f"fraction of features {'inserted' if ins else 'removed'}",
             }
         )
 

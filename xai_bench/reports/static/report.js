@@ -62,10 +62,12 @@
       var svgEl = fig.querySelector("svg");
       if (svgEl) svgEl.style.display = "none";
       fig.appendChild(div);
+      var ink = getComputedStyle(document.body).color;
       window.Plotly.newPlot(div, traces, {
-        title: {text: d.title, font: {size: 13}}, height: 320, margin: {l: 50, r: 10, t: 36, b: 44},
-        xaxis: {title: {text: "fraction of features"}, tickformat: ".0%"},
-        yaxis: {title: {text: "p(target)"}}, legend: {font: {size: 10}},
+        height: 300, margin: {l: 52, r: 10, t: 10, b: 46}, showlegend: false,
+        font: {color: ink, size: 11}, hovermode: "x unified",
+        xaxis: {title: {text: d.xlabel}, tickformat: ".0%", range: [0, 1], gridcolor: "rgba(128,128,128,.2)"},
+        yaxis: {title: {text: "p(target)"}, range: d.y_range, gridcolor: "rgba(128,128,128,.2)"},
         paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)"
       }, {displaylogo: false, responsive: true});
     });
