@@ -434,10 +434,7 @@ class CaptumExplainer(TableExplainer):
                 )
                 for rows in ([slice(i, i + 1) for i in range(len(X))] if per_row else [slice(None)])
             ]
-        if spec.delta:
-            out = (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
-        else:
-            out = torch.cat(parts)
+        out = torch.cat([p[0] if spec.delta else p for p in parts])
         messages = {" ".join(str(w.message).split()) for w in caught}
         meta["warnings"] = sorted(
             m for m in messages if not any(e in m for e in _EXPECTED_WARNINGS)
@@ -445,9 +442,8 @@ class CaptumExplainer(TableExplainer):
         if spec.gradient:
             meta["model_calls"], meta["model_rows"] = forward.calls, forward.rows
         if spec.delta:  # per sample; sampling methods give one per (sample, draw): average them
-            out, delta = out
-            delta = delta.detach().double().cpu().numpy().reshape(len(X), -1).mean(axis=1)
-            meta["convergence_delta"] = delta.tolist()
+            delta = torch.cat([p[1] for p in parts]).detach().double().cpu().numpy()
+            meta["convergence_delta"] = delta.reshape(len(X), -1).mean(axis=1).tolist()
         attr = out.detach().double().cpu().numpy()
         if use_layer:  # (n, L, D) embedding attributions -> one value per token
             attr = attr.sum(axis=-1)

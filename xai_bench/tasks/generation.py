@@ -118,7 +118,8 @@ def causal_lm_task(
                     f"at most {room} prompt tokens",
                     "Shorten the prompt, lower max_new_tokens, or pass truncation='left'.",
                 )
-            ids, _ = ids[len(ids) - room :], truncated.append(i)
+            ids = ids[len(ids) - room :]
+            truncated.append(i)
         encoded.append(ids)
     special = set(tokenizer.all_special_ids)
     prefixes, targets, units, generated = [], [], [], []
