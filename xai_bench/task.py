@@ -279,7 +279,16 @@ class Task:
         mod = Modality(modality) if modality else (
             Modality.TABULAR if Xa.ndim == 2 else Modality.IMAGE
         )
-        bg = None if background is None else np.asarray(background, dtype=np.float64)
+        bg = None
+        if background is not None:  # NaN/strings in the background: named here, not in SHAP/LIME
+            from ._validation import check_finite
+
+            bg = (
+                as_feature_matrix(background, "background")[0]
+                if Xa.ndim == 2
+                else np.asarray(background, dtype=np.float64)
+            )
+            check_finite(bg, "background")
         predict_proba = torch_scorer(module, output=output, batch_size=batch_size)
         task = cls(
             name=name or f"torch.{type(module).__name__.lower()}",

@@ -36,6 +36,12 @@ def task_background(task: Task) -> np.ndarray:
     return data
 
 
+def constant_columns(data: np.ndarray) -> list[int]:
+    """Columns with one value in the background: they cannot get attribution (flagged in meta)."""
+    flat = data.reshape(len(data), -1)
+    return np.flatnonzero((flat == flat[:1]).all(0)).tolist()
+
+
 def summarize(
     data: np.ndarray,
     max_rows: int,
@@ -59,7 +65,10 @@ def summarize(
             f"max_background={max_rows}", "a positive row count", "Use e.g. 50."
         )
     cap = int(max_rows)
-    info: dict[str, Any] = {"background_rows_available": len(data)}
+    info: dict[str, Any] = {
+        "background_rows_available": len(data),
+        "constant_features": constant_columns(data),
+    }
     if max_memory_mb is not None and bytes_per_row > 0:
         fit = int(max_memory_mb * 2**20 // bytes_per_row)
         info["memory_estimate_mb"] = round(min(cap, len(data)) * bytes_per_row / 2**20, 1)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._deps import require
-from ..errors import IncompatibleError
+from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import BaseExplainer, Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
 
@@ -161,6 +161,13 @@ class Eli5Text(BaseExplainer):
         from ._text import alignment_meta, row_texts, spans_to_tokens, text_scorer
 
         rows = row_texts(task, X)
+        short = [i for i, r in enumerate(rows) if len(r.positions) < 2]
+        if short:  # every perturbation of one word is the empty text: ELI5 fails on zero weights
+            raise InvalidInputError(
+                f"rows {short} have a single token",
+                "texts of at least two tokens for ELI5's TextExplainer",
+                "Drop one-word texts, or use lime.text / shap.partition for them.",
+            )
         scores = text_scorer(task, scorer, X.shape[1])
 
         def predict(texts: Any) -> np.ndarray:

@@ -16,7 +16,7 @@ from .._deps import require
 from ..errors import InvalidInputError
 from ..explainer import BaseExplainer, Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
-from ._background import task_background
+from ._background import constant_columns, task_background
 
 
 def _weights(local_exp: list[tuple[int, float]], size: int) -> np.ndarray:
@@ -81,7 +81,8 @@ class LimeTabular(BaseExplainer):
             attr[i] = _weights(exp.local_exp[int(t)], n_features)
             scores.append(float(exp.score[int(t)] if isinstance(exp.score, dict) else exp.score))
             intercepts.append(float(exp.intercept[int(t)]))
-        return attr, {"surrogate_r2": scores, "intercepts": intercepts}
+        meta = {"constant_features": constant_columns(background)}
+        return attr, {**meta, "surrogate_r2": scores, "intercepts": intercepts}
 
 
 class LimeImage(BaseExplainer):

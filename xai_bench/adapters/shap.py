@@ -529,6 +529,13 @@ class PartitionShap(BaseExplainer):
         explainer = shap.PartitionExplainer(text_scorer(task, scorer, X.shape[1]), masker)
         attr, base = np.zeros(X.shape), []
         for i, (row, t) in enumerate(zip(rows, targets, strict=True)):
+            if len(row.positions) == 1:  # one player: its value is f(x) - f(masked), exactly
+                pair = np.stack([X[i], X[i]])
+                pair[1, row.positions[0]] = tok.mask_token_id
+                p = scorer(pair)[:, t]
+                attr[i, row.positions[0]] = p[0] - p[1]
+                base.append(float(p[1]))
+                continue
             out = explainer([row.text], max_evals=self.max_evals, silent=True)
             values = np.asarray(out.values[0], dtype=np.float64)
             if len(values) != len(row.positions):

@@ -180,7 +180,11 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
     tinfo = dict(results.tasks.get(task, {}))
     modality = str(tinfo.get("modality", "tabular"))
     tsum = summary[summary["task"] == task]
-    metrics = [m for m in directions if m in set(tsum["metric"])]
+    pref = {m: k for k, m in enumerate(T.CURVE_PREFERENCE)}
+    metrics = sorted(
+        (m for m in directions if m in set(tsum["metric"])),
+        key=lambda m: (pref.get(m, len(pref)), m),
+    )
     blocks = {m: T.metric_block(tsum[tsum["metric"] == m], directions[m]) for m in metrics}
     primary = next((m for m in T.CURVE_PREFERENCE if m in metrics), metrics[0] if metrics else None)
     explainers = sorted(set(tsum["explainer"]), key=lambda e: (e in T.CONTROLS, e))
@@ -336,13 +340,16 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
         else None
     )
 
-    n_samples = int(tsum["n"].max()) if len(tsum) else 0
+    own = results.scores[results.scores["task"] == task]
+    n_samples, n_seeds = int(own["sample"].nunique()), int(own["seed"].nunique())
     X = tinfo.get("X")
     shape = tuple(np.shape(X)[1:]) if X is not None else ()
     return {
         "id": task,
         "modality": modality,
         "n_samples": n_samples,
+        "n_seeds": n_seeds,
+        "n_cell": int(tsum["n"].max()) if len(tsum) else 0,
         "shape": " × ".join(str(s) for s in shape),
         "n_explainers": len([e for e in explainers if e not in T.CONTROLS]),
         "metrics": [
@@ -480,25 +487,28 @@ def _sanity(results, tasks, summary, info) -> list[dict]:
         if not T.is_sanity(m, i):
             continue
         sub = summary[summary["metric"] == m]
-        thr = i.get("threshold")
+        thr = i.get("threshold", T.SANITY_THRESHOLDS.get(m))
         hib = bool(i.get("higher_is_better", True))
         rows = []
         for _, r in sub.iterrows():
-            ok = None if thr is None else (r["mean"] >= thr if hib else r["mean"] <= thr)
+            ok = None if thr is None else bool(r["mean"] >= thr if hib else r["mean"] <= thr)
+            control = r["explainer"] in T.CONTROLS
             rows.append(
                 {
                     "task": r["task"],
                     "label": r["explainer"],
-                    "value": f"{_num(r['mean'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]",
-                    "ok": ok,
+                    "value": f"{_num(r['mean'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
+                    + (" (control: ignores the model by design)" if control else ""),
+                    "ok": None if control else ok,
                 }
             )
         out.append(
             {
                 "name": _pretty(m),
-                "what": str(i.get("description", "")),
+                "what": str(i.get("description", ""))
+                + ("" if thr is None else f". Pass: mean {'≥' if hib else '≤'} {thr}."),
                 "reference": str(i.get("reference", "")),
-                "ok": None if thr is None else all(r["ok"] for r in rows),
+                "ok": None if thr is None else all(r["ok"] is not False for r in rows),
                 "rows": rows,
             }
         )

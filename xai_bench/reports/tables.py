@@ -33,8 +33,14 @@ def finite(v: Any) -> bool:
         return False
 
 
+# sanity metrics (not faithfulness): reported in their own section, with a pass threshold
+SANITY_THRESHOLDS = {"model_randomisation": 0.5, "model_randomization": 0.5}
+
+
 def is_sanity(metric: str, info: dict) -> bool:
-    return info.get("kind") == "sanity" or metric.startswith("sanity")
+    return (
+        info.get("kind") == "sanity" or metric.startswith("sanity") or metric in SANITY_THRESHOLDS
+    )
 
 
 def higher_is_better(metric: str, info: dict, summary: pd.DataFrame) -> bool:
