@@ -191,3 +191,30 @@ def test_sample_picker_picks_best_and_worst(tabular_results):
     assert picks["worst"]["value"] == pytest.approx(own["score"].max())
     dis = S.disagreement({e: x for e, x in expls.items() if e != "random"})
     assert picks["disagree"]["sample"] == int(np.nanargmax(dis))
+
+
+def test_empty_and_failure_only_results_render(tmp_path):
+    failures = pd.DataFrame(
+        [
+            {
+                "task": "t",
+                "explainer": "e",
+                "metric": None,
+                "seed": 0,
+                "status": "failed",
+                "reason": "TimeoutError: job exceeded 5 s",
+            }
+        ]
+    )
+    html = render_report(Results(failures=failures), tmp_path / "f.html").read_text()
+    assert "TimeoutError: job exceeded 5 s" in html
+    assert '<span class="tag bad">failed</span>' in html
+    assert render_report(Results(), tmp_path / "e.html").stat().st_size > 0
+
+
+def test_without_paired_tests_ties_come_from_ci_overlap(tabular_results, tmp_path, monkeypatch):
+    base = ["task", "explainer", "metric", "n", "mean", "median", "ci_low", "ci_high"]
+    full = tabular_results.summary()
+    monkeypatch.setattr(Results, "summary", lambda self, **kw: full[base])
+    html = render_report(tabular_results, tmp_path / "r.html").read_text()
+    assert "do not overlap (conservative)" in html
