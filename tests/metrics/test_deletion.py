@@ -177,3 +177,14 @@ def test_mismatched_inputs_are_rejected(mlp_task):
     ex = xb.get_explainer("random").explain(mlp_task, mlp_task.X[:4])
     with pytest.raises(xb.InvalidInputError, match="same rows"):
         deletion_auc(mlp_task, mlp_task.X[:5], ex)
+
+
+def test_lerf_is_the_mirrored_insertion_curve(mlp_task):
+    X = mlp_task.X[:16]
+    ex = xb.get_explainer("random").explain(mlp_task, X)
+    lerf = curve(mlp_task, X, ex, kind="lerf")
+    ins = curve(mlp_task, X, ex, kind="insertion")
+    np.testing.assert_allclose(lerf.curves, ins.curves[:, ::-1], atol=1e-12)
+    np.testing.assert_allclose(lerf.scores, ins.scores, atol=1e-12)
+    ab = abpc(mlp_task, X, ex)
+    np.testing.assert_allclose(ab.scores, ins.scores - deletion_auc(mlp_task, X, ex).scores)
