@@ -119,3 +119,31 @@ def test_hostile_names_render_as_text(modality_results, watched, hostile, bench,
         assert page.evaluate("window.__pwned === undefined")
         page.locator("[data-picker] button[data-pick='disagree']").first.click()
     assert watched.dialogs == [] and watched.errors == [] and watched.requests == []
+
+
+def test_task_filter_shows_one_task(modality_results, watched, tmp_path):
+    import pandas as pd
+
+    from xai_bench.runner.results import Results
+
+    a, b = modality_results("tabular"), modality_results("image")
+    both = Results(
+        **{
+            k: pd.concat([getattr(a, k), getattr(b, k)], ignore_index=True)
+            for k in ("scores", "curves", "explanations", "failures")
+        },
+        attributions={**a.attributions, **b.attributions},
+        tasks={**a.tasks, **b.tasks},
+        metric_info={**a.metric_info, **b.metric_info},
+        provenance=a.provenance,
+    )
+    page = watched.open(render_report(both, tmp_path / "both.html"))
+    cards = page.locator("[data-task]")
+    n_all = cards.count()
+    page.locator("[data-task-filter='task-1']").click()
+    visible = page.locator("[data-task]:visible")
+    assert 0 < visible.count() < n_all
+    assert set(visible.evaluate_all("els => els.map(e => e.dataset.task)")) == {"task-1"}
+    page.locator("[data-task-filter='']").click()
+    assert page.locator("[data-task]:visible").count() == n_all
+    assert watched.errors == [] and watched.requests == []

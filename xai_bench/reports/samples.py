@@ -295,7 +295,8 @@ def _generation_matrices(info: dict, expls: dict[str, Any], i: int) -> list[dict
                     mat,
                     rows,
                     cols,
-                    title=f"{e}: prefix × generated token",
+                    title=f"{e}: {'attention' if 'attention' in e else 'attribution'}, "
+                    "prefix × generated token",
                     xlabel="prefix token",
                     ylabel="generated token",
                     signed=True,

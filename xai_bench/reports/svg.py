@@ -542,3 +542,21 @@ def dot_strip(points: Sequence[dict], *, title: str, xlabel: str, width: int = 4
     return _frame(
         width, height, title, f"mean and 95% CI per explainer of {xlabel}", body, "chart strip"
     )
+
+
+def ci_bar(
+    mean: float, lo: float, hi: float, axis: tuple[float, float], color: str, width: int = 96
+) -> Markup:
+    """A mean dot and its CI as a line, on a scale shared by the whole column."""
+    a, b = axis
+    if not all(math.isfinite(v) for v in (mean, a, b)) or b <= a:
+        return Markup("")
+    sx = lambda v: 3 + (width - 6) * (min(max(v, a), b) - a) / (b - a)  # noqa: E731
+    lo = lo if math.isfinite(lo) else mean
+    hi = hi if math.isfinite(hi) else mean
+    return Markup(
+        '<svg class="cibar" viewBox="0 0 {w} 8" width="{w}" height="8" aria-hidden="true">'
+        '<line class="track" x1="3" x2="{e}" y1="4" y2="4"/>'
+        '<line x1="{l}" x2="{h}" y1="4" y2="4" stroke="{c}" stroke-width="2"/>'
+        '<circle cx="{m}" cy="4" r="2.6" fill="{c}"/></svg>'
+    ).format(w=width, e=width - 3, l=_f(sx(lo)), h=_f(sx(hi)), m=_f(sx(mean)), c=color)

@@ -45,6 +45,18 @@
     });
   });
 
+  document.querySelectorAll("[data-task-filter]").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      var k = btn.getAttribute("data-task-filter");
+      document.querySelectorAll("[data-task-filter]").forEach(function (b) {
+        b.setAttribute("aria-pressed", b === btn ? "true" : "false");
+      });
+      document.querySelectorAll("[data-task]").forEach(function (el) {
+        el.hidden = k !== "" && el.getAttribute("data-task") !== k;
+      });
+    });
+  });
+
   if (window.Plotly) {
     document.querySelectorAll("figure[data-plot]").forEach(function (fig) {
       var src = fig.querySelector("script.plot-data");
