@@ -160,11 +160,18 @@ def _print_summary(results: Any) -> None:
         ]
         print(summary[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     fails = results.failures
-    if len(fails):
-        print(f"\n{len(fails)} job(s) not ok:")
-        for r in fails.itertuples():
-            metric = f" / {r.metric}" if isinstance(r.metric, str) else ""
-            print(f"  [{r.status}] {r.task} / {r.explainer}{metric} (seed {r.seed}): {r.reason}")
+    bad = fails[fails["status"] != "skipped"]
+    if len(bad):
+        groups = bad.groupby(["task", "explainer", "metric", "status", "reason"], dropna=False)
+        print(f"\n{len(bad)} job(s) failed:")
+        for (task, explainer, metric, status, reason), grp in groups:
+            where = f"{task} / {explainer}" + (f" / {metric}" if isinstance(metric, str) else "")
+            print(f"  [{status}] {where} ({len(grp)} job(s)): {reason}")
+    skipped = fails[fails["status"] == "skipped"]
+    if len(skipped):
+        print(f"\n{len(skipped)} incompatible pair(s) skipped, e.g.:")
+        for reason in skipped["reason"].drop_duplicates().head(5):
+            print(f"  {reason}")
 
 
 def cmd_report(args: argparse.Namespace) -> int:

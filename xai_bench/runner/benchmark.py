@@ -190,6 +190,22 @@ class Benchmark:
                     else None
                 )
                 for seed in self.seeds:
+                    if reason:  # one skip for the whole pair, not one per chunk
+                        key = explain_key(label, e.label, -1, seed)
+                        if key not in done:
+                            job = Job(
+                                key,
+                                "explain",
+                                label,
+                                label,
+                                e.label,
+                                -1,
+                                seed,
+                                np.arange(n),
+                                explainer_spec=e,
+                            )
+                            skips.append((job, reason))
+                        continue
                     for c, samples in enumerate(chunks):
                         key = explain_key(label, e.label, c, seed)
                         if key in done:
@@ -205,7 +221,7 @@ class Benchmark:
                             samples,
                             explainer_spec=e,
                         )
-                        (skips if reason else jobs).append((job, reason))
+                        jobs.append((job, None))
         executor = Executor(backend, self.workers, self.timeout, address)
         with executor:
             self._stage("explain", db, run_id, jobs, skips, executor)
@@ -236,13 +252,33 @@ class Benchmark:
             expl = explanation_from_row(row)
             samples = from_blob(row["samples"])
             for m in metrics:
+                info = getattr(m.cls, "info", None)
+                if info is not None and task.modality not in info.modalities:
+                    key = score_key(row["task"], row["explainer"], m.label, -1, row["seed"])
+                    if key not in done:  # one skip per pair and seed, not per chunk
+                        done.add(key)
+                        reason = f"metric {m.label} does not support {task.modality.value} tasks"
+                        skips.append(
+                            (
+                                Job(
+                                    key,
+                                    "score",
+                                    row["task"],
+                                    row["task"],
+                                    row["explainer"],
+                                    -1,
+                                    row["seed"],
+                                    samples,
+                                    metric=m.label,
+                                    metric_spec=m,
+                                ),
+                                reason,
+                            )
+                        )
+                    continue
                 key = score_key(row["task"], row["explainer"], m.label, row["chunk"], row["seed"])
                 if key in done:
                     continue
-                info = getattr(m.cls, "info", None)
-                reason = None
-                if info is not None and task.modality not in info.modalities:
-                    reason = f"metric {m.label} does not support {task.modality.value} tasks"
                 job = Job(
                     key,
                     "score",
@@ -256,7 +292,7 @@ class Benchmark:
                     metric_spec=m,
                     explanation=expl,
                 )
-                (skips if reason else jobs).append((job, reason))
+                jobs.append((job, None))
         self._stage("score", db, run_id, jobs, skips, executor)
 
     def _stage(
