@@ -111,6 +111,14 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="session")
+def default_suite_results() -> Any:
+    """The built-in default suite (`xai-bench run`), at its --quick size."""
+    from xai_bench.runner.config import load_config
+
+    return load_config(quick=True).benchmark(progress=False).run(backend="local")
+
+
+@pytest.fixture(scope="session")
 def tabular_results(modality_results: Any) -> Any:
     return modality_results("tabular")
 

@@ -147,3 +147,15 @@ def test_task_filter_shows_one_task(modality_results, watched, tmp_path):
     page.locator("[data-task-filter='']").click()
     assert page.locator("[data-task]:visible").count() == n_all
     assert watched.errors == [] and watched.requests == []
+
+
+def test_default_suite_report_in_browser(default_suite_results, watched, artifacts, tmp_path):
+    page = watched.open(render_report(default_suite_results, tmp_path / "default.html"))
+    n_tasks = len(default_suite_results.tasks)
+    assert page.locator("table.board").count() == n_tasks
+    assert page.locator("#curves svg.chart").count() >= n_tasks
+    for picker in page.locator("[data-picker]").all():
+        picker.locator("button[data-pick='disagree']").click()
+        assert picker.locator("[data-panel]:visible").get_attribute("data-panel") == "disagree"
+    page.screenshot(path=str(artifacts / "report-default-suite.png"), full_page=True)
+    assert watched.errors == [] and watched.requests == [] and watched.dialogs == []

@@ -124,13 +124,17 @@ def test_size_does_not_grow_with_samples(tabular_results, tmp_path):
     assert abs(full - half) / half < 0.1
 
 
-def test_default_suite_report_size(tmp_path):
-    from xai_bench.runner.config import load_config
-
-    results = load_config(quick=True).benchmark(progress=False).run(backend="local")
-    path = render_report(results, tmp_path / "default.html")
+def test_default_suite_report_size(default_suite_results, tmp_path):
+    path = render_report(default_suite_results, tmp_path / "default.html")
     assert path.stat().st_size <= 2_000_000
-    assert len(results.scores) > 0
+    assert len(default_suite_results.scores) > 0
+
+
+def test_sorting_script_is_a_few_kib():
+    from importlib import resources
+
+    js = resources.files("xai_bench.reports").joinpath("static", "report.js").read_bytes()
+    assert len(js) <= 6 * 1024
 
 
 def _summary(means, lo, hi, sig=None):
