@@ -117,3 +117,38 @@ def test_bad_from_transformers_calls(saved_models):
         xb.Task.from_transformers(cls_dir, texts="one text")
     with pytest.raises(InvalidInputError, match="non-empty"):
         xb.Task.from_transformers(cls_dir, texts=["ok text", "   "])
+
+
+def test_from_transformers_with_model_objects(saved_models, gen):
+    _, _, bert = saved_models
+    tok = build_tokenizer(sentiment_corpus().texts)
+    task = xb.Task.from_transformers(bert, tok, ["what a dull film"])
+    assert (
+        task.modality is xb.Modality.TEXT
+        and task.name == "transformers.bertforsequenceclassification"
+    )
+    lm = xb.Task.from_transformers(gen.model, gen.tokenizer, ["what a"], max_new_tokens=2)
+    assert lm.modality is xb.Modality.GENERATION
+    np.testing.assert_array_equal(lm.y, gen.y[[gen.meta["units"].index((4, s)) for s in range(2)]])
+
+
+def test_unloadable_name_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(InvalidInputError, match="HF_HUB_OFFLINE is set"):
+        xb.Task.from_transformers("no-such-org/no-such-model", texts=["hello"])
+    with pytest.raises(InvalidInputError, match="could not load"):
+        xb.Task.from_transformers(tmp_path, texts=["hello"])  # an empty directory
+
+
+def test_captum_layer_ig_on_a_loaded_bert(saved_models):
+    cls_dir, _, _ = saved_models
+    task = xb.Task.from_transformers(cls_dir, texts=["the movie was good", "what a dull film"])
+    ex = xb.get_explainer("captum.layer_integrated_gradients", n_steps=128).explain(task, task.X)
+    valid = task.valid_mask(task.X)
+    baseline = np.where(valid, task.mask_token_id, task.X)
+    rows = np.arange(2)
+    gap = task.predict(task.X)[rows, ex.targets] - task.predict(baseline)[rows, ex.targets]
+    np.testing.assert_allclose(ex.attributions.sum(1), gap, rtol=0.02, atol=1e-6)
+    assert np.abs(gap).min() > 1e-4  # an untrained model, but not a vacuous check
+    assert (ex.attributions[~valid] == 0).all()
+    assert ex.meta["embedding_layer"] == "model.bert.embeddings.word_embeddings"

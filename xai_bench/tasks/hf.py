@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from typing import Any
 
 from .._deps import require
@@ -18,6 +21,22 @@ def _is_path(obj: Any) -> bool:
 def _kind_of(architectures: list[str]) -> str:
     causal = any("CausalLM" in a or "LMHead" in a for a in architectures)
     return "generation" if causal else "classification"
+
+
+@contextlib.contextmanager
+def _loading(source: Any) -> Iterator[None]:
+    """Turn a failed hub/disk load into a found/expected/fix error."""
+    try:
+        yield
+    except (OSError, ValueError) as exc:
+        offline = os.environ.get("HF_HUB_OFFLINE") not in (None, "", "0")
+        raise InvalidInputError(
+            f"could not load {str(source)!r} ({type(exc).__name__}: {str(exc).splitlines()[0]})",
+            "a Hugging Face hub name or a local directory written by save_pretrained",
+            "Check the name or path"
+            + (" (HF_HUB_OFFLINE is set: only cached models load)" if offline else "")
+            + ", or pass the loaded model and tokenizer objects.",
+        ) from exc
 
 
 def from_transformers(
@@ -41,21 +60,23 @@ def from_transformers(
         label = str(source).rstrip("/").split("/")[-1]
         if tokenizer is None:
             tokenizer = source
-        if kind == "auto":
-            config = transformers.AutoConfig.from_pretrained(str(source))
-            kind = _kind_of(list(config.architectures or []))
-        auto = (
-            transformers.AutoModelForCausalLM
-            if kind == "generation"
-            else transformers.AutoModelForSequenceClassification
-        )
-        model = auto.from_pretrained(str(source))
+        with _loading(source):
+            if kind == "auto":
+                config = transformers.AutoConfig.from_pretrained(str(source))
+                kind = _kind_of(list(config.architectures or []))
+            auto = (
+                transformers.AutoModelForCausalLM
+                if kind == "generation"
+                else transformers.AutoModelForSequenceClassification
+            )
+            model = auto.from_pretrained(str(source))
     else:
         model, label = source, type(source).__name__.lower()
         if kind == "auto":
             kind = _kind_of([type(model).__name__])
     if _is_path(tokenizer):
-        tokenizer = transformers.AutoTokenizer.from_pretrained(str(tokenizer))
+        with _loading(tokenizer):
+            tokenizer = transformers.AutoTokenizer.from_pretrained(str(tokenizer))
     if tokenizer is None or texts is None or isinstance(texts, str):
         raise InvalidInputError(
             f"tokenizer={type(tokenizer).__name__}, texts={type(texts).__name__}",
