@@ -125,3 +125,33 @@ def test_default_suite_validates():
         e.id for e in cfg.explainers
     }
     assert "quick" in default_suite()
+
+
+EXAMPLES = sorted((__import__("pathlib").Path(__file__).parents[2] / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_configs_validate(path):
+    cfg = load_config(path)
+    assert cfg.name == path.stem
+    assert load_config(path, quick=True).n_samples <= 8
+
+
+def test_examples_cover_every_modality_and_the_default_suite_every_library():
+    assert {p.stem for p in EXAMPLES} == {"tabular", "image", "text", "generation"}
+    cfg = load_config(None)
+    assert {e.id.split(".")[0] for e in cfg.explainers} >= {
+        "shap",
+        "lime",
+        "eli5",
+        "captum",
+        "inseq",
+        "random",
+    }
+    tasks = {t.id for t in cfg.tasks}
+    assert {
+        "digits.cnn",
+        "sentiment.transformer",
+        "generation.tiny_gpt",
+        "breast_cancer.mlp",
+    } <= tasks
