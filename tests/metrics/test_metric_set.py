@@ -216,3 +216,35 @@ def test_same_seed_twice_gives_identical_scores(mlp_task):
     two = xb.get_metric("infidelity", seed=2).score(mlp_task, X, ex).scores
     three = xb.get_metric("infidelity", seed=3).score(mlp_task, X, ex).scores
     assert not np.array_equal(two, three)
+
+
+MODALITY_TASKS = ["synthetic.linear", "digits.cnn", "sentiment.transformer", "generation.tiny_gpt"]
+
+
+@pytest.mark.parametrize("task_id", MODALITY_TASKS)
+def test_every_metric_runs_on_every_modality_it_declares(task_id):
+    task = xb.load_task(task_id)
+    X = task.X[:4]
+    ex = xb.get_explainer("random").explain(task, X)
+    for name in xb.list_metrics():
+        metric = xb.get_metric(name)
+        needs_truth = name == "precision_at_k" and task.ground_truth is None
+        if task.modality not in metric.info.modalities or needs_truth:
+            with pytest.raises(xb.IncompatibleError):
+                metric.score(task, X, ex)
+            continue
+        res = metric.score(task, X, ex)
+        assert res.scores.shape == (4,), (name, task_id)
+        assert np.isfinite(res.scores).any() or name == "precision_at_k", (name, task_id)
+
+
+def test_random_subset_metrics_do_not_depend_on_batching(mlp_task):
+    X = mlp_task.X[:6]
+    ex = xb.get_explainer("random").explain(mlp_task, X)
+    for name in ("faithfulness_correlation", "infidelity"):
+        m = xb.get_metric(name, n_runs=20) if name != "infidelity" else xb.get_metric(name)
+        full = m.score(mlp_task, X, ex).scores
+        single = [
+            m.score(mlp_task, X[i : i + 1], ex.subset(slice(i, i + 1))).scores[0] for i in range(6)
+        ]
+        np.testing.assert_allclose(full, single, rtol=1e-10, atol=1e-12)
