@@ -401,3 +401,10 @@ def test_nan_input_is_rejected_with_its_position(linear):
     X[1, 4] = np.nan
     with pytest.raises(InvalidInputError, match=r"row 1, column 4"):
         xb.get_explainer("captum.integrated_gradients").explain(linear, X)
+
+
+def test_logit_space_is_refused_for_a_model_that_returns_probabilities(linprob):
+    with pytest.raises(InvalidInputError, match="returns probabilities"):
+        xb.get_explainer("captum.integrated_gradients", space="logit").explain(linprob, linprob.X)
+    ex = xb.get_explainer("captum.integrated_gradients").explain(linprob, linprob.X)
+    assert ex.meta["output_space"] == "probability"
