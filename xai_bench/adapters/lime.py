@@ -1,8 +1,8 @@
 """LIME adapters: tabular, image (superpixels) and text (words mapped onto model tokens).
 
-LIME seeds itself only when its explainer is built, so each row gets a freshly
-built explainer seeded with ``seed``: the same row and seed always give the same
-weights, whatever else is in the batch. The target column is passed as LIME's
+LIME seeds itself only when its explainer is built, so each row starts from a
+freshly seeded random state: the same row and seed always give the same weights,
+whatever else is in the batch or however often the explainer was called. The target column is passed as LIME's
 ``labels`` so two-column probabilities never fall back to column 0.
 """
 
@@ -65,16 +65,19 @@ class LimeTabular(BaseExplainer):
         background = task_background(task)  # finite, numeric, numpy: LIME sees no surprises
         n_features = X.shape[1]
         names = list(task.feature_names or [f"x{j}" for j in range(n_features)])
+        explainer = lime_tabular.LimeTabularExplainer(
+            background,
+            mode="classification",
+            feature_names=names,
+            kernel_width=self.kernel_width,
+            discretize_continuous=self.discretize_continuous,
+            random_state=self.seed,
+        )
         attr, scores, intercepts = np.zeros(X.shape), [], []
         for i, (x, t) in enumerate(zip(X, targets, strict=True)):
-            explainer = lime_tabular.LimeTabularExplainer(
-                background,
-                mode="classification",
-                feature_names=names,
-                kernel_width=self.kernel_width,
-                discretize_continuous=self.discretize_continuous,
-                random_state=self.seed,
-            )
+            # the explainer, its discretizer and LimeBase share this one RandomState:
+            # re-seeding it gives each row what a freshly built explainer would
+            explainer.random_state.seed(self.seed)
             exp = explainer.explain_instance(
                 x, scorer, labels=(int(t),), num_features=n_features, num_samples=self.n_samples
             )
