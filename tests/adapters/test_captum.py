@@ -408,3 +408,20 @@ def test_logit_space_is_refused_for_a_model_that_returns_probabilities(linprob):
         xb.get_explainer("captum.integrated_gradients", space="logit").explain(linprob, linprob.X)
     ex = xb.get_explainer("captum.integrated_gradients").explain(linprob, linprob.X)
     assert ex.meta["output_space"] == "probability"
+
+
+def test_a_torch_model_without_gradients_is_a_skip_not_a_crash():
+    class NoGrad(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(3, 2)
+
+        def forward(self, x):
+            with torch.no_grad():  # e.g. a model exported for inference only
+                return self.linear(x)
+
+    task = xb.Task.from_torch(NoGrad(), np.random.default_rng(0).standard_normal((4, 3)))
+    with pytest.raises(IncompatibleError, match="differentiable"):
+        xb.get_explainer("captum.saliency").explain(task, task.X)
+    # perturbation methods only need the scorer, so they still run
+    assert xb.get_explainer("captum.feature_ablation").explain(task, task.X).attributions.any()

@@ -426,14 +426,24 @@ class CaptumExplainer(TableExplainer):
             # Captum's DeepLift softmax rule normalises over the whole batch, which couples
             # samples: run it one sample at a time so a batch equals its rows
             per_row = spec.softmax_rule and getattr(forward, "applies_softmax", False)
-            parts = [
-                method.attribute(
-                    inputs[rows],
-                    target=target[rows],
-                    **_rows(kwargs, rows, spec.baselines == "point"),
-                )
-                for rows in ([slice(i, i + 1) for i in range(len(X))] if per_row else [slice(None)])
-            ]
+            try:
+                parts = [
+                    method.attribute(
+                        inputs[rows],
+                        target=target[rows],
+                        **_rows(kwargs, rows, spec.baselines == "point"),
+                    )
+                    for rows in (
+                        [slice(i, i + 1) for i in range(len(X))] if per_row else [slice(None)]
+                    )
+                ]
+            except RuntimeError as exc:
+                if spec.gradient and ("grad" in str(exc) or "differentiab" in str(exc)):
+                    raise IncompatibleError(
+                        f"{self.name} needs a differentiable torch model; autograd failed on "
+                        f"task {task.name!r}: {str(exc).splitlines()[0]}"
+                    ) from exc
+                raise
         out = torch.cat([p[0] if spec.delta else p for p in parts])
         messages = {" ".join(str(w.message).split()) for w in caught}
         meta["warnings"] = sorted(
