@@ -93,3 +93,17 @@ def test_broken_plugin_is_unavailable_not_fatal(tmp_path):
     assert "KERNEL: xai_bench.adapters.shap" in out.stdout  # a plugin cannot hijack a built-in id
     assert "WORKS: example.occlusion" in out.stdout
     assert "UNAVAILABLE: ['example.broken', 'shap.kernel']" in out.stdout
+
+
+def test_readme_adapter_example_passes_the_checks():
+    import re
+
+    readme = (PLUGIN.parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Writing an adapter") :]
+    define, check = re.findall(r"```python\n(.*?)```", section, re.S)[:2]
+    scope: dict = {}
+    exec(define, scope)  # noqa: S102 - our own README
+    call, printed = check.split("# {", 1)
+    exec(call.replace("check_explainer(", "report = check_explainer("), scope)  # noqa: S102
+    expected = eval("{" + printed.replace("\n#", ""))  # noqa: S307
+    assert scope["report"] == expected
