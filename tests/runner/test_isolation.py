@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -80,3 +81,21 @@ def test_local_backend_records_raising_explainer():
     res = run(["test.raises"], backend="local")
     assert set(res.failures["status"]) == {"failed"}
     assert len(res.scores) == 8  # the random control still ran
+
+
+def test_two_workers_run_jobs_concurrently_in_two_reused_processes():
+    bench = xb.Benchmark(
+        ["synthetic.linear"],
+        [("test.slow", {"seconds": 0.3})],
+        [("deletion_auc", {"steps": 4})],
+        n_samples=8,
+        chunk_size=2,
+        workers=2,
+        progress=False,
+    )
+    jobs = bench.run(backend="processes").jobs
+    slow = jobs.query("explainer == 'test.slow' and kind == 'explain'")
+    # a pool of two forked workers: each is reused, and both were busy at once
+    assert len(slow) == 4 and set(slow["status"]) == {"ok"}
+    assert jobs["pid"].nunique() == 2
+    assert set(jobs["worker_pid"]) == {os.getpid()}
