@@ -204,7 +204,7 @@ def abpc(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResul
     return MetricResult(
         metric="abpc",
         scores=lerf.scores - morf.scores,
-        curves=lerf.curves - morf.curves,
+        curves=np.asarray(lerf.curves) - np.asarray(morf.curves),
         x=morf.x,
         flags=morf.flags,
         params={**morf.params, "kind": "lerf - deletion", "auc": "AUC(LeRF) - AUC(MoRF)"},
@@ -216,11 +216,12 @@ def aopc(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResul
     """AOPC (Samek et al., 2017): mean over the K+1 MoRF steps of f(x) - f(x with top k removed).
 
     ``AOPC = 1/(K+1) * sum_{k=0..K} (y_0 - y_k)`` on the deletion curve; higher is better.
-    With the ERASER bins (``steps`` replaced by the fractions {0, 1, 5, 10, 20, 50}%) it is
-    ERASER's comprehensiveness AOPC, see :func:`xai_bench.metrics.eraser.comprehensiveness`.
+    It equals ERASER's aggregation (the average of ``beta_0 - beta_k`` over thresholds) on
+    the thresholds 0, 1/K, ..., 1; ERASER's own bins give
+    :func:`xai_bench.metrics.eraser.comprehensiveness`.
     """
     morf = curve(task, X, explanation, kind="deletion", **kw)
-    y = morf.curves
+    y = np.asarray(morf.curves)
     return MetricResult(
         metric="aopc",
         scores=(y[:, :1] - y).mean(axis=1),

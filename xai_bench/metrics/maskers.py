@@ -14,7 +14,6 @@ engine calls on chunks: ``fill(X_rows, removed, sample_index) -> perturbed rows`
 from __future__ import annotations
 
 import inspect
-from numbers import Number
 from typing import Any, ClassVar
 
 import numpy as np
@@ -123,7 +122,7 @@ class ConstantMasker(Masker):
                 "'default', 'mean', 'min', 'zero', a number, an array or a Masker",
                 "Use baseline='default' for the task's removal value.",
             )
-        if isinstance(v, Number):
+        if isinstance(v, int | float | np.number):
             return np.full(X.shape[1], float(v)), False
         arr = np.asarray(v)
         if arr.size != X.shape[1]:
@@ -187,9 +186,10 @@ class TokenMasker(Masker):
             "pad": task.pad_token_id,
             "unk": getattr(task.tokenizer, "unk_token_id", None),
         }
-        if self.token not in ids or ids[self.token] is None:
+        token = ids.get(str(self.token))
+        if token is None:
             raise IncompatibleError(f"task {task.name!r} has no {self.token!r} token id")
-        return int(ids[self.token])
+        return int(token)
 
     def bind(self, task: Task, X: np.ndarray) -> Fill:
         if task.modality not in TEXT:
