@@ -132,7 +132,7 @@ def _check_meta(e: Explanation, explainer: Any, fail: Callable[[str, str], Excep
     calls = e.meta["model_calls"]
     if not isinstance(calls, int) or calls < 0:
         raise fail("metadata", f"model_calls={calls!r}; expected a count")
-    params = getattr(explainer, "get_params", dict)()
+    params: dict[str, Any] = getattr(explainer, "get_params", dict)()
     if "seed" in params and e.meta["seed"] != params["seed"]:
         raise fail("metadata", f"meta seed {e.meta['seed']!r} != the explainer's seed")
 
@@ -153,7 +153,7 @@ def _check_determinism(
     out["same_seed_identical"] = "passed"
     if caps.global_only and not (first.attributions == first.attributions[:1]).all():
         raise fail("global_only", "a global explainer gave different rows")
-    params = getattr(explainer, "get_params", dict)()
+    params: dict[str, Any] = getattr(explainer, "get_params", dict)()
     if not caps.stochastic:
         out["other_seed_differs"] = "skipped: not stochastic"
     elif "seed" not in params:
