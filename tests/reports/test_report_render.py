@@ -156,6 +156,7 @@ def test_win_only_when_significant():
     assert block["verdict"] == "tie" and [r["explainer"] for r in block["ties"]] == ["b"]
     assert block["beaten"] == 1 and block["marks"]["c"]["tied"] is False
     assert block["rel_random"] == pytest.approx((0.2 - 0.9) / 0.9)
+    assert block["gain_random"] == pytest.approx(0.7)  # lower is better: 0.2 beats 0.9 by 0.7
     # a paired test that separates a from b overrides the CI overlap
     sig = [np.nan, True, True, True]
     block = T.metric_block(

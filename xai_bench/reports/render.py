@@ -131,7 +131,10 @@ def build_context(results: Any) -> dict[str, Any]:
         | {e for _, e, _ in results.attributions}
         | set(results.failures.get("explainer", pd.Series(dtype=str)).dropna())
     )
-    palette = T.colors(explainers)
+    # colours only for explainers that produced something, so they rarely repeat
+    palette = T.colors(
+        sorted(set(results.scores["explainer"]) | {e for _, e, _ in results.attributions})
+    )
     ranks = T.mean_ranks(summary[summary["metric"].isin(directions)], directions)
     cost = T.seconds_per_explanation(results)
     task_names = list(dict.fromkeys([*results.tasks, *sorted(results.scores["task"].unique())]))
@@ -241,7 +244,11 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
     # curves
     curves = []
     cdf = results.curves
-    for m in sorted(set(cdf.loc[cdf["task"] == task, "metric"])) if len(cdf) else []:
+    present = set(cdf.loc[cdf["task"] == task, "metric"]) if len(cdf) else set()
+    for m in sorted(
+        (m for m in present if T.is_curve_metric(m, info.get(m, {}))),
+        key=lambda m: (m not in T.CURVE_PREFERENCE, m),
+    ):
         series = T.curve_series(cdf, task, m, palette)
         if not series:
             continue

@@ -40,6 +40,8 @@ PALETTE = (
     "#8c564b",
     "#17becf",
     "#bcbd22",
+    "#1f3a93",
+    "#c71585",
 )
 CONTROL = "#8a8f98"
 
@@ -258,7 +260,8 @@ def heatmap(
     if numbered:
         rows = [f"{_clip(r, 30)}  {i + 1}" for i, r in enumerate(rows)]
         cols = [str(j + 1) for j in range(n_c)]
-    foot = 40 if numbered else 96
+    longest = max((len(str(c)) for c in cols), default=1)
+    foot = 40 if numbered else int(min(16, longest) * 5 + 34)
     width = label_width + max(n_c * cell + 10, 10 * len(xlabel) // 2 + 20)
     height = top + n_r * cell + foot
     scale = float(np.nanmax(np.abs(m))) if signed and np.isfinite(m).any() else 1.0
@@ -275,7 +278,7 @@ def heatmap(
             v = m[i, j]
             t = v / scale if signed else v
             fill = diverging(t) if signed else sequential(t)
-            txt = "" if not math.isfinite(v) else (f"{v:.2f}" if annotate else "")
+            txt = "" if not math.isfinite(v) else (f"{round(v, 2) + 0.0:.2f}" if annotate else "")
             body.append(
                 Markup(
                     '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'

@@ -33,6 +33,16 @@ def finite(v: Any) -> bool:
         return False
 
 
+CURVE_KINDS = ("deletion", "insertion", "lerf")
+
+
+def is_curve_metric(metric: str, info: dict) -> bool:
+    """Deletion-style curves (x = fraction of features in [0, 1], y = p(target)); other
+    metrics' curves (e.g. ERASER's top-k drops) are summarised by their score only."""
+    kind = (info.get("params") or {}).get("kind")
+    return kind in CURVE_KINDS if kind else metric.split("_")[0] in CURVE_KINDS
+
+
 # sanity metrics (not faithfulness): reported in their own section, with a pass threshold
 SANITY_THRESHOLDS = {"model_randomisation": 0.5, "model_randomization": 0.5}
 
@@ -110,6 +120,9 @@ def metric_block(sub: pd.DataFrame, hib: bool) -> dict[str, Any]:
     )
     if rand is not None and finite(rand["mean"]) and rand["mean"]:
         out["rel_random"] = (best["mean"] - rand["mean"]) / abs(rand["mean"])
+    if rand is not None and finite(rand["mean"]):
+        # in metric units, positive = better than random whatever the direction
+        out["gain_random"] = (best["mean"] - rand["mean"]) * (1 if hib else -1)
     return out
 
 
