@@ -16,10 +16,9 @@ submodule's previous train/eval mode is restored afterwards.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import operator
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -27,18 +26,12 @@ import numpy as np
 
 from .._deps import require
 from ..errors import IncompatibleError, InvalidInputError
-from ..explainer import BaseExplainer, Capabilities, Requirement
+from ..explainer import Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
+from ._table import TableExplainer, build_adapter
+from ._torch import eval_mode, model_dtype_device, seeded
 
-__all__ = [
-    "METHODS",
-    "CaptumExplainer",
-    "TableExplainer",
-    "build_adapter",
-    "eval_mode",
-    "model_dtype_device",
-    "seeded",
-]
+__all__ = ["METHODS", "CaptumExplainer"]
 
 TAB, IMG, TXT = Modality.TABULAR, Modality.IMAGE, Modality.TEXT
 # perturbation methods need only the scorer and a removal value: every modality
@@ -221,47 +214,6 @@ METHODS: dict[str, MethodSpec] = {
 }
 
 
-# -- torch helpers (shared with the Inseq adapter) ------------------------------------
-def model_dtype_device(module: Any) -> tuple[Any, Any]:
-    """The dtype and device of a module's first floating parameter (float32/CPU if none)."""
-    import torch
-
-    for p in module.parameters():
-        if p.is_floating_point():
-            return p.dtype, p.device
-    return torch.float32, torch.device("cpu")
-
-
-@contextlib.contextmanager
-def eval_mode(module: Any) -> Iterator[Any]:
-    """Put every submodule in eval mode; restore each one's own previous mode afterwards."""
-    modes = [(m, m.training) for m in module.modules()]
-    module.eval()
-    try:
-        yield module
-    finally:
-        for m, was_training in modes:
-            m.training = was_training
-
-
-@contextlib.contextmanager
-def seeded(seed: int | None) -> Iterator[None]:
-    """Seed torch and numpy's global generators (Captum uses both), then restore them."""
-    import torch
-
-    if seed is None:
-        yield
-        return
-    np_state = np.random.get_state()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        np.random.seed(seed)
-        try:
-            yield
-        finally:
-            np.random.set_state(np_state)
-
-
 def _forward_module(task: Task, space: str) -> Any:
     """The task's module with its output mapped to the explained space."""
     from torch import nn
@@ -322,41 +274,6 @@ def _embedding_layer(task: Task) -> Any:
             )
         return layer
     return operator.attrgetter(path)(task.model)
-
-
-class TableExplainer(BaseExplainer):
-    """Base for adapters built from a table row: the hyperparameters are ``_defaults()``.
-
-    ``build_adapter`` gives each subclass a real keyword-only ``__init__`` signature,
-    so ``get_params()``, ``help()`` and bad-parameter errors work as for a written class.
-    """
-
-    def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(self._defaults())
-        if unknown:
-            raise TypeError(f"unexpected parameters {sorted(unknown)}")
-        for key, default in self._defaults().items():
-            setattr(self, key, params.get(key, default))
-
-    @classmethod
-    def _defaults(cls) -> dict[str, Any]:
-        raise NotImplementedError
-
-
-def build_adapter(base: type[TableExplainer], cls_name: str, attrs: dict[str, Any]) -> Any:
-    """A subclass of ``base`` with ``attrs`` and an ``__init__`` signature from ``_defaults``."""
-    cls: Any = type(cls_name, (base,), {**attrs, "__module__": base.__module__})
-    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [
-        inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)
-        for k, v in cls._defaults().items()
-    ]
-
-    def __init__(self: TableExplainer, **kw: Any) -> None:
-        TableExplainer.__init__(self, **kw)
-
-    __init__.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    cls.__init__ = __init__
-    return cls
 
 
 class CaptumExplainer(TableExplainer):

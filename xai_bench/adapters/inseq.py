@@ -25,7 +25,8 @@ from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
 from ..tasks.generation import position_limit
-from .captum import TableExplainer, build_adapter, eval_mode, seeded
+from ._table import TableExplainer, build_adapter
+from ._torch import eval_mode, seeded
 
 __all__ = ["METHODS", "InseqExplainer"]
 

@@ -33,7 +33,7 @@ def next_token_scorer(model: Any, pad_token_id: int, batch_size: int = 256) -> A
     """``prefixes (n, L) -> (n, vocab)`` next-token probabilities after each row's last token."""
     import torch
 
-    from ..adapters.captum import eval_mode, model_dtype_device
+    from ..adapters._torch import eval_mode, model_dtype_device
 
     limit = position_limit(model)
 
@@ -97,7 +97,7 @@ def causal_lm_task(
     """
     import torch
 
-    from ..adapters.captum import eval_mode
+    from ..adapters._torch import eval_mode
 
     prompts = [str(p) for p in prompts]
     if not prompts or any(not p.strip() for p in prompts):
