@@ -19,7 +19,7 @@ from .backends import Executor
 from .jobs import Component, Job, execute, explain_key, prepare, score_key
 from .progress import StageProgress
 from .results import Results
-from .store import Store, from_blob, to_json
+from .store import Store, array, from_blob, to_json
 
 __all__ = ["Benchmark"]
 
@@ -82,7 +82,9 @@ class Benchmark:
     # -- resolution --------------------------------------------------------------------
     @property
     def seeds(self) -> list[int]:
-        return [int(self.seed)] if np.isscalar(self.seed) else [int(s) for s in self.seed]
+        if isinstance(self.seed, (int, np.integer)):
+            return [int(self.seed)]
+        return [int(s) for s in self.seed]
 
     def _tasks(self) -> list[tuple[str, Any, Any]]:
         from .jobs import _TASKS, resolve_task
@@ -250,7 +252,7 @@ class Benchmark:
                 continue
             ref, task = task_by[row["task"]]
             expl = explanation_from_row(row)
-            samples = from_blob(row["samples"])
+            samples = array(row["samples"])
             for m in metrics:
                 info = getattr(m.cls, "info", None)
                 if info is not None and task.modality not in info.modalities:
@@ -317,8 +319,8 @@ class Benchmark:
 def explanation_from_row(row: Any) -> Explanation:
     meta = json.loads(row["meta"])
     return Explanation(
-        attributions=from_blob(row["attributions"]),
-        targets=from_blob(row["targets"]),
+        attributions=array(row["attributions"]),
+        targets=array(row["targets"]),
         explainer=row["explainer"],
         params=json.loads(row["params"]),
         seconds=row["seconds"],

@@ -213,7 +213,9 @@ def check_params(config: Config) -> list[str]:
                 errors.append(f"{field}[{i}].id: {item.id!r} cannot be loaded: {exc}")
                 continue
             allowed = _param_names(cls)
-            unknown = sorted(set(item.params) - set(allowed)) if allowed is not None else []
+            if allowed is None:  # takes **kwargs: the constructor checks
+                continue
+            unknown = sorted(set(item.params) - set(allowed))
             if unknown:
                 errors.append(
                     f"{field}[{i}].params: unknown parameter(s) {unknown} for"
@@ -294,7 +296,11 @@ def _path(loc: Sequence[Any]) -> str:
     return out or "top level"
 
 
-_FIELD_MODELS = {"tasks": TaskConfig, "explainers": ComponentConfig, "metrics": ComponentConfig}
+_FIELD_MODELS: dict[str, type[BaseModel]] = {
+    "tasks": TaskConfig,
+    "explainers": ComponentConfig,
+    "metrics": ComponentConfig,
+}
 
 
 def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
@@ -310,24 +316,21 @@ def check_registry_ids(config: Config) -> list[str]:
     from ..registry import list_explainers, list_metrics, list_tasks
 
     errors = []
+    tasks = list_tasks()
+    for i, t in enumerate(config.tasks):
+        if (t.id is None) == (t.loader is None):
+            errors.append(f"tasks[{i}]: give exactly one of id or loader")
+        elif t.loader is not None and not re.fullmatch(r"[\w.]+:\w+", t.loader):
+            errors.append(f"tasks[{i}].loader: {t.loader!r}; expected 'package.module:function'")
+        elif t.id is not None and t.id not in tasks:
+            errors.append(f"tasks[{i}].id: unknown id {t.id!r}; allowed: {', '.join(tasks)}")
     for field, items, known in (
-        ("tasks", config.tasks, list_tasks()),
         ("explainers", config.explainers, list_explainers()),
         ("metrics", config.metrics, list_metrics()),
     ):
         for i, item in enumerate(items):
-            if field == "tasks":
-                t = item  # type: ignore[assignment]
-                if (t.id is None) == (t.loader is None):
-                    errors.append(f"tasks[{i}]: give exactly one of id or loader")
-                    continue
-                if t.loader is not None:
-                    if not re.fullmatch(r"[\w.]+:\w+", t.loader):
-                        errors.append(
-                            f"tasks[{i}].loader: {t.loader!r}; expected 'package.module:function'"
-                        )
-                    continue
-            ident = item.id
-            if ident not in known:
-                errors.append(f"{field}[{i}].id: unknown id {ident!r}; allowed: {', '.join(known)}")
+            if item.id not in known:
+                errors.append(
+                    f"{field}[{i}].id: unknown id {item.id!r}; allowed: {', '.join(known)}"
+                )
     return errors

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..explanation import Explanation
 from .results import CURVE_COLUMNS, EXPLANATION_COLUMNS, FAILURE_COLUMNS, SCORE_COLUMNS, Results
-from .store import Store, from_blob
+from .store import Store, array, from_blob
 
 JOB_COLUMNS = ["kind", "chunk", "seconds", "pid", "worker_pid"]
 
@@ -77,8 +77,8 @@ def _curves(store: Store, run_id: str) -> pd.DataFrame:
         " ORDER BY task, explainer, metric, seed, chunk",
         run_id,
     ):
-        y = np.asarray(from_blob(r["curves"]), dtype=np.float64)
-        samples = from_blob(r["samples"])
+        y = np.asarray(array(r["curves"]), dtype=np.float64)
+        samples = array(r["samples"])
         n, k = y.shape
         x = from_blob(r["x"])
         x = np.linspace(0, 1, k) if x is None else np.asarray(x, dtype=np.float64)
@@ -97,12 +97,12 @@ def _explanations(store: Store, run_id: str) -> pd.DataFrame:
     for r in store.rows(
         "SELECT * FROM explanations WHERE run_id=? ORDER BY task, explainer, seed, chunk", run_id
     ):
-        samples = from_blob(r["samples"])
+        samples = array(r["samples"])
         n = len(samples)
         calls = json.loads(r["meta"]).get("model_calls")
         expl = Explanation(
-            from_blob(r["attributions"]),
-            from_blob(r["targets"]),
+            array(r["attributions"]),
+            array(r["targets"]),
             r["explainer"],
             mask=from_blob(r["mask"]),
         )
@@ -152,7 +152,7 @@ def _attributions(store: Store, run_id: str) -> dict[tuple[str, str, int], Expla
         "SELECT * FROM explanations WHERE run_id=? ORDER BY task, explainer, seed, chunk", run_id
     ):
         groups[(r["task"], r["explainer"], r["seed"])].append(
-            (from_blob(r["samples"]), explanation_from_row(r))
+            (array(r["samples"]), explanation_from_row(r))
         )
     out = {}
     for key, parts in groups.items():

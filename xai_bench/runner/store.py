@@ -58,9 +58,18 @@ def to_blob(arr: Any) -> bytes | None:
 
 
 def from_blob(blob: bytes | None) -> np.ndarray | None:
+    """The array saved by ``to_blob`` (None stays None); never unpickles."""
     if blob is None:
         return None
     return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+def array(blob: bytes) -> np.ndarray:
+    """``from_blob`` for columns that always hold an array."""
+    out = from_blob(blob)
+    if out is None:
+        raise StoreError("a required array is missing from the results store")
+    return out
 
 
 def to_json(obj: Any) -> str:
