@@ -83,6 +83,18 @@ def _eager_attention(model: Any, needed: bool) -> Iterator[None]:
         model.set_attn_implementation(previous)
 
 
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """Raise a library logger to ERROR for the call, then put its level back."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def _chains(X: np.ndarray, valid: np.ndarray, targets: np.ndarray) -> list[list[int]]:
     """Group rows into generated sequences: row b follows row a when prefix_b = prefix_a + [t_a]."""
     key = {tuple(X[r][valid[r]].tolist()): r for r in range(len(X))}
@@ -144,7 +156,6 @@ class InseqExplainer(TableExplainer):
                 "in meta['truncation']), or shorten the inputs.",
             )
         kwargs = {k: params[k] for k in self.spec.params}
-        logging.getLogger("inseq").setLevel(logging.ERROR)  # per-call batch-size notices
         attr = np.zeros(X.shape)
         attention: list[Any] = [None] * len(X)
         step_probability = np.full(len(X), np.nan)
@@ -152,6 +163,7 @@ class InseqExplainer(TableExplainer):
             eval_mode(task.model),
             _eager_attention(task.model, self.spec.attention),
             seeded(params.get("seed")),
+            _quiet("inseq"),  # per-call "batch size of 1" notices
         ):
             model = inseq.load_model(task.model, self.method, tokenizer=tok)
             for chain in _chains(X, valid, targets):
