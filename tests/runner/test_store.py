@@ -139,6 +139,11 @@ def test_results_load_reads_back_the_latest_run(tmp_path):
     assert back.provenance["run_id"] == res.provenance["run_id"]
     np.testing.assert_array_equal(back.scores["score"], res.scores["score"])
     assert back.curves.shape == res.curves.shape == (2 * 4 * 5, 8)
+    # flags stay booleans, per-sample extras (f(x), f(baseline)) come back as numbers
+    assert back.scores["degenerate"].dtype == bool
+    curve = back.curves.query("explainer == 'oracle' and sample == 0")["y"].to_numpy()
+    row = back.scores.query("explainer == 'oracle' and sample == 0").iloc[0]
+    assert row["f_x"] == pytest.approx(curve[0]) and row["f_baseline"] == pytest.approx(curve[-1])
     info = back.tasks["synthetic.linear"]
     assert info["X"].shape == (4, 8) and info["ground_truth"].shape == (4, 8)
     assert info["feature_names"][0] == "x0" and info["modality"] == "tabular"

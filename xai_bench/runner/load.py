@@ -58,8 +58,12 @@ def _scores(store: Store, run_id: str) -> pd.DataFrame:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     flags = pd.DataFrame([json.loads(r.pop("flags") or "{}") for r in rows])
     df = pd.DataFrame(rows, columns=SCORE_COLUMNS)
-    for col in flags.columns:
-        df[col] = flags[col].fillna(False).astype(bool).to_numpy()
+    for col in flags.columns:  # flags are booleans; per-sample extras are numbers
+        values = flags[col]
+        if all(isinstance(v, bool) for v in values.dropna()):
+            df[col] = values.fillna(False).astype(bool).to_numpy()
+        else:
+            df[col] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
     return df
 
 

@@ -245,8 +245,16 @@ class Store:
             )
             scores = np.asarray(r.scores, dtype=np.float64)
             flags = {k: np.asarray(v, dtype=bool) for k, v in r.flags.items()}
+            n = len(scores)
+            # per-sample numbers (f(x), f(baseline), raw AUCs...) ride along with the flags
+            extra = {
+                k: np.asarray(v, dtype=np.float64)
+                for k, v in getattr(r, "extra", {}).items()
+                if np.shape(v) == (n,) and np.asarray(v).dtype.kind in "biuf" and k not in flags
+            }
             for i, sample in enumerate(job.samples):
-                row_flags = {k: bool(v[i]) for k, v in flags.items()}
+                row_flags: dict[str, Any] = {k: bool(v[i]) for k, v in flags.items()}
+                row_flags.update({k: float(v[i]) for k, v in extra.items()})
                 stmts.append(
                     (
                         "INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?,?,?,?)",
