@@ -5,5 +5,6 @@
 """
 
 from .explainer_checks import ConformanceError, check_explainer
+from .metric_checks import check_metric
 
-__all__ = ["ConformanceError", "check_explainer"]
+__all__ = ["ConformanceError", "check_explainer", "check_metric"]
