@@ -425,3 +425,22 @@ def test_a_torch_model_without_gradients_is_a_skip_not_a_crash():
         xb.get_explainer("captum.saliency").explain(task, task.X)
     # perturbation methods only need the scorer, so they still run
     assert xb.get_explainer("captum.feature_ablation").explain(task, task.X).attributions.any()
+
+
+def test_image_patches_group_pixels_into_one_feature(digits):
+    X = digits.X[:3]
+    ex = xb.get_explainer("captum.feature_ablation", patch=2).explain(digits, X)
+    blocks = ex.attributions.reshape(3, 1, 4, 2, 4, 2)
+    np.testing.assert_allclose(blocks, np.broadcast_to(blocks[:, :, :, :1, :, :1], blocks.shape))
+    # one patch covering the image: ablating it is replacing the whole image by the baseline
+    whole = xb.get_explainer("captum.feature_ablation", patch=8).explain(digits, X)
+    rows = np.arange(3)
+    gap = (
+        digits.predict(X)[rows, whole.targets]
+        - digits.predict(np.zeros_like(X))[rows, whole.targets]
+    )
+    np.testing.assert_allclose(
+        whole.attributions.reshape(3, -1), np.repeat(gap[:, None], 64, 1), atol=1e-6
+    )
+    lime = xb.get_explainer("captum.lime", patch=4).explain(digits, X)
+    assert len(np.unique(lime.attributions[0].round(12))) <= 4

@@ -67,6 +67,8 @@ class MethodSpec:
     softmax_rule : bool
         DeepLift family: Captum's softmax rule mixes the rows of a batch, so explaining
         probabilities runs one row at a time.
+    params may include ``patch`` (images: square pixel blocks that count as one feature,
+    the usual stand-in for superpixels on small images; None = every pixel).
     kwargs : callable, optional
         ``(params, X) -> dict`` mapping hyperparameters to ``attribute`` keyword arguments;
         by default every hyperparameter is passed through under its own name.
@@ -97,6 +99,8 @@ def _occlusion_kwargs(p: dict[str, Any], X: np.ndarray) -> dict[str, Any]:
 
 
 _PERTURB = {"perturbations_per_eval": 64}
+# hyperparameters xai-bench interprets itself (not passed to Captum's attribute)
+_OWN_PARAMS = ("n_background", "patch")
 
 METHODS: dict[str, MethodSpec] = {
     "integrated_gradients": MethodSpec(
@@ -178,7 +182,7 @@ METHODS: dict[str, MethodSpec] = {
     ),
     "feature_ablation": MethodSpec(
         "FeatureAblation",
-        dict(_PERTURB),
+        {**_PERTURB, "patch": None},
         BLACK_BOX,
         "Drop in output when one feature is replaced by the baseline.",
         baselines="point",
@@ -186,7 +190,7 @@ METHODS: dict[str, MethodSpec] = {
     ),
     "shapley_value_sampling": MethodSpec(
         "ShapleyValueSampling",
-        {"n_samples": 25, **_PERTURB},
+        {"n_samples": 25, **_PERTURB, "patch": None},
         BLACK_BOX,
         "Shapley values estimated from random feature permutations.",
         baselines="point",
@@ -195,7 +199,7 @@ METHODS: dict[str, MethodSpec] = {
     ),
     "kernel_shap": MethodSpec(
         "KernelShap",
-        {"n_samples": 256, **_PERTURB},
+        {"n_samples": 256, **_PERTURB, "patch": None},
         BLACK_BOX,
         "Kernel SHAP: weighted linear regression on feature coalitions.",
         baselines="point",
@@ -204,7 +208,7 @@ METHODS: dict[str, MethodSpec] = {
     ),
     "lime": MethodSpec(
         "Lime",
-        {"n_samples": 256, **_PERTURB},
+        {"n_samples": 256, **_PERTURB, "patch": None},
         BLACK_BOX,
         "LIME: local linear surrogate on random feature subsets.",
         baselines="point",
@@ -321,8 +325,10 @@ class CaptumExplainer(TableExplainer):
         kwargs = (
             spec.kwargs(params, X)
             if spec.kwargs
-            else {k: params[k] for k in spec.params if k != "n_background"}
+            else {k: params[k] for k in spec.params if k not in _OWN_PARAMS}
         )
+        if params.get("patch") and task.modality is IMG:
+            kwargs["feature_mask"] = _patch_mask(X.shape[1:], int(params["patch"])).to(device)
         if spec.baselines != "none":
             kwargs["baselines"] = self._baselines(task, X, params).to(device=device, dtype=in_dtype)
         if spec.delta:
@@ -398,6 +404,16 @@ class CaptumExplainer(TableExplainer):
         if task.modality in (TXT, Modality.GENERATION):  # padding stays padding
             base = np.where(task.valid_mask(X), base, X)
         return torch.as_tensor(np.ascontiguousarray(base))
+
+
+def _patch_mask(shape: tuple[int, ...], patch: int) -> Any:
+    """Feature ids grouping ``patch`` x ``patch`` pixel blocks (all channels) into one feature."""
+    import torch
+
+    h, w = shape[-2:]
+    rows, cols = np.arange(h)[:, None] // patch, np.arange(w)[None, :] // patch
+    ids = rows * (-(-w // patch)) + cols
+    return torch.as_tensor(np.broadcast_to(ids, shape).copy())[None]
 
 
 def _rows(kwargs: dict[str, Any], rows: Any, point: bool) -> dict[str, Any]:
