@@ -177,22 +177,32 @@ class Benchmark:
         for m in metrics:
             db.put_metric_info(run_id, m.label, _metric_info(m))
 
-        done = db.done_keys(run_id)
-        jobs = []
-        skips = []
+        jobs, skips = self._explain_jobs(tasks, explainers, db.done_keys(run_id), backend)
+        executor = Executor(backend, self.workers, self.timeout, address)
+        with executor:
+            self._stage("explain", db, run_id, jobs, skips, executor)
+            self._score(tasks, explainers, metrics, db, run_id, executor)
+
+        db.start_run(
+            run_id, config, {**prov, "finished": time.time(), "duration": time.time() - t0}
+        )
+        return Results.load(db, run_id)
+
+    def _explain_jobs(
+        self, tasks: list, explainers: list[Component], done: set[str], backend: str
+    ) -> tuple[list, list]:
+        """Explain jobs still to run, and one skip per pair an explainer cannot serve."""
+        jobs: list = []
+        skips: list = []
         for label, ref, task in tasks:
             n = min(self.n_samples, len(task.X))
-            chunks = [
-                np.arange(s, min(s + self.chunk_size, n)) for s in range(0, n, self.chunk_size)
-            ]
+            starts = range(0, n, self.chunk_size)
+            chunks = [np.arange(s, min(s + self.chunk_size, n)) for s in starts]
             for e in explainers:
-                reason = (
-                    check_compatible(e.cls.capabilities, task, e.label)
-                    if hasattr(e.cls, "capabilities")
-                    else None
-                )
+                caps = getattr(e.cls, "capabilities", None)
+                reason = check_compatible(caps, task, e.label) if caps is not None else None
                 for seed in self.seeds:
-                    if reason:  # one skip for the whole pair, not one per chunk
+                    if reason:
                         key = explain_key(label, e.label, -1, seed)
                         if key not in done:
                             job = Job(
@@ -208,31 +218,24 @@ class Benchmark:
                             )
                             skips.append((job, reason))
                         continue
+                    # forked workers find the task by label; dask workers need the object
+                    task_ref = label if backend != "dask" else ref
                     for c, samples in enumerate(chunks):
                         key = explain_key(label, e.label, c, seed)
-                        if key in done:
-                            continue
-                        job = Job(
-                            key,
-                            "explain",
-                            label,
-                            label if backend != "dask" else ref,
-                            e.label,
-                            c,
-                            seed,
-                            samples,
-                            explainer_spec=e,
-                        )
-                        jobs.append((job, None))
-        executor = Executor(backend, self.workers, self.timeout, address)
-        with executor:
-            self._stage("explain", db, run_id, jobs, skips, executor)
-            self._score(tasks, explainers, metrics, db, run_id, executor)
-
-        db.start_run(
-            run_id, config, {**prov, "finished": time.time(), "duration": time.time() - t0}
-        )
-        return Results.load(db, run_id)
+                        if key not in done:
+                            job = Job(
+                                key,
+                                "explain",
+                                label,
+                                task_ref,
+                                e.label,
+                                c,
+                                seed,
+                                samples,
+                                explainer_spec=e,
+                            )
+                            jobs.append((job, None))
+        return jobs, skips
 
     def _score(
         self,
