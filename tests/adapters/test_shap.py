@@ -255,3 +255,18 @@ def test_partition_on_text_is_token_aligned_and_efficient(task_id):
     )
     top = np.where(valid, e.attributions, -np.inf).argmax(1)
     assert task.ground_truth[np.arange(4), top].all()
+
+
+def test_deep_matches_model_dtype_and_keeps_it(linear):
+    import copy
+    import dataclasses
+
+    model64 = copy.deepcopy(linear.model).double()
+    task64 = dataclasses.replace(linear, model=model64)
+    X = linear.X[:3]
+    a = xb.get_explainer("shap.deep", max_background=64).explain(linear, X.astype(np.float32))
+    b = xb.get_explainer("shap.deep", max_background=64).explain(task64, X)
+    np.testing.assert_allclose(a.attributions, b.attributions, atol=1e-5)
+    import torch
+
+    assert next(model64.parameters()).dtype == torch.float64  # the adapter cast X, not the model
