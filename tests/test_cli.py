@@ -103,6 +103,32 @@ def test_run_report_export(config, tmp_path, capsys, monkeypatch):
     assert cli.main(["export", str(store), "-o", str(tmp_path / "x.xlsx")]) == 2
 
 
+def test_run_overrides_and_run_id(config, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "o.sqlite"
+    args = [
+        "run",
+        str(config),
+        "--store",
+        str(store),
+        "-o",
+        str(tmp_path / "o.html"),
+        "--set",
+        "seeds=[0, 1]",
+        "--limit",
+        "2",
+        "--run-id",
+        "mine",
+    ]
+    assert cli.main(args) == 0
+    from xai_bench import Results
+
+    res = Results.load(store, "mine")
+    assert sorted(res.scores["seed"].unique()) == [0, 1]
+    assert sorted(res.scores["sample"].unique()) == [0, 1]
+    assert res.provenance["config"]["seeds"] == [0, 1]
+
+
 def test_report_on_missing_store_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path / "nope.sqlite"), "-o", "x.html"]) == 2
     assert "no results store" in capsys.readouterr().err

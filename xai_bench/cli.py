@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
         " ones (default); --no-resume recomputes everything",
     )
     run.add_argument("--store", help="SQLite results store (default: runs/NAME.sqlite)")
+    run.add_argument("--run-id", help="run id in the store (default: NAME-<hash of the grid>)")
     run.add_argument("-o", "--output", help="HTML report path (default: reports/NAME.html)")
     run.add_argument("--interactive", action="store_true", help="interactive report")
     run.add_argument("--quick", action="store_true", help="the config's quick settings")
@@ -113,6 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         backend=args.backend or config.backend,
         address=args.address or config.address,
         resume=args.resume,
+        run_id=args.run_id,
     )
     _print_summary(results)
     print(f"results store: {store} (run {results.provenance['run_id']})")
