@@ -105,3 +105,13 @@ def test_tfidf_task_wraps_the_pipeline(tfidf, sentiment):
     texts = tfidf.texts(tfidf.X[:10])
     np.testing.assert_allclose(tfidf.predict(tfidf.X[:10]), tfidf.model.predict_proba(texts))
     assert tfidf.meta["accuracy"] > 0.95
+
+
+def test_missing_text_extra_names_it(monkeypatch):
+    import sys
+
+    from xai_bench.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "tokenizers", None)
+    with pytest.raises(MissingDependencyError, match=r"xai-bench\[text\]"):
+        text_tasks.build_tokenizer(["a b"])

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .._deps import require
 from ..errors import InvalidInputError
 from ..task import Modality, Task
 from ._cache import cached_torch
@@ -173,6 +174,8 @@ def causal_lm_task(
 @cache
 def tiny_gpt() -> Task:
     """A 2-layer, 32-dim GPT-2 trained on the sentiment corpus, continuing six prompts."""
+    require("torch", "torch")
+    require("transformers", "text")
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 

@@ -6,6 +6,7 @@ from functools import cache
 
 import numpy as np
 
+from .._deps import require
 from ..task import Modality, Task
 from ._cache import cached_torch
 
@@ -28,6 +29,7 @@ def _digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 @cache
 def digits_cnn() -> Task:
     """A two-convolution CNN on 8x8 digits (about 97% test accuracy); removal value 0 (black)."""
+    require("torch", "torch")
     import torch
     from torch import nn
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._deps import require
 from ..errors import InvalidInputError
 from ..task import Modality, Task, torch_scorer
 from ._cache import cached_sklearn, cached_torch
@@ -75,6 +76,8 @@ def build_tokenizer(texts: Any, *, add_bos: bool = False) -> Any:
     Vocabulary: the special tokens, then the sorted words (deterministic).
     ``add_bos=True`` makes encoding prepend ``[BOS]`` (used by the causal LM).
     """
+    require("tokenizers", "text")
+    require("transformers", "text")
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
@@ -178,6 +181,7 @@ def tiny_encoder_classifier(vocab_size: int, pad_token_id: int, n_classes: int =
 @cache
 def sentiment_transformer() -> Task:
     """Tiny BERT-style torch classifier on the sentiment corpus (evidence words as ground truth)."""
+    require("torch", "torch")
     import torch
     from torch import nn
 
