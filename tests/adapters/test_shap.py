@@ -270,3 +270,25 @@ def test_deep_matches_model_dtype_and_keeps_it(linear):
     import torch
 
     assert next(model64.parameters()).dtype == torch.float64  # the adapter cast X, not the model
+
+
+@pytest.mark.parametrize("name", ["shap.exact", "shap.kernel", "shap.permutation"])
+def test_symmetry_swapping_two_features_swaps_their_attributions(linear, name):
+    import copy
+    import dataclasses
+
+    import torch
+
+    swap = [1, 0, 2, 3, 4, 5, 6, 7]
+    model = copy.deepcopy(linear.model)
+    with torch.no_grad():
+        model.weight.copy_(model.weight[:, swap])
+    swapped = dataclasses.replace(
+        linear, X=linear.X[:, swap], background=linear.background[:, swap], model=model,
+        predict_proba=xb.task.torch_scorer(model),
+    )  # fmt: skip
+    params = {"max_background": 256, "seed": 0}
+    a = xb.get_explainer(name, **params).explain(linear, linear.X[:3])
+    b = xb.get_explainer(name, **params).explain(swapped, swapped.X[:3])
+    tol = 1e-6 if name != "shap.permutation" else 0.02  # permutations are sampled by position
+    np.testing.assert_allclose(b.attributions, a.attributions[:, swap], atol=tol)

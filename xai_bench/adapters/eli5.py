@@ -9,7 +9,9 @@ by the names passed in, and ``<BIAS>`` is recorded as the base value, not a feat
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,6 +26,18 @@ BIAS = "<BIAS>"
 
 def _eli5() -> Any:
     return require("eli5", "eli5")
+
+
+@contextlib.contextmanager
+def _recording(into: list[str]) -> Iterator[None]:
+    """Keep ELI5's (and sklearn's) warnings out of the console and in ``meta["warnings"]``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for w in caught:
+        text = f"{w.category.__name__}: {w.message}"
+        if text not in into:
+            into.append(text)
 
 
 def _target_of(explanation: Any, what: str) -> Any:
@@ -92,10 +106,9 @@ class Eli5Weights(BaseExplainer):
             return self._text(eli5, task, X, targets)
         names = [f"c{j}" for j in range(X.shape[1])]  # unique names -> column index
         column = {n: j for j, n in enumerate(names)}
-        attr, base = np.zeros(X.shape), []
+        attr, base, seen = np.zeros(X.shape), [], []
         for i, (x, t) in enumerate(zip(X, targets, strict=True)):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with _recording(seen):
                 found = eli5.explain_prediction(
                     task.model, x, feature_names=names, top=None, targets=[int(t)]
                 )
@@ -104,7 +117,7 @@ class Eli5Weights(BaseExplainer):
                 attr[i, column[n]] = w
             base.append(bias)
         space = _linear_or_tree_space(task.model, task.n_outputs)
-        return attr, {"output_space": space, "base_values": base}
+        return attr, {"output_space": space, "base_values": base, "warnings": seen}
 
     def _text(
         self, eli5: Any, task: Task, X: np.ndarray, targets: np.ndarray
@@ -119,16 +132,16 @@ class Eli5Weights(BaseExplainer):
             )
         vec, clf = steps[0][1], steps[1][1]
         rows = row_texts(task, X)
-        attr, base = np.zeros(X.shape), []
+        attr, base, seen = np.zeros(X.shape), [], []
         for i, (row, t) in enumerate(zip(rows, targets, strict=True)):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with _recording(seen):
                 found = eli5.explain_prediction(clf, row.text, vec=vec, top=None, targets=[int(t)])
             target = _target_of(found, self.name)
             attr[i] = spans_to_tokens(row, _span_weights(target), X.shape[1])
             base.append(_feature_weights(target)[1])
         space = _linear_or_tree_space(clf, task.n_outputs)
-        return attr, {**alignment_meta(rows), "output_space": space, "base_values": base}
+        meta = {**alignment_meta(rows), "output_space": space, "warnings": seen}
+        return attr, {**meta, "base_values": base}
 
 
 class Eli5Text(BaseExplainer):
@@ -174,7 +187,7 @@ class Eli5Text(BaseExplainer):
             p = scores(texts)  # float32 models: ELI5 samples with numpy, which needs sum == 1
             return p / p.sum(1, keepdims=True)
 
-        attr, fidelity = np.zeros(X.shape), []
+        attr, fidelity, seen = np.zeros(X.shape), [], []
         for i, (row, t) in enumerate(zip(rows, targets, strict=True)):
             te = lime.TextExplainer(
                 n_samples=self.n_samples,
@@ -182,8 +195,7 @@ class Eli5Text(BaseExplainer):
                 token_pattern=r"\S+",
                 random_state=self.seed,
             )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with _recording(seen):
                 te.fit(row.text, predict)
                 target = _target_of(te.explain_prediction(targets=[int(t)], top=None), self.name)
             attr[i] = spans_to_tokens(row, _span_weights(target), X.shape[1])
