@@ -115,3 +115,16 @@ def register_all() -> None:
     for cls in EXPLAINERS:
         xb.register_explainer(cls, overwrite=True)
     xb.register_metric(TopMass, overwrite=True)
+
+
+def make_task(n: int = 40):
+    """A user task built by a config ``loader``: logistic regression on 4 features."""
+    from sklearn.linear_model import LogisticRegression
+
+    from xai_bench.task import Task
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 4))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    model = LogisticRegression().fit(X, y)
+    return Task.from_sklearn(model, X, y, name="user.logreg")

@@ -155,3 +155,26 @@ def test_examples_cover_every_modality_and_the_default_suite_every_library():
         "generation.tiny_gpt",
         "breast_cancer.mlp",
     } <= tasks
+
+
+def test_loader_task_runs_through_forked_workers(tmp_path):
+    text = """
+        name: loader
+        tasks:
+          - loader: runner_plugins:make_task
+            params: {n: 12}
+        explainers: [shap.linear]
+        metrics:
+          - id: deletion_auc
+            params: {steps: 4}
+        n_samples: 6
+        chunk_size: 3
+    """
+    cfg = load_config(write(tmp_path, text))
+    res = cfg.benchmark(progress=False).run(backend="processes")
+    assert set(res.jobs["status"]) == {"ok"}
+    assert set(res.scores["task"]) == {"user.logreg"}
+    assert set(res.scores["explainer"]) == {"shap.linear", "random"}
+    assert len(res.scores) == 2 * 6
+    bad = errors_of(tmp_path, text.replace("runner_plugins:make_task", "not a loader"))
+    assert bad[0].startswith("tasks[0].loader: 'not a loader'; expected")
