@@ -233,8 +233,8 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
         )
     rows.sort(key=lambda r: (r["control"], r["rank"] if T.finite(r["rank"]) else 1e9))
     for k in range(len(metrics)):  # CI bars share one scale per column
-        cells = [r["cells"][k] for r in rows if r["cells"][k]]
-        ends = [v for c in cells for v in (c["lo"], c["hi"], c["mean"]) if T.finite(v)]
+        column: list[dict] = [r["cells"][k] for r in rows if r["cells"][k]]
+        ends = [v for c in column for v in (c["lo"], c["hi"], c["mean"]) if T.finite(v)]
         axis = (min(ends), max(ends)) if ends else (0.0, 1.0)
         for r in rows:
             c = r["cells"][k]
