@@ -51,6 +51,7 @@ def test_per_step_explanations_are_aligned_with_the_units(gen, explanations, met
     assert (ex.attributions[~valid] == 0).all()
     assert not ex.degenerate().any()  # every unit got a real ranking over its prefix
     assert ex.meta["library"] == "inseq" and ex.explainer == f"inseq.{method}"
+    assert ex.meta["model_calls"] >= len(gen.meta["prompts"]) and ex.meta["model_rows"] >= 1
     if method != "attention":
         # Inseq's own probability of each forced step equals the task's scorer
         p = gen.predict(gen.X)[np.arange(len(gen.X)), gen.y]

@@ -95,6 +95,24 @@ def _quiet(logger: str) -> Iterator[None]:
         log.setLevel(level)
 
 
+@contextlib.contextmanager
+def _counting(model: Any) -> Iterator[list[int]]:
+    """Count the model's forward calls and rows (Inseq calls the model, not the scorer)."""
+    counts = [0, 0]
+
+    def hook(module: Any, args: Any, kwargs: Any) -> None:
+        given = (kwargs.get("input_ids"), kwargs.get("inputs_embeds"), *args[:1])
+        ids = next((t for t in given if t is not None), None)
+        counts[0] += 1
+        counts[1] += 0 if ids is None else len(ids)
+
+    handle = model.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        yield counts
+    finally:
+        handle.remove()
+
+
 def _chains(X: np.ndarray, valid: np.ndarray, targets: np.ndarray) -> list[list[int]]:
     """Group rows into generated sequences: row b follows row a when prefix_b = prefix_a + [t_a]."""
     key = {tuple(X[r][valid[r]].tolist()): r for r in range(len(X))}
@@ -164,6 +182,7 @@ class InseqExplainer(TableExplainer):
             _eager_attention(task.model, self.spec.attention),
             seeded(params.get("seed")),
             _quiet("inseq"),  # per-call "batch size of 1" notices
+            _counting(task.model) as calls,
         ):
             model = inseq.load_model(task.model, self.method, tokenizer=tok)
             for chain in _chains(X, valid, targets):
@@ -200,7 +219,11 @@ class InseqExplainer(TableExplainer):
                         )
                 if "probability" in seq.step_scores:
                     step_probability[chain] = seq.step_scores["probability"].double().numpy()
-        meta: dict[str, Any] = {"output_space": self.capabilities.output_space}
+        meta: dict[str, Any] = {
+            "output_space": self.capabilities.output_space,
+            "model_calls": calls[0],
+            "model_rows": calls[1],
+        }
         meta["aggregate"] = aggregate
         if not self.spec.attention:
             meta["step_probability"] = step_probability.tolist()
