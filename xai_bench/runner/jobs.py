@@ -124,16 +124,20 @@ def execute(job: Job) -> dict[str, Any]:
     try:
         task = resolve_task(job.task_ref)
         X = np.asarray(task.X)[job.samples]
-        if job.kind == "explain":
-            assert job.explainer_spec is not None
+        if job.kind == "explain" and job.explainer_spec is not None:
             expl = job.explainer_spec.build(job_seed(job.seed, job.chunk)).explain(task, X)
             _check_explanation(expl, len(X), job.explainer)
             out.update(status="ok", explanation=expl, model_calls=expl.meta.get("model_calls"))
-        else:
-            assert job.metric_spec is not None and job.explanation is not None
+        elif job.metric_spec is not None and job.explanation is not None:
             res = job.metric_spec.build(None).score(task, X, job.explanation)
             _check_result(res, len(X), job.metric or "")
             out.update(status="ok", result=res)
+        else:
+            raise InvalidInputError(
+                f"job {job.key!r} without its explainer, metric or explanation",
+                "a complete job",
+                "This is a runner bug.",
+            )
     except IncompatibleError as exc:
         out.update(status="skipped", reason=str(exc))
     except Exception as exc:
