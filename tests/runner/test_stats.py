@@ -139,6 +139,7 @@ def test_rank_stability_across_seeds_and_metric_variants():
     assert flip.summary()["rank_stability_seeds"].iloc[0] == pytest.approx(-1.0)
     assert flip.summary().set_index("explainer").loc["a", "rank_sd_seeds"] == 0.5
     assert rank_stability(flip)["kendall_tau"].iloc[0] == pytest.approx(-1.0)
+    assert flip.rank_stability().equals(rank_stability(flip))
 
     v1 = make({"a": [0.9, 0.8], "random": [0.1, 0.2]}, metric="del(zero)", metric_id="del")
     v2 = make({"a": [0.1, 0.2], "random": [0.9, 0.8]}, metric="del(mean)", metric_id="del")

@@ -92,6 +92,15 @@ class Results:
 
         return summarize(self, **kwargs)
 
+    def rank_stability(self, across: str = "seed") -> pd.DataFrame:
+        """Does the leaderboard hold across seeds (``"seed"``) or metric variants (``"metric"``)?
+
+        Mean pairwise Kendall tau between leaderboards, per task and metric.
+        """
+        from .stats import rank_stability
+
+        return rank_stability(self, across=across)
+
     def to_html(self, path: str | Path, *, interactive: bool = False) -> Path:
         """Write the self-contained HTML comparison report to ``path``."""
         from ..reports import render_report
