@@ -61,3 +61,18 @@ def test_tokenizer_that_does_not_round_trip_is_a_skip(task):
     lossy = dataclasses.replace(task, tokenizer=Lossy())
     with pytest.raises(xb.IncompatibleError, match="re-tokenizes"):
         row_texts(lossy, task.X[:1])
+
+
+def test_tokenizer_without_offsets_is_a_skip(task):
+    class Slow:
+        def __getattr__(self, name):
+            return getattr(task.tokenizer, name)
+
+        def __call__(self, *a, return_offsets_mapping=False, **kw):
+            if return_offsets_mapping:
+                raise NotImplementedError("return_offset_mapping is not available")
+            return task.tokenizer(*a, **kw)
+
+    slow = dataclasses.replace(task, tokenizer=Slow())
+    with pytest.raises(xb.IncompatibleError, match="fast tokenizer"):
+        xb.get_explainer("lime.text").explain(slow, task.X[:1])

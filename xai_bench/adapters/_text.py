@@ -45,7 +45,12 @@ def row_texts(task: Task, X: np.ndarray) -> list[TokenText]:
                 "Drop empty or punctuation-only texts before explaining.",
             )
         text = tok.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)
-        enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        try:
+            enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        except NotImplementedError as exc:  # slow (Python) tokenizers have no offsets
+            raise IncompatibleError(
+                f"word-level method needs a fast tokenizer with character offsets ({exc})"
+            ) from exc
         if list(enc["input_ids"]) != ids:
             raise IncompatibleError(
                 "word-level method needs a tokenizer whose decoded text re-tokenizes to the same "
