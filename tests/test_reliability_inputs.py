@@ -242,6 +242,17 @@ def test_target_out_of_range(name, data, clf):
         explainer(name).explain(task, X[:2], targets=2)
 
 
+@pytest.mark.parametrize("name", TABULAR)
+def test_one_scalar_per_batch_rejected(name, data, clf):
+    X, _ = data
+    task = xb.Task(
+        name="scalar", modality="tabular", X=X,
+        predict_proba=lambda Z: clf.predict_proba(Z)[:, 1].mean(),
+    )  # fmt: skip
+    with pytest.raises(xb.InvalidInputError, match=r"shape \(\) for 2 input rows"):
+        explainer(name).explain(task, X[:2])
+
+
 # -- missing optional library ---------------------------------------------------------------
 @pytest.mark.parametrize(
     ("name", "module", "extra"),
