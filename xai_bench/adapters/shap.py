@@ -510,7 +510,13 @@ class GradientShap(_TorchShap):
         import torch
 
         explainer = _shap().GradientExplainer(module, background)
-        values = explainer.shap_values(inputs, nsamples=self.n_samples, rseed=self.seed)
+        # one call per row, each seeded: SHAP draws references for a whole batch from one seed
+        values = np.concatenate(
+            [
+                np.asarray(explainer.shap_values(x[None], nsamples=self.n_samples, rseed=self.seed))
+                for x in inputs
+            ]
+        )
         with torch.no_grad():
             base = module(background).double().mean(0).cpu().numpy()
         return values, base
