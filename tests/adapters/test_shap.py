@@ -292,3 +292,20 @@ def test_symmetry_swapping_two_features_swaps_their_attributions(linear, name):
     b = xb.get_explainer(name, **params).explain(swapped, swapped.X[:3])
     tol = 1e-6 if name != "shap.permutation" else 0.02  # permutations are sampled by position
     np.testing.assert_allclose(b.attributions, a.attributions[:, swap], atol=tol)
+
+
+def test_kernel_sampled_coalitions_approach_brute_force(linear):
+    # efficiency holds by construction for any sample size; closeness to the exact values
+    # is what shows the sampling estimate is right
+    X = linear.X[:3]
+    errs = []
+    for n in (40, 160):
+        e = xb.get_explainer("shap.kernel", n_samples=n, max_background=256).explain(linear, X)
+        ref = np.stack(
+            [
+                brute_force_shapley(linear.predict, x, linear.background, t)
+                for x, t in zip(X, e.targets, strict=True)
+            ]
+        )
+        errs.append(np.abs(e.attributions - ref).max())
+    assert errs[1] < 0.01 and errs[1] <= errs[0]
