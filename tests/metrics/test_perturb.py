@@ -204,3 +204,17 @@ def test_insertion_on_toy_matches_closed_form_with_per_sample_lengths():
     has7 = (task.X == EVIDENCE).any(1)
     assert (r.curves[has7, -1] >= 0.8 - 1e-12).all()
     np.testing.assert_allclose(r.curves[:, 0], 0.2)
+
+
+def test_text_explanation_without_mask_takes_padding_from_the_task():
+    task = text_task()
+    valid = task.valid_mask(task.X)
+    attr = np.where(valid, 1.0, 5.0)  # padding has the largest attribution
+    with_mask = deletion_auc(task, task.X, explanation(attr, 1, mask=valid))
+    without = deletion_auc(task, task.X, explanation(attr, 1))
+    np.testing.assert_array_equal(with_mask.curves, without.curves)
+    np.testing.assert_array_equal(without.flags["degenerate"], True)  # equal on real tokens
+    for name in ("ablation_spearman", "faithfulness_correlation", "comprehensiveness"):
+        a = xb.get_metric(name).score(task, task.X, explanation(attr, 1, mask=valid))
+        b = xb.get_metric(name).score(task, task.X, explanation(attr, 1))
+        np.testing.assert_array_equal(a.scores, b.scores)

@@ -23,7 +23,7 @@ from ._common import TARGET, BaseMetric, check_modality
 from .agreement import rowwise_corr
 from .base import MetricInfo, MetricResult
 from .maskers import describe, resolve_masker
-from .perturb import _mix, check_inputs, score_rows, tie_keys, to_space
+from .perturb import _mix, prepare, score_rows, tie_keys, to_space
 
 __all__ = [
     "AblationKendall",
@@ -35,9 +35,9 @@ __all__ = [
 
 
 def _setup(task: Task, X: Any, explanation: Explanation, baseline: Any):
-    Xa = check_inputs(task, X, explanation)
+    Xa, explanation = prepare(task, X, explanation)
     masker = resolve_masker(baseline)
-    return Xa, masker.bind(task, Xa.reshape(len(Xa), -1)), describe(masker)
+    return Xa, explanation, masker.bind(task, Xa.reshape(len(Xa), -1)), describe(masker)
 
 
 def ablation_correlation(
@@ -54,7 +54,7 @@ def ablation_correlation(
 
     Higher is better. ``extra["delta"]`` holds f(x) - f(x without j), (n, F), NaN on padding.
     """
-    Xa, fill, base = _setup(task, X, explanation, baseline)
+    Xa, explanation, fill, base = _setup(task, X, explanation, baseline)
     valid = explanation.flat_mask()
     n, F = valid.shape
     ii, jj = np.nonzero(valid)
@@ -112,7 +112,7 @@ def faithfulness_correlation(
     """
     if n_runs < 2:
         raise InvalidInputError(f"n_runs={n_runs}", "at least 2 runs", "Use n_runs=100.")
-    Xa, fill, base = _setup(task, X, explanation, baseline)
+    Xa, explanation, fill, base = _setup(task, X, explanation, baseline)
     valid = explanation.flat_mask()
     n, F = valid.shape
     n_valid = valid.sum(axis=1)

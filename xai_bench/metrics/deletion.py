@@ -25,7 +25,7 @@ from ..task import Task
 from ._common import FLAT_TOL, TARGET, BaseMetric, check_modality
 from .base import MetricInfo, MetricResult
 from .maskers import describe, resolve_masker
-from .perturb import check_inputs, grid_counts, masked_scores, rank_positions, to_space
+from .perturb import grid_counts, masked_scores, prepare, rank_positions, to_space
 
 __all__ = [
     "ABPC",
@@ -51,9 +51,10 @@ def _auc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def perturbation_setup(
     task: Task, X: Any, explanation: Explanation, *, baseline: Any, order: str, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any, dict[str, Any]]:
-    """Inputs, rank positions, valid counts, bound fill and the recorded conventions."""
-    Xa = check_inputs(task, X, explanation)
+) -> tuple[np.ndarray, Explanation, np.ndarray, np.ndarray, Any, dict[str, Any]]:
+    """Inputs, explanation (with its padding mask), rank positions, valid counts, bound
+    fill and the recorded conventions."""
+    Xa, explanation = prepare(task, X, explanation)
     positions, n_valid = rank_positions(explanation, order=order, seed=seed, X=Xa)
     masker = resolve_masker(baseline)
     fill = masker.bind(task, Xa.reshape(len(Xa), -1))
@@ -63,7 +64,7 @@ def perturbation_setup(
         "baseline": describe(masker),
         "seed": seed,
     }
-    return Xa, positions, n_valid, fill, params
+    return Xa, explanation, positions, n_valid, fill, params
 
 
 def step_grid(steps: int | None, n_valid: np.ndarray) -> np.ndarray:
@@ -123,7 +124,7 @@ def curve(
     """
     if kind not in KINDS:
         raise InvalidInputError(f"kind={kind!r}", f"one of {KINDS}", "Use kind='deletion'.")
-    Xa, positions, n_valid, fill, params = perturbation_setup(
+    Xa, explanation, positions, n_valid, fill, params = perturbation_setup(
         task, X, explanation, baseline=baseline, order=order, seed=seed
     )
     x = step_grid(steps, n_valid)

@@ -92,7 +92,7 @@ def perturbation_suite(
     (sample, feature count) pair is scored once per mode (remove top / keep top).
     Results equal the separate functions with the same parameters.
     """
-    Xa, positions, n_valid, fill, params = perturbation_setup(
+    Xa, explanation, positions, n_valid, fill, params = perturbation_setup(
         task, X, explanation, baseline=baseline, order=order, seed=seed
     )
     x = step_grid(steps, n_valid)
@@ -126,7 +126,7 @@ def _eraser(
     seed: int = 0,
     predict: Callable[[Any], np.ndarray] | None = None,
 ) -> MetricResult:
-    Xa, positions, n_valid, fill, params = perturbation_setup(
+    Xa, explanation, positions, n_valid, fill, params = perturbation_setup(
         task, X, explanation, baseline=baseline, order=order, seed=seed
     )
     fractions = tuple(fractions)

@@ -11,7 +11,7 @@ from ..explanation import Explanation
 from ..task import Task
 from ._common import BaseMetric, check_modality
 from .base import MetricInfo, MetricResult
-from .perturb import check_inputs, rank_positions
+from .perturb import prepare, rank_positions
 
 __all__ = ["PrecisionAtK", "precision_at_k"]
 
@@ -41,7 +41,7 @@ def precision_at_k(
     """
     if task.ground_truth is None:  # a skip, checked before anything else
         raise IncompatibleError(f"task {task.name!r} has no ground truth (known evidence features)")
-    Xa = check_inputs(task, X, explanation)
+    Xa, explanation = prepare(task, X, explanation)
     truth = _truth(task, Xa) & explanation.flat_mask()
     positions, n_valid = rank_positions(explanation, order=order, seed=seed, X=Xa)
     kk = truth.sum(axis=1) if k is None else np.minimum(int(k), n_valid)

@@ -27,7 +27,7 @@ from ..task import Modality, Task
 from ._common import TARGET, BaseMetric, check_modality
 from .base import MetricInfo, MetricResult
 from .maskers import describe, resolve_masker
-from .perturb import MAX_CHUNK_BYTES, check_inputs, score_rows, tie_keys, to_space
+from .perturb import MAX_CHUNK_BYTES, prepare, score_rows, tie_keys, to_space
 
 __all__ = ["Infidelity", "infidelity", "optimal_scaling_infidelity"]
 
@@ -58,7 +58,7 @@ def infidelity(
     predict: Any = None,
 ) -> MetricResult:
     """Infidelity per sample; see the module docstring. Lower is better."""
-    Xa = check_inputs(task, X, explanation)
+    Xa, explanation = prepare(task, X, explanation)
     if perturbation == "auto":
         real = task.modality in (Modality.TABULAR, Modality.IMAGE)
         perturbation = "gaussian" if real else "subset"

@@ -18,13 +18,14 @@ Maskers (constant, background sample, text tokens, ROAD-style imputation) live i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidInputError
 from ..explanation import Explanation
-from ..task import Task
+from ..task import Modality, Task
 
 __all__ = [
     "MAX_CHUNK_BYTES",
@@ -32,6 +33,7 @@ __all__ = [
     "tie_keys",
     "grid_counts",
     "masked_scores",
+    "prepare",
     "rank_positions",
     "score_rows",
     "to_space",
@@ -123,6 +125,14 @@ def grid_counts(fractions: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
     """
     frac = np.asarray(fractions, dtype=np.float64)
     return np.floor(frac[None, :] * n_valid[:, None] + 0.5 + 1e-9).astype(np.int64)
+
+
+def prepare(task: Task, X: Any, explanation: Explanation) -> tuple[np.ndarray, Explanation]:
+    """Checked inputs, and the explanation with the task's padding mask when it has none."""
+    Xa = check_inputs(task, X, explanation)
+    if explanation.mask is None and task.modality in (Modality.TEXT, Modality.GENERATION):
+        explanation = replace(explanation, mask=task.valid_mask(Xa))
+    return Xa, explanation
 
 
 def check_inputs(task: Task, X: Any, explanation: Explanation) -> np.ndarray:

@@ -22,7 +22,7 @@ from ..task import Modality, Task
 from ._common import BaseMetric, check_modality
 from .agreement import rowwise_corr
 from .base import MetricInfo, MetricResult
-from .perturb import check_inputs
+from .perturb import prepare
 
 __all__ = ["ModelRandomisation", "SensitivityMax", "model_randomisation", "sensitivity_max"]
 
@@ -62,7 +62,8 @@ def sensitivity_max(
     """Max relative change of the attributions under small input noise. Lower is better."""
     if task.modality not in _REAL:
         raise IncompatibleError("sensitivity-max perturbs real-valued inputs (tabular, image)")
-    Xa = check_inputs(task, X, explanation).astype(np.float64)
+    Xa, explanation = prepare(task, X, explanation)
+    Xa = Xa.astype(np.float64)
     n = len(Xa)
     rng = np.random.default_rng(seed)
     noise = rng.uniform(-radius, radius, size=(n_samples, *Xa.shape))
@@ -108,7 +109,7 @@ def model_randomisation(
 
     import torch
 
-    Xa = check_inputs(task, X, explanation)
+    Xa, explanation = prepare(task, X, explanation)
     explainer = _explainer(explanation)
     model = task.model
     state = copy.deepcopy(model.state_dict())
