@@ -76,6 +76,9 @@ def main() -> None:
                     xb.get_metric(m, **mp).score(task, xc, expl)
         return time.perf_counter() - start, _cpu() - cpu0
 
+    machine = machine_parallelism()
+    sleep_1 = sleep_bound(xb, args.task, 1)
+    sleep_2 = sleep_bound(xb, args.task, 2)
     rows = []
     for _ in range(args.repeats):  # interleaved, so load changes hit all three alike
         w1, c1, jobs = timed_run(1)
@@ -86,6 +89,14 @@ def main() -> None:
         f"grid: {args.task} x {args.explainer}(n_samples={args.n_evals}) + random,"
         f" {args.samples} samples in chunks of {args.chunk}, 2 metrics: {jobs} jobs;"
         f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"machine check, 2 independent CPU-bound processes vs 1: {machine:.2f}x throughput"
+        " (the ceiling for any 2-worker speed-up on this machine right now)"
+    )
+    print(
+        f"dispatch check, sleep-bound jobs (no CPU needed): 1 worker {sleep_1:.2f} s,"
+        f" 2 workers {sleep_2:.2f} s, speed-up {sleep_1 / sleep_2:.2f}x"
     )
     print("  wall s (cpu s):  1 worker        2 workers       direct loop")
     for w1, c1, w2, c2, wl, cl in rows:
@@ -102,6 +113,57 @@ def main() -> None:
         f"runner overhead vs direct loop (median): wall {100 * (w1 / wl - 1):+.1f}%,"
         f" CPU {100 * (c1 / cl - 1):+.1f}%  (target <= 10%)"
     )
+
+
+def machine_parallelism() -> float:
+    """Throughput of two concurrent pure-Python CPU loops relative to one."""
+    import subprocess
+    import sys
+
+    code = "x = 0\nfor i in range(15_000_000): x += i"
+
+    def wall(n: int) -> float:
+        start = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
+        for p in procs:
+            p.wait()
+        return time.perf_counter() - start
+
+    return 2 * wall(1) / wall(2)
+
+
+def sleep_bound(xb, task: str, workers: int, jobs: int = 16, seconds: float = 0.25) -> float:
+    """Wall time of ``jobs`` explain jobs that only sleep: shows the dispatch is parallel
+    even when the machine's cores are busy with other work."""
+    import numpy as np
+
+    from xai_bench.explainer import BaseExplainer, Capabilities
+    from xai_bench.task import Modality
+
+    class Sleep(BaseExplainer):
+        name = "bench.sleep"
+        capabilities = Capabilities(modalities=frozenset({Modality.TABULAR}))
+
+        def __init__(self, seconds: float = seconds) -> None:
+            self.seconds = seconds
+
+        def _attribute(self, task, X, targets, scorer):
+            time.sleep(self.seconds)
+            return np.zeros(X.shape)
+
+    xb.register_explainer(Sleep, overwrite=True)
+    bench = xb.Benchmark(
+        [task],
+        ["bench.sleep"],
+        [("deletion_auc", {"steps": 2})],
+        n_samples=jobs,
+        chunk_size=1,
+        workers=workers,
+        progress=False,
+    )
+    start = time.perf_counter()
+    bench.run(backend="processes")
+    return time.perf_counter() - start
 
 
 def _cpu() -> float:
