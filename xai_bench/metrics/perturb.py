@@ -30,13 +30,14 @@ from ..task import Modality, Task
 __all__ = [
     "MAX_CHUNK_BYTES",
     "check_inputs",
-    "tie_keys",
     "grid_counts",
     "masked_scores",
     "prepare",
     "rank_positions",
     "score_rows",
+    "tie_keys",
     "to_space",
+    "work_array",
 ]
 
 #: Upper bound on the bytes of perturbed inputs built at once: small enough to stay in
