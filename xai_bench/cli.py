@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -83,6 +84,9 @@ def _override_args(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # the runner shows its own progress; silence the libraries' per-call tqdm bars
+    # (tqdm reads this when it is first imported, which happens after this line)
+    os.environ.setdefault("TQDM_DISABLE", "1")
     try:
         return int(COMMANDS[args.command](args) or 0)
     except XaiBenchError as exc:
