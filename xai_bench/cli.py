@@ -145,26 +145,30 @@ def _write_report(results: Any, output: str, interactive: bool) -> int:
 
 
 def _print_summary(results: Any) -> None:
+    """A compact leaderboard: mean per explainer (rows) and metric (columns), per task.
+
+    ``*`` marks a mean significantly better than the random control (Holm-corrected
+    paired Wilcoxon); the full table is ``xai-bench export STORE --table summary``.
+    """
     summary = results.summary()
     if summary.empty:
         print("no scores (see failures below)")
     else:
-        cols = [
-            c
-            for c in (
-                "task",
-                "metric",
-                "explainer",
-                "n",
-                "mean",
-                "ci_low",
-                "ci_high",
-                "rel_random",
-                "seconds_per_explanation",
-            )
-            if c in summary.columns
-        ]
-        print(summary[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        arrows = {
+            m: "↑" if hib else "↓"
+            for m, hib in summary.groupby("metric")["higher_is_better"].first().items()
+        }
+        cells = summary.assign(
+            cell=[
+                f"{m:.3f}{'*' if sig else ' '}"
+                for m, sig in zip(summary["mean"], summary["significant_vs_random"], strict=True)
+            ]
+        )
+        for task, grp in cells.groupby("task", sort=True):
+            table = grp.pivot(index="explainer", columns="metric", values="cell").fillna("")
+            table.columns = [f"{c} {arrows.get(c, '')}" for c in table.columns]
+            print(f"\n{task} (n={int(grp['n'].max())}; * = better than random, p < 0.05)")
+            print(table.to_string())
     fails = results.failures
     bad = fails[fails["status"] != "skipped"]
     if len(bad):
