@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
         help="keep finished jobs of the same run and compute only the missing"
         " ones (default); --no-resume recomputes everything",
     )
+    run.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume, run failed, timed-out and crashed jobs again",
+    )
     run.add_argument("--store", help="SQLite results store (default: runs/NAME.sqlite)")
     run.add_argument("--run-id", help="run id in the store (default: NAME-<hash of the grid>)")
     run.add_argument("-o", "--output", help="HTML report path (default: reports/NAME.html)")
@@ -119,6 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         address=args.address or config.address,
         resume=args.resume,
         run_id=args.run_id,
+        retry_failed=args.retry_failed,
     )
     _print_summary(results)
     print(f"results store: {store} (run {results.provenance['run_id']})")

@@ -99,3 +99,21 @@ def test_two_workers_run_jobs_concurrently_in_two_reused_processes():
     assert len(slow) == 4 and set(slow["status"]) == {"ok"}
     assert jobs["pid"].nunique() == 2
     assert set(jobs["worker_pid"]) == {os.getpid()}
+
+
+def test_resume_keeps_failures_unless_asked_to_retry(tmp_path):
+    from xai_bench.runner.store import Store
+
+    store = tmp_path / "f.sqlite"
+    bench = xb.Benchmark(
+        ["synthetic.linear"], ["test.raises"], METRICS, n_samples=4, progress=False
+    )
+    assert len(bench.run(store=store, backend="local").failures) == 1
+    with Store(store) as db:  # mark the stored failure, to see whether it is rerun
+        db.conn.execute("UPDATE jobs SET seconds = -1 WHERE status = 'failed'")
+    kept = bench.run(store=store, backend="local").jobs.query("status == 'failed'")
+    assert kept["seconds"].tolist() == [-1]
+    retried = bench.run(store=store, backend="local", retry_failed=True)
+    again = retried.jobs.query("status == 'failed'")
+    assert len(again) == 1 and again["seconds"].iloc[0] >= 0
+    assert "boom" in retried.failures["reason"].iloc[0]

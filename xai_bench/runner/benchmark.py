@@ -134,6 +134,7 @@ class Benchmark:
         resume: bool = True,
         *,
         run_id: str | None = None,
+        retry_failed: bool = False,
     ) -> Results:
         """Run every missing job and return the Results of the whole run.
 
@@ -149,6 +150,8 @@ class Benchmark:
             False recomputes everything.
         run_id : str, optional
             Defaults to ``<name>-<hash of the grid>``, so rerunning the same grid resumes.
+        retry_failed : bool
+            On resume, run failed, timed-out and crashed jobs again (skips stay skips).
         """
         t0 = time.time()
         tasks = self._tasks()
@@ -170,6 +173,8 @@ class Benchmark:
         }
         if not resume:
             db.clear_run(run_id)
+        elif retry_failed:
+            db.forget_failures(run_id)
         db.start_run(run_id, config, prov)
         for label, _, task in tasks:
             info, X, truth = _task_info(task, self.n_samples)

@@ -162,6 +162,22 @@ class Store:
         tables = ["jobs", "explanations", "metric_results", "scores", "tasks", "metric_info"]
         self._write([(f"DELETE FROM {t} WHERE run_id=?", (run_id,)) for t in tables])
 
+    def forget_failures(self, run_id: str) -> int:
+        """Drop failed, timed-out and crashed jobs so that a resume runs them again."""
+        n = self.conn.execute(
+            "SELECT COUNT(*) FROM jobs WHERE run_id=? AND status IN ('failed','timeout','crashed')",
+            (run_id,),
+        ).fetchone()[0]
+        self._write(
+            [
+                (
+                    "DELETE FROM jobs WHERE run_id=? AND status IN ('failed','timeout','crashed')",
+                    (run_id,),
+                )
+            ]
+        )
+        return int(n)
+
     def put_task(self, run_id: str, task: str, info: Mapping[str, Any], X: Any, truth: Any) -> None:
         self._write(
             [
