@@ -128,3 +128,20 @@ def make_task(n: int = 40):
     y = (X[:, 0] - X[:, 1] > 0).astype(int)
     model = LogisticRegression().fit(X, y)
     return Task.from_sklearn(model, X, y, name="user.logreg")
+
+
+class Interrupted(BaseExplainer):
+    """Receives SIGINT, as a worker does when the user presses Ctrl-C."""
+
+    name: ClassVar[str] = "test.interrupted"
+    capabilities: ClassVar[Capabilities] = TAB
+
+    def __init__(self) -> None:
+        pass
+
+    def _attribute(self, task, X, targets, scorer):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+
+
+EXPLAINERS.append(Interrupted)

@@ -117,3 +117,17 @@ def test_resume_keeps_failures_unless_asked_to_retry(tmp_path):
     again = retried.jobs.query("status == 'failed'")
     assert len(again) == 1 and again["seconds"].iloc[0] >= 0
     assert "boom" in retried.failures["reason"].iloc[0]
+
+
+def test_ctrl_c_in_a_worker_stops_the_run_and_leaves_the_job_missing(tmp_path):
+    from xai_bench.runner.store import Store
+
+    store = tmp_path / "i.sqlite"
+    bench = xb.Benchmark(
+        ["synthetic.linear"], ["test.interrupted"], METRICS, n_samples=4, progress=False, workers=1
+    )
+    with pytest.raises(KeyboardInterrupt):
+        bench.run(store=store, backend="processes")
+    with Store(store) as db:
+        statuses = [r[0] for r in db.conn.execute("SELECT status FROM jobs")]
+    assert "crashed" not in statuses and "interrupted" not in statuses

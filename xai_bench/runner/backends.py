@@ -83,7 +83,11 @@ class _Worker:
                 "status": "timeout",
                 "reason": f"killed after the {timeout:g} s timeout",
             }, False
-        return {**base, "status": "crashed", "reason": _describe_exit(self.kill())}, False
+        status = self.kill()
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGINT:
+            # Ctrl-C reached the worker too: the job is not done, and not a crash
+            return {**base, "status": "interrupted", "reason": "interrupted (Ctrl-C)"}, False
+        return {**base, "status": "crashed", "reason": _describe_exit(status)}, False
 
     def kill(self) -> int:
         """Kill the child (if still running) and return its wait status."""

@@ -320,6 +320,8 @@ class Benchmark:
                 bar.update("skipped")
             todo = [job for job, _ in jobs]
             for job, out in executor.map(todo, execute, prepare):
+                if out["status"] == "interrupted":  # left missing: a resume reruns it
+                    raise KeyboardInterrupt
                 db.record(run_id, job, out)
                 bar.update(out["status"])
 
