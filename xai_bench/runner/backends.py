@@ -222,6 +222,12 @@ class Executor:
             raise InvalidInputError(
                 f"backend {backend!r}", f"one of {list(BACKENDS)}", "Pick a listed backend."
             )
+        if backend != "local" and not hasattr(os, "fork"):
+            raise InvalidInputError(
+                f"backend {backend!r} on a platform without fork()",
+                "Linux or macOS for isolated worker processes",
+                "Use backend='local' here, or run on Linux/macOS.",
+            )
         self.backend = backend
         self.workers = workers
         self.timeout = timeout
