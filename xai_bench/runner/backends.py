@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import queue
 import signal
@@ -46,7 +47,12 @@ class _Worker:
 
     def __init__(self) -> None:
         parent, child = Pipe(duplex=True)
+        # objects that exist now go to the permanent GC generation, so the child's
+        # collector does not touch (and copy-on-write) the parent's heap
+        gc.freeze()
         self.pid = os.fork()
+        if self.pid:
+            gc.unfreeze()
         if self.pid == 0:
             code = 0
             try:
