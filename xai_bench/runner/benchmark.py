@@ -41,7 +41,9 @@ class Benchmark:
     n_samples : int
         Samples explained per task (the first ``n_samples`` rows of ``task.X``).
     seed : int or list of int
-        Seed(s); each explainer and metric that takes ``seed`` gets it.
+        Seed(s). Each explainer that takes ``seed`` gets one per (seed, chunk), derived
+        with ``SeedSequence``; metrics keep their own ``seed`` parameter (the tie-break),
+        so the spread across seeds measures the explainers alone.
     timeout : float, optional
         Seconds per job before it is killed (``processes`` and ``dask`` backends).
     chunk_size : int
