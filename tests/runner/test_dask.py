@@ -41,3 +41,28 @@ def test_dask_local_cluster_matches_processes_backend(tmp_path, monkeypatch):
     b = proc_res.scores.sort_values(keys).reset_index(drop=True)
     np.testing.assert_array_equal(a[keys].to_numpy(), b[keys].to_numpy())
     np.testing.assert_array_equal(a["score"].to_numpy(), b["score"].to_numpy())
+
+
+def test_dask_address_of_a_running_scheduler_and_a_task_object(tmp_path):
+    from dask.distributed import LocalCluster
+
+    task = xb.load_task("synthetic.linear")  # a Task object travels to the workers pickled
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
+        local_directory=str(tmp_path),
+    ) as cluster:
+        worker_pids = {w.pid for w in cluster.workers.values()}
+        res = xb.Benchmark(
+            [task],
+            ["oracle"],
+            [("deletion_auc", {"steps": 4})],
+            n_samples=8,
+            chunk_size=2,
+            progress=False,
+        ).run(backend="dask", address=cluster.scheduler_address)
+    assert set(res.jobs["status"]) == {"ok"}
+    assert set(res.jobs["worker_pid"]) <= worker_pids
+    assert len(res.scores) == 2 * 8
