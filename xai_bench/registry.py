@@ -264,7 +264,9 @@ def register_explainer(cls: Any, name: str | None = None, overwrite: bool = Fals
 def register_metric(cls: Any, name: str | None = None, overwrite: bool = False) -> Any:
     """Register a metric class for in-process use; usable as a decorator."""
     info = getattr(cls, "info", None)
-    _METRICS.register(cls, name or getattr(info, "name", None) or _class_name(cls, "metric"), overwrite)
+    _METRICS.register(
+        cls, name or getattr(info, "name", None) or _class_name(cls, "metric"), overwrite
+    )
     return cls
 
 

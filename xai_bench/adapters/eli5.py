@@ -106,7 +106,9 @@ class Eli5Weights(BaseExplainer):
             return self._text(eli5, task, X, targets)
         names = [f"c{j}" for j in range(X.shape[1])]  # unique names -> column index
         column = {n: j for j, n in enumerate(names)}
-        attr, base, seen = np.zeros(X.shape), [], []
+        attr = np.zeros(X.shape)
+        base: list[float] = []
+        seen: list[str] = []
         for i, (x, t) in enumerate(zip(X, targets, strict=True)):
             with _recording(seen):
                 found = eli5.explain_prediction(
@@ -132,7 +134,9 @@ class Eli5Weights(BaseExplainer):
             )
         vec, clf = steps[0][1], steps[1][1]
         rows = row_texts(task, X)
-        attr, base, seen = np.zeros(X.shape), [], []
+        attr = np.zeros(X.shape)
+        base: list[float] = []
+        seen: list[str] = []
         for i, (row, t) in enumerate(zip(rows, targets, strict=True)):
             with _recording(seen):
                 found = eli5.explain_prediction(clf, row.text, vec=vec, top=None, targets=[int(t)])
@@ -187,7 +191,9 @@ class Eli5Text(BaseExplainer):
             p = scores(texts)  # float32 models: ELI5 samples with numpy, which needs sum == 1
             return p / p.sum(1, keepdims=True)
 
-        attr, fidelity, seen = np.zeros(X.shape), [], []
+        attr = np.zeros(X.shape)
+        fidelity: list[dict[str, float]] = []
+        seen: list[str] = []
         for i, (row, t) in enumerate(zip(rows, targets, strict=True)):
             te = lime.TextExplainer(
                 n_samples=self.n_samples,

@@ -55,8 +55,13 @@ def breast_cancer_mlp() -> Task:
 
     model = cached_torch("breast_cancer_mlp", build, train)
     task = Task.from_torch(
-        model, X_te, y_te, feature_names=names, background=X_tr,
-        name="breast_cancer.mlp", class_names=CLASSES,
+        model,
+        X_te,
+        y_te,
+        feature_names=names,
+        background=X_tr,
+        name="breast_cancer.mlp",
+        class_names=CLASSES,
     )
     return _with_accuracy(task)
 
@@ -69,13 +74,18 @@ def breast_cancer_gbt() -> Task:
     X_tr, X_te, y_tr, y_te, names = _breast_cancer()
     model = cached_sklearn(
         "breast_cancer_gbt",
-        lambda: GradientBoostingClassifier(
-            n_estimators=60, max_depth=3, random_state=SEED
-        ).fit(X_tr, y_tr),
+        lambda: GradientBoostingClassifier(n_estimators=60, max_depth=3, random_state=SEED).fit(
+            X_tr, y_tr
+        ),
     )
     task = Task.from_sklearn(
-        model, X_te, y_te, feature_names=names, background=X_tr,
-        name="breast_cancer.gbt", class_names=CLASSES,
+        model,
+        X_te,
+        y_te,
+        feature_names=names,
+        background=X_tr,
+        name="breast_cancer.gbt",
+        class_names=CLASSES,
     )
     return _with_accuracy(task)
 
@@ -107,8 +117,14 @@ def synthetic_linear() -> Task:
     logit = X @ SYNTHETIC_WEIGHTS
     y = (rng.random(len(X)) < 1 / (1 + np.exp(-logit))).astype(int)
     return Task.from_torch(
-        model, X, y, feature_names=[f"x{i}" for i in range(8)], background=background,
-        name="synthetic.linear", modality=Modality.TABULAR, class_names=("neg", "pos"),
+        model,
+        X,
+        y,
+        feature_names=[f"x{i}" for i in range(8)],
+        background=background,
+        name="synthetic.linear",
+        modality=Modality.TABULAR,
+        class_names=("neg", "pos"),
         ground_truth=truth,
     )
 
