@@ -154,3 +154,16 @@ def test_rank_stability_across_seeds_and_metric_variants():
 
 def test_empty_results_give_an_empty_summary():
     assert Results().summary().empty
+
+
+def test_repeating_seeds_does_not_inflate_n_or_significance():
+    # two deterministic explainers: identical scores under every seed. Five seeds must give
+    # exactly the statistics of one seed, because the unit is the sample, not (sample, seed).
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0.4, 0.6, size=8)
+    b = a + rng.normal(0.01, 0.03, size=8)
+    one = make({"a": a, "b": b}, seeds=(0,)).summary().set_index("explainer")
+    five = make({"a": a, "b": b}, seeds=range(5)).summary().set_index("explainer")
+    assert five.loc["a", "n"] == 8
+    for col in ["mean", "ci_low", "ci_high", "p_vs_best", "mean_rank"]:
+        np.testing.assert_allclose(five[col].to_numpy(float), one[col].to_numpy(float))

@@ -1,13 +1,15 @@
 """Statistics over per-sample scores: are the differences between explainers real?
 
-Per (task, explainer, metric), over every (sample, seed) score:
+Per (task, explainer, metric). The statistical unit is the *sample*: scores of one sample
+under several seeds are averaged first, so that repeating a deterministic explainer over
+seeds cannot inflate ``n`` or the significance of a test (pseudo-replication).
 
 - ``mean``, ``median`` and a percentile-bootstrap CI of the mean;
 - a paired two-sided Wilcoxon signed-rank test against the best explainer and against
-  the ``random`` control (pairs are the same sample and seed), Holm-corrected within each
+  the ``random`` control (pairs are the same sample), Holm-corrected within each
   (task, metric); ``significant_vs_best`` means significantly worse than the best,
   ``significant_vs_random`` means significantly *better* than random;
-- ``mean_rank``: the explainer's rank among all explainers on each (sample, seed),
+- ``mean_rank``: the explainer's rank among all explainers on each sample,
   1 = best, averaged;
 - ``rel_random``: improvement over the random control's mean in metric units, signed so
   that positive is better (whatever the metric's direction);
@@ -111,10 +113,8 @@ def _directions(results: Results) -> dict[str, bool]:
 
 
 def _wide(grp: pd.DataFrame) -> pd.DataFrame:
-    """Scores as a (sample, seed) x explainer table."""
-    return grp.pivot_table(
-        index=["sample", "seed"], columns="explainer", values="score", aggfunc="mean"
-    )
+    """Scores as a sample x explainer table, averaged over seeds."""
+    return grp.pivot_table(index="sample", columns="explainer", values="score", aggfunc="mean")
 
 
 def summarize(results: Results, level: float = 0.95, alpha: float = 0.05) -> pd.DataFrame:
@@ -152,7 +152,7 @@ def summarize(results: Results, level: float = 0.95, alpha: float = 0.05) -> pd.
         )
         rand_mean = means.get(CONTROL, np.nan)
         for explainer, sub in grp.groupby("explainer", sort=True):
-            s = sub["score"].to_numpy()
+            s = sub.groupby("sample")["score"].mean().to_numpy()
             lo, hi = bootstrap_ci(s, level)
             mean = float(np.nanmean(s)) if np.isfinite(s).any() else np.nan
             better = 0.0 if explainer == CONTROL else (mean - rand_mean) * sign
