@@ -352,21 +352,24 @@ def torch_scorer(module: Any, *, output: str = "logits", batch_size: int = 4096)
         dtype = param.dtype if param is not None else torch.float32
         device = param.device if param is not None else torch.device("cpu")
         arr = np.asarray(batch)
-        modes = [(m, m.training) for m in module.modules()]  # restored one by one
-        module.eval()
+        # only submodules in train mode are switched (and restored): none when already eval
+        training = [m for m in module.modules() if m.training]
+        if training:
+            module.eval()
         outs = []
         try:
             with torch.no_grad():
                 for start in range(0, len(arr), batch_size):
                     chunk = torch.as_tensor(arr[start : start + batch_size])
                     chunk = chunk.to(device=device, dtype=dtype if chunk.is_floating_point() else None)
-                    out = module(chunk)
-                    out = out.float()
-                    outs.append(out.softmax(-1) if output == "logits" else out)
+                    outs.append(module(chunk).float())
         finally:
-            for m, was_training in modes:
-                m.training = was_training
-        return torch.cat(outs).cpu().double().numpy()
+            for m in training:
+                m.training = True
+        out = outs[0] if len(outs) == 1 else torch.cat(outs)
+        if output == "logits":
+            out = out.softmax(-1)
+        return out.cpu().double().numpy()
 
     return predict_proba
 
