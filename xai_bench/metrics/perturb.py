@@ -263,16 +263,20 @@ def _broadcast_scores(
     S = len(cols)
     per_sample = max(1, S * F * (2 * Xf.itemsize + 1))
     block = max(1, int((max_bytes or MAX_CHUNK_BYTES) // per_sample))
+    block = -(-n // -(-n // block))  # equal blocks: no small trailing model call
     out = np.empty((n, S), dtype=np.float64)
     cols32 = cols.astype(positions.dtype)
+    feature_shape = np.shape(X)[1:]
     for start in range(0, n, block):
-        i = np.arange(start, min(n, start + block))
-        top = positions[i, None, :] < cols32[None, :, None]
-        removed = ((valid[i, None, :] & ~top) if keep_top else top).reshape(len(i) * S, F)
-        rows = np.repeat(Xf[i], S, axis=0)
-        batch = fill(rows, removed, np.repeat(i, S)).reshape(len(i) * S, *np.shape(X)[1:])
-        probs = predict(batch)
-        out[i] = probs[np.arange(len(i) * S), np.repeat(targets[i], S)].reshape(len(i), S)
+        sl = slice(start, min(n, start + block))
+        m = sl.stop - start
+        top = positions[sl, None, :] < cols32[None, :, None]
+        removed = ((valid[sl, None, :] & ~top) if keep_top else top).reshape(m * S, F)
+        rows = np.repeat(Xf[sl], S, axis=0)
+        index = np.repeat(np.arange(start, sl.stop), S)
+        probs = predict(fill(rows, removed, index).reshape(m * S, *feature_shape))
+        picked = np.take_along_axis(probs.reshape(m, S, -1), targets[sl, None, None], axis=2)
+        out[sl] = picked[:, :, 0]
     return out
 
 
