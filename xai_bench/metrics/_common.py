@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ..errors import IncompatibleError
@@ -19,11 +20,12 @@ TARGET = "explanation.targets (the predicted class unless the user gave targets)
 class BaseMetric:
     """Thin class around a pure metric function: hyperparameters in ``__init__`` only.
 
-    Subclasses set ``info`` and implement ``score`` by calling their pure function with
-    ``**self.get_params()``.
+    Subclasses set ``info`` and ``_fn``, the pure function that ``score`` calls as
+    ``_fn(task, X, explanation, **self.get_params())`` after checking the modality.
     """
 
     info: ClassVar[MetricInfo]
+    _fn: ClassVar[Callable[..., MetricResult]]
 
     def get_params(self) -> dict[str, Any]:
         sig = inspect.signature(type(self).__init__)
@@ -34,7 +36,11 @@ class BaseMetric:
         return f"{type(self).__name__}({args})"
 
     def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
-        raise NotImplementedError
+        fn = getattr(type(self), "_fn", None)
+        if fn is None:
+            raise NotImplementedError(f"{type(self).__name__} sets no `_fn` and no `score`")
+        check_modality(self.info, task)
+        return fn(task, X, explanation, **self.get_params())
 
 
 def check_modality(info: MetricInfo, task: Task) -> None:

@@ -12,6 +12,7 @@ hashed keys, so a sample gets the same subsets in any batch.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..explanation import Explanation
 from ..task import Task
-from ._common import TARGET, BaseMetric, check_modality
+from ._common import TARGET, BaseMetric
 from .agreement import rowwise_corr
 from .base import MetricInfo, MetricResult
 from .maskers import describe, resolve_masker
@@ -161,22 +162,15 @@ def faithfulness_correlation(
 
 
 class _Ablation(BaseMetric):
-    method: ClassVar[str]
-
     def __init__(self, baseline: Any = "default", space: str = "probability") -> None:
         self.baseline = baseline
         self.space = space
-
-    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
-        check_modality(self.info, task)
-        return ablation_correlation(task, X, explanation, method=self.method, **self.get_params())
 
 
 _ABL = "Leave-one-out ablation; cf. Hooker et al. 2019, Tomsett et al. AAAI 2020"
 
 
 class AblationSpearman(_Ablation):
-    method = "spearman"
     info: ClassVar[MetricInfo] = MetricInfo(
         name="ablation_spearman",
         higher_is_better=True,
@@ -184,10 +178,10 @@ class AblationSpearman(_Ablation):
         description="Spearman correlation of attributions with single-feature ablation effects",
         reference=_ABL,
     )
+    _fn = staticmethod(partial(ablation_correlation, method="spearman"))
 
 
 class AblationKendall(_Ablation):
-    method = "kendall"
     info: ClassVar[MetricInfo] = MetricInfo(
         name="ablation_kendall",
         higher_is_better=True,
@@ -195,6 +189,7 @@ class AblationKendall(_Ablation):
         description="Kendall tau of attributions with single-feature ablation effects",
         reference=_ABL,
     )
+    _fn = staticmethod(partial(ablation_correlation, method="kendall"))
 
 
 class FaithfulnessCorrelation(BaseMetric):
@@ -221,6 +216,4 @@ class FaithfulnessCorrelation(BaseMetric):
         self.space = space
         self.seed = seed
 
-    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
-        check_modality(self.info, task)
-        return faithfulness_correlation(task, X, explanation, **self.get_params())
+    _fn = staticmethod(faithfulness_correlation)

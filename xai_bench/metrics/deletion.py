@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import InvalidInputError
 from ..explanation import Explanation
 from ..task import Task
-from ._common import FLAT_TOL, TARGET, BaseMetric, check_modality
+from ._common import FLAT_TOL, TARGET, BaseMetric
 from .base import MetricInfo, MetricResult
 from .maskers import describe, resolve_masker
 from .perturb import grid_counts, masked_scores, prepare, rank_positions, to_space
@@ -237,8 +237,6 @@ def aopc(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResul
 class _CurveMetric(BaseMetric):
     """Parameters shared by every curve metric."""
 
-    _fn: ClassVar[Callable[..., MetricResult]]
-
     def __init__(
         self,
         steps: int | None = None,
@@ -252,10 +250,6 @@ class _CurveMetric(BaseMetric):
         self.order = order
         self.space = space
         self.seed = seed
-
-    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
-        check_modality(self.info, task)
-        return type(self)._fn(task, X, explanation, **self.get_params())
 
 
 _REF_DEL = "Petsiuk et al., RISE (BMVC 2018); Samek et al., IEEE TNNLS 2017 (MoRF)"

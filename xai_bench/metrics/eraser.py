@@ -22,7 +22,7 @@ import numpy as np
 
 from ..explanation import Explanation
 from ..task import Task
-from ._common import FLAT_TOL, BaseMetric, check_modality
+from ._common import FLAT_TOL, BaseMetric
 from .base import MetricInfo, MetricResult
 from .deletion import curve_result, perturbation_setup, step_grid
 from .perturb import grid_counts, masked_scores, to_space
@@ -154,8 +154,6 @@ def sufficiency(task: Task, X: Any, explanation: Explanation, **kw: Any) -> Metr
 
 
 class _EraserMetric(BaseMetric):
-    _fn: ClassVar[Callable[..., MetricResult]]
-
     def __init__(
         self,
         fractions: tuple[float, ...] = ERASER_FRACTIONS,
@@ -169,10 +167,6 @@ class _EraserMetric(BaseMetric):
         self.order = order
         self.space = space
         self.seed = seed
-
-    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
-        check_modality(self.info, task)
-        return type(self)._fn(task, X, explanation, **self.get_params())
 
 
 _REF = "DeYoung et al., ERASER: A Benchmark to Evaluate Rationalized NLP Models, ACL 2020"

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import IncompatibleError
 from ..explanation import Explanation
 from ..task import Task
-from ._common import BaseMetric, check_modality
+from ._common import BaseMetric
 from .base import MetricInfo, MetricResult
 from .perturb import prepare, rank_positions
 
@@ -73,6 +73,4 @@ class PrecisionAtK(BaseMetric):
         self.order = order
         self.seed = seed
 
-    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
-        check_modality(self.info, task)
-        return precision_at_k(task, X, explanation, **self.get_params())
+    _fn = staticmethod(precision_at_k)

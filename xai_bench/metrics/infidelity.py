@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
 from ..task import Modality, Task
-from ._common import TARGET, BaseMetric, check_modality
+from ._common import TARGET, BaseMetric
 from .base import MetricInfo, MetricResult
 from .maskers import describe, resolve_masker
 from .perturb import MAX_CHUNK_BYTES, prepare, score_rows, tie_keys, to_space
@@ -158,6 +158,4 @@ class Infidelity(BaseMetric):
         self.space = space
         self.seed = seed
 
-    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
-        check_modality(self.info, task)
-        return infidelity(task, X, explanation, **self.get_params())
+    _fn = staticmethod(infidelity)

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import IncompatibleError, XaiBenchError
 from ..explanation import Explanation
 from ..task import Modality, Task
-from ._common import BaseMetric, check_modality
+from ._common import BaseMetric
 from .agreement import rowwise_corr
 from .base import MetricInfo, MetricResult
 from .perturb import prepare
@@ -163,9 +163,7 @@ class SensitivityMax(BaseMetric):
         self.normalise = normalise
         self.seed = seed
 
-    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
-        check_modality(self.info, task)
-        return sensitivity_max(task, X, explanation, **self.get_params())
+    _fn = staticmethod(sensitivity_max)
 
 
 class ModelRandomisation(BaseMetric):
@@ -183,6 +181,4 @@ class ModelRandomisation(BaseMetric):
         self.order = order
         self.seed = seed
 
-    def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
-        check_modality(self.info, task)
-        return model_randomisation(task, X, explanation, **self.get_params())
+    _fn = staticmethod(model_randomisation)
