@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from ..explainer import BaseExplainer
+from ..explainer import BaseExplainer, Capabilities
 
 __all__ = ["TableExplainer", "build_adapter"]
 
@@ -29,8 +29,21 @@ class TableExplainer(BaseExplainer):
         raise NotImplementedError
 
 
-def build_adapter(base: type[TableExplainer], cls_name: str, attrs: dict[str, Any]) -> Any:
-    """A subclass of ``base`` with ``attrs`` and an ``__init__`` signature from ``_defaults``."""
+def build_adapter(
+    base: type[TableExplainer],
+    name: str,
+    capabilities: Capabilities,
+    spec: Any,
+    doc: str,
+    **attrs: Any,
+) -> Any:
+    """The subclass of ``base`` for the id ``name``, with an ``__init__`` from ``_defaults``.
+
+    ``"captum.integrated_gradients"`` gives class ``IntegratedGradients`` with that
+    ``name``, ``capabilities``, table row ``spec`` and docstring ``doc``, plus ``attrs``.
+    """
+    cls_name = "".join(part.title() for part in name.split(".", 1)[1].split("_"))
+    attrs = {"name": name, "capabilities": capabilities, "spec": spec, "__doc__": doc, **attrs}
     cls: Any = type(cls_name, (base,), {**attrs, "__module__": base.__module__})
     params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [
         inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)

@@ -445,16 +445,8 @@ def _adapter(method: str) -> type[CaptumExplainer]:
         stochastic=spec.stochastic,
         output_space=space,
     )
-    return build_adapter(
-        CaptumExplainer,
-        "".join(part.title() for part in method.split("_")),
-        {
-            "name": f"captum.{method}",
-            "capabilities": caps,
-            "spec": spec,
-            "__doc__": f"Captum ``{spec.cls}``: {spec.summary}",
-        },
-    )
+    doc = f"Captum ``{spec.cls}``: {spec.summary}"
+    return build_adapter(CaptumExplainer, f"captum.{method}", caps, spec, doc)
 
 
 IntegratedGradients = _adapter("integrated_gradients")

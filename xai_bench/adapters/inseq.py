@@ -253,17 +253,8 @@ def _adapter(method: str) -> type[InseqExplainer]:
         stochastic=spec.stochastic,
         output_space="attention" if spec.attention else "probability",
     )
-    return build_adapter(
-        InseqExplainer,
-        "".join(p.title() for p in method.split("_")),
-        {
-            "name": f"inseq.{method}",
-            "method": method,
-            "spec": spec,
-            "capabilities": caps,
-            "__doc__": f"Inseq ``{method}``: {spec.summary}",
-        },
-    )
+    doc = f"Inseq ``{method}``: {spec.summary}"
+    return build_adapter(InseqExplainer, f"inseq.{method}", caps, spec, doc, method=method)
 
 
 Saliency = _adapter("saliency")
