@@ -162,9 +162,14 @@ class KernelShap(BaseExplainer):
         return attr, meta
 
 
+def _sampled_background(task: Task, max_background: int, seed: int) -> Any:
+    """A seeded subsample of the task's background (``.data`` and ``.info``)."""
+    return summarize(task_background(task), max_background, "sample", seed)
+
+
 def _masker(task: Task, max_background: int, seed: int) -> tuple[Any, dict[str, Any]]:
     """An Independent masker over a seeded subsample of the task's background."""
-    bg = summarize(task_background(task), max_background, "sample", seed)
+    bg = _sampled_background(task, max_background, seed)
     return _shap().maskers.Independent(bg.data, max_samples=len(bg.data)), bg.info
 
 
@@ -284,6 +289,15 @@ def _pick(
     return attr, (b[targets] if b.size > 1 else np.resize(b, len(targets))).tolist()
 
 
+def _explain_values(
+    explainer: Any, task: Task, X: np.ndarray, targets: np.ndarray, space: str, info: dict
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Attributions and meta from a Tree or Linear explainer's ``shap_values``."""
+    values = explainer.shap_values(X)
+    attr, base = _pick(values, explainer.expected_value, targets, task, space, X.shape[1:])
+    return attr, {**info, "output_space": space, "base_values": base}
+
+
 class TreeShap(BaseExplainer):
     """TreeSHAP for scikit-learn tree ensembles (exact, polynomial time).
 
@@ -325,7 +339,7 @@ class TreeShap(BaseExplainer):
         info: dict[str, Any] = {}
         data = None
         if self.feature_perturbation == "interventional":
-            bg = summarize(task_background(task), self.max_background, "sample", self.seed)
+            bg = _sampled_background(task, self.max_background, self.seed)
             data, info = bg.data, bg.info
         try:
             explainer = shap.TreeExplainer(
@@ -338,9 +352,7 @@ class TreeShap(BaseExplainer):
             raise IncompatibleError(f"{self.name} needs a tree ensemble: {exc}") from exc
         space = self.model_output if self.model_output != "raw" else explainer.model.tree_output
         space = {"log_odds": "log_odds", "probability": "probability"}.get(space, str(space))
-        values = explainer.shap_values(X)
-        attr, base = _pick(values, explainer.expected_value, targets, task, space, X.shape[1:])
-        return attr, {**info, "output_space": space, "base_values": base}
+        return _explain_values(explainer, task, X, targets, space, info)
 
 
 def linear_coefficients(model: Any) -> tuple[np.ndarray, np.ndarray, str] | None:
@@ -399,9 +411,7 @@ class LinearShap(BaseExplainer):
         masker, info = _masker(task, self.max_background, self.seed)
         model = (coef[0], intercept[0]) if len(coef) == 1 else (coef, intercept)
         explainer = shap.LinearExplainer(model, masker)
-        values = explainer.shap_values(X)
-        attr, base = _pick(values, explainer.expected_value, targets, task, space, X.shape[1:])
-        return attr, {**info, "output_space": space, "base_values": base}
+        return _explain_values(explainer, task, X, targets, space, info)
 
 
 @contextlib.contextmanager
