@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from ._deps import version
+from ._params import Parameterised
 from ._validation import as_feature_matrix, check_finite
 from .errors import IncompatibleError, InvalidInputError
 from .explanation import Explanation
@@ -91,7 +91,7 @@ class Explainer(Protocol):
     def explain(self, task: Task, X: Any, *, targets: Any = None) -> Explanation: ...
 
 
-class BaseExplainer:
+class BaseExplainer(Parameterised):
     """Optional base for adapters: params by introspection, checks, timing and metadata.
 
     Subclasses set ``name``, ``capabilities``, ``library`` and implement
@@ -102,19 +102,6 @@ class BaseExplainer:
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
     library: ClassVar[str] = "xai-bench"
-
-    def get_params(self) -> dict[str, Any]:
-        """Hyperparameters, read from the constructor's signature (sklearn's rule)."""
-        sig = inspect.signature(type(self).__init__)
-        return {
-            p: getattr(self, p)
-            for p in sig.parameters
-            if p != "self" and sig.parameters[p].kind is not inspect.Parameter.VAR_KEYWORD
-        }
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     def explain(self, task: Task, X: Any, *, targets: Any = None) -> Explanation:
         reason = check_compatible(self.capabilities, task, self.name)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from .._params import Parameterised
 from ..errors import IncompatibleError
 from ..explanation import Explanation
 from ..task import Task
@@ -17,7 +17,7 @@ FLAT_TOL = 1e-2
 TARGET = "explanation.targets (the predicted class unless the user gave targets)"
 
 
-class BaseMetric:
+class BaseMetric(Parameterised):
     """Thin class around a pure metric function: hyperparameters in ``__init__`` only.
 
     Subclasses set ``info`` and ``_fn``, the pure function that ``score`` calls as
@@ -26,14 +26,6 @@ class BaseMetric:
 
     info: ClassVar[MetricInfo]
     _fn: ClassVar[Callable[..., MetricResult]]
-
-    def get_params(self) -> dict[str, Any]:
-        sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
         fn = getattr(type(self), "_fn", None)

@@ -13,11 +13,11 @@ engine calls on chunks: ``fill(X_rows, removed, sample_index) -> perturbed rows`
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, ClassVar
 
 import numpy as np
 
+from .._params import Parameterised
 from ..errors import IncompatibleError, InvalidInputError
 from ..task import Modality, Task
 from .perturb import Fill
@@ -35,18 +35,10 @@ __all__ = [
 TEXT = (Modality.TEXT, Modality.GENERATION)
 
 
-class Masker:
+class Masker(Parameterised):
     """Base: parameters by introspection; subclasses implement ``bind``."""
 
     name: ClassVar[str] = "masker"
-
-    def get_params(self) -> dict[str, Any]:
-        sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
     def bind(self, task: Task, X: np.ndarray) -> Fill:  # pragma: no cover - interface
         raise NotImplementedError
