@@ -41,16 +41,21 @@ EXPLAINERS = sorted(set(BUILTIN_EXPLAINERS) - {"random"})
 TRUTH_TASKS = sorted(t for t, p in PROFILES.items() if p.ground_truth and t != "synthetic.linear")
 
 
-@pytest.mark.parametrize("explainer_id", [e for e, _ in pairs(EXPLAINERS, ["synthetic.linear"])])
-def test_synthetic_linear_evidence_is_top3(explainer_id):
-    task = xb.load_task("synthetic.linear")
+def explain_first_rows(explainer_id: str, task: xb.Task) -> tuple[np.ndarray, xb.Explanation]:
+    """The first GROUND_TRUTH_N rows and their explanation; a run-time IncompatibleError skips."""
     explainer = accurate(explainer_id)
     assert check_compatible(explainer.capabilities, task) is None
     X = task.X[:GROUND_TRUTH_N]
     try:
-        e = explainer.explain(task, X)
+        return X, explainer.explain(task, X)
     except xb.IncompatibleError as exc:
         pytest.skip(str(exc))
+
+
+@pytest.mark.parametrize("explainer_id", [e for e, _ in pairs(EXPLAINERS, ["synthetic.linear"])])
+def test_synthetic_linear_evidence_is_top3(explainer_id):
+    task = xb.load_task("synthetic.linear")
+    _, e = explain_first_rows(explainer_id, task)
     hits = _top_k_hits(e.attributions, task.ground_truth[:GROUND_TRUTH_N], 3)
     assert hits.mean() >= 0.9, f"{explainer_id}: features 0-2 top-3 in {hits.mean():.0%}"
 
@@ -59,13 +64,7 @@ def test_synthetic_linear_evidence_is_top3(explainer_id):
 def test_evidence_ranks_above_chance_on_ground_truth_tasks(explainer_id, task_id):
     task = xb.load_task(task_id)
     assert task.ground_truth is not None
-    explainer = accurate(explainer_id)
-    assert check_compatible(explainer.capabilities, task) is None
-    X = task.X[:GROUND_TRUTH_N]
-    try:
-        e = explainer.explain(task, X)
-    except xb.IncompatibleError as exc:
-        pytest.skip(str(exc))
+    X, e = explain_first_rows(explainer_id, task)
     truth = np.asarray(task.ground_truth)[:GROUND_TRUTH_N]
     valid = task.valid_mask(X)
     a = np.abs(e.attributions)
