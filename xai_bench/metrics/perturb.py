@@ -17,6 +17,7 @@ Maskers (constant, background sample, text tokens, ROAD-style imputation) live i
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "check_inputs",
     "grid_counts",
     "masked_scores",
+    "max_rows",
     "prepare",
     "rank_positions",
     "score_rows",
@@ -44,6 +46,13 @@ __all__ = [
 #: cache (large fresh arrays cost page faults), large enough for few model calls
 #: (4 MiB: one call for a 256-sample, 31-step deletion of a 30-feature MLP).
 MAX_CHUNK_BYTES = 4 * 2**20
+
+#: Upper bound on the bytes of a torch model's activations per call (rows x the output
+#: bytes of all its leaf modules for one row): conv nets with large feature maps run
+#: ~1.5x faster in calls of ~1,000 rows than of ~4,000 (digits.cnn: 13.6 KB per row).
+MAX_ACTIVATION_BYTES = 12 * 2**20
+
+_ACTIVATION_BYTES: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
 ORDERS = ("signed", "abs")
 SPACES = ("probability", "log_odds")
@@ -246,6 +255,34 @@ def work_array(task: Task, X: Any) -> np.ndarray:
     return flat
 
 
+def max_rows(task: Task) -> int | None:
+    """Rows per model call that keep a torch model's activations within
+    ``MAX_ACTIVATION_BYTES``; None for other models (no bound).
+
+    The activation size is measured once per model: one scored row with forward hooks
+    on the leaf modules (deterministic: it depends on the architecture only).
+    """
+    if not task.is_torch:
+        return None
+    model = task.model
+    if model not in _ACTIVATION_BYTES:
+        sizes: list[int] = []
+
+        def hook(_module: Any, _inputs: Any, output: Any) -> None:
+            if hasattr(output, "numel") and hasattr(output, "element_size"):
+                sizes.append(int(output.numel()) * int(output.element_size()))
+
+        leaves = [m for m in model.modules() if next(m.children(), None) is None]
+        handles = [m.register_forward_hook(hook) for m in leaves]
+        try:
+            task.predict_proba(np.asarray(task.X[:1]))
+        finally:
+            for h in handles:
+                h.remove()
+        _ACTIVATION_BYTES[model] = max(1, sum(sizes))
+    return max(1, MAX_ACTIVATION_BYTES // _ACTIVATION_BYTES[model])
+
+
 def _broadcast_scores(
     task: Task,
     X: Any,
@@ -264,6 +301,9 @@ def _broadcast_scores(
     S = len(cols)
     per_sample = max(1, S * F * (2 * Xf.itemsize + 1))
     block = max(1, int((max_bytes or MAX_CHUNK_BYTES) // per_sample))
+    rows = max_rows(task)
+    if rows is not None:
+        block = min(block, max(1, rows // S))
     block = -(-n // -(-n // block))  # equal blocks: no small trailing model call
     out = np.empty((n, S), dtype=np.float64)
     cols32 = cols.astype(positions.dtype)
@@ -304,6 +344,7 @@ def score_rows(
     predict = predict or task.predict
     per_row = max(1, F * (Xf.itemsize + 5))  # inputs + positions + mask
     chunk = max(1, int((max_bytes or MAX_CHUNK_BYTES) // per_row))
+    chunk = min(chunk, max_rows(task) or chunk)
     out = np.empty(len(rows_i), dtype=np.float64)
     for start in range(0, len(rows_i), chunk):
         sl = slice(start, start + chunk)
