@@ -301,9 +301,9 @@ def _broadcast_scores(
     S = len(cols)
     per_sample = max(1, S * F * (2 * Xf.itemsize + 1))
     block = max(1, int((max_bytes or MAX_CHUNK_BYTES) // per_sample))
-    rows = max_rows(task)
-    if rows is not None:
-        block = min(block, max(1, rows // S))
+    cap = max_rows(task)
+    if cap is not None:
+        block = min(block, max(1, cap // S))
     block = -(-n // -(-n // block))  # equal blocks: no small trailing model call
     out = np.empty((n, S), dtype=np.float64)
     cols32 = cols.astype(positions.dtype)
