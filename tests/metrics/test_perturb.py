@@ -15,6 +15,7 @@ from xai_bench.metrics.maskers import (
     ImputeMasker,
     TokenMasker,
     resolve_masker,
+    sample_rngs,
 )
 from xai_bench.metrics.perturb import grid_counts, masked_scores, rank_positions
 from xai_bench.task import CountingScorer
@@ -115,7 +116,10 @@ def test_background_masker_is_seeded_and_ends_at_the_drawn_row(mlp_task):
     a = deletion_auc(mlp_task, X, ex, steps=5, baseline="background")
     b = deletion_auc(mlp_task, X, ex, steps=5, baseline=BackgroundMasker(seed=0))
     np.testing.assert_array_equal(a.curves, b.curves)
-    pick = np.random.default_rng(0).integers(0, len(mlp_task.background), size=10)
+    pick = [rng.integers(0, len(mlp_task.background)) for rng in sample_rngs(X, 0)]
+    assert len(set(pick)) > 1  # different samples draw different rows
+    c = deletion_auc(mlp_task, X, ex, steps=5, baseline=BackgroundMasker(seed=1))
+    assert not np.allclose(c.curves[:, -1], a.curves[:, -1])  # the seed matters
     end = mlp_task.predict(mlp_task.background[pick])[np.arange(10), ex.targets]
     np.testing.assert_allclose(a.curves[:, -1], end)
 
@@ -218,3 +222,26 @@ def test_text_explanation_without_mask_takes_padding_from_the_task():
         a = xb.get_metric(name).score(task, task.X, explanation(attr, 1, mask=valid))
         b = xb.get_metric(name).score(task, task.X, explanation(attr, 1))
         np.testing.assert_array_equal(a.scores, b.scores)
+
+
+@pytest.mark.parametrize(
+    ("task_id", "baseline"),
+    [
+        ("breast_cancer.mlp", "background"),
+        ("breast_cancer.mlp", "impute"),
+        ("digits.cnn", "impute"),
+    ],
+)
+def test_random_maskers_do_not_depend_on_batching(task_id, baseline):
+    # a sample's background row / imputation noise is seeded by its content, so it gets the
+    # same curve alone, in a batch, or at another position in the batch
+    task = xb.load_task(task_id)
+    X = task.X[:6]
+    ex = xb.get_explainer("random", seed=2).explain(task, X)
+    metric = xb.get_metric("deletion_auc", steps=8, baseline=baseline)
+    whole = metric.score(task, X, ex)
+    alone = [metric.score(task, X[i : i + 1], ex.subset(slice(i, i + 1))) for i in range(6)]
+    np.testing.assert_allclose(np.concatenate([r.curves for r in alone]), whole.curves, atol=1e-6)
+    order = np.arange(6)[::-1]
+    flipped = metric.score(task, X[order], ex.subset(order))
+    np.testing.assert_allclose(flipped.curves[::-1], whole.curves, atol=1e-6)

@@ -13,6 +13,7 @@ engine calls on chunks: ``fill(X_rows, removed, sample_index) -> perturbed rows`
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, ClassVar
 
 import numpy as np
@@ -148,7 +149,7 @@ class BackgroundMasker(Masker):
         if task.background is None:
             raise IncompatibleError(f"task {task.name!r} has no background data to sample from")
         bg = np.asarray(task.background).reshape(len(task.background), -1)
-        pick = np.random.default_rng(self.seed).integers(0, len(bg), size=len(X))
+        pick = np.array([rng.integers(0, len(bg)) for rng in sample_rngs(X, self.seed)])
         return _where(bg[pick], True)
 
 
@@ -239,7 +240,7 @@ class ImputeMasker(Masker):
         if task.modality is Modality.TABULAR:
             return self._tabular(task, X)
         if task.modality is Modality.IMAGE:
-            return self._image(task)
+            return self._image(task, X)
         raise IncompatibleError(f"ImputeMasker has no imputation for {task.modality.value}")
 
     def _tabular(self, task: Task, X: np.ndarray) -> Fill:
@@ -249,7 +250,7 @@ class ImputeMasker(Masker):
         cov = np.cov(ref, rowvar=False).reshape(len(mu), len(mu))
         prec = np.linalg.inv(cov + self.ridge * np.eye(len(mu)))
         eye = np.eye(len(mu))
-        rng = np.random.default_rng(self.seed)
+        z = np.stack([rng.standard_normal(len(mu)) for rng in sample_rngs(X, self.seed)])
 
         def fill(rows: np.ndarray, removed: np.ndarray, index: np.ndarray) -> np.ndarray:
             # E[d_R | d_K] solves P_RR d_R = -P_RK d_K (d = x - mu); one batched solve
@@ -258,16 +259,16 @@ class ImputeMasker(Masker):
             A = np.where(both, prec, eye)
             rhs = np.where(removed, -(d @ prec.T), 0.0)
             est = np.linalg.solve(A, rhs[..., None])[..., 0]
-            noisy = est + self.noise * rng.standard_normal(est.shape)
+            noisy = est + self.noise * z[index]
             return np.where(removed, mu + noisy, rows)
 
         return fill
 
-    def _image(self, task: Task) -> Fill:
+    def _image(self, task: Task, X: np.ndarray) -> Fill:
         shape = task.feature_shape
         if len(shape) != 3:
             raise IncompatibleError(f"image imputation needs (C, H, W) inputs, got {shape}")
-        rng = np.random.default_rng(self.seed)
+        z = np.stack([rng.standard_normal(shape) for rng in sample_rngs(X, self.seed)])
 
         def fill(rows: np.ndarray, removed: np.ndarray, index: np.ndarray) -> np.ndarray:
             img = rows.reshape(len(rows), *shape).astype(np.float64)
@@ -276,10 +277,28 @@ class ImputeMasker(Masker):
             den = _neighbour_mean(np.ones_like(cur))  # weights inside the image
             for _ in range(self.iterations):
                 cur = np.where(gone, _neighbour_mean(cur) / den, img)
-            cur = np.where(gone, cur + self.noise * rng.standard_normal(cur.shape), cur)
+            cur = np.where(gone, cur + self.noise * z[index], cur)
             return cur.reshape(len(rows), -1)
 
         return fill
+
+
+def sample_rngs(X: np.ndarray, seed: int) -> list[np.random.Generator]:
+    """One generator per sample, seeded by (seed, the sample's content).
+
+    A sample's random draws then do not depend on its position or on the batch it is
+    scored in, so batched and one-at-a-time results agree.
+    """
+    flat = np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(len(X), -1))
+    return [
+        np.random.default_rng(
+            [
+                seed,
+                *np.frombuffer(hashlib.blake2b(row.tobytes(), digest_size=16).digest(), np.uint32),
+            ]
+        )
+        for row in flat
+    ]
 
 
 def _neighbour_mean(img: np.ndarray) -> np.ndarray:
