@@ -174,8 +174,10 @@ class Task:
 
     @property
     def is_sklearn(self) -> bool:
-        return self.model is not None and hasattr(self.model, "get_params") and hasattr(
-            self.model, "predict_proba"
+        return (
+            self.model is not None
+            and hasattr(self.model, "get_params")
+            and hasattr(self.model, "predict_proba")
         )
 
     # -- constructors ----------------------------------------------------------------
@@ -276,8 +278,10 @@ class Task:
             from ._validation import check_finite
 
             check_finite(Xa, "X")
-        mod = Modality(modality) if modality else (
-            Modality.TABULAR if Xa.ndim == 2 else Modality.IMAGE
+        mod = (
+            Modality(modality)
+            if modality
+            else (Modality.TABULAR if Xa.ndim == 2 else Modality.IMAGE)
         )
         bg = None
         if background is not None:  # NaN/strings in the background: named here, not in SHAP/LIME
@@ -338,8 +342,7 @@ class Task:
 
 def _is_torch_module(obj: Any) -> bool:
     return any(
-        c.__module__.startswith("torch.nn") and c.__name__ == "Module"
-        for c in type(obj).__mro__
+        c.__module__.startswith("torch.nn") and c.__name__ == "Module" for c in type(obj).__mro__
     )
 
 
@@ -361,7 +364,9 @@ def torch_scorer(module: Any, *, output: str = "logits", batch_size: int = 4096)
             with torch.no_grad():
                 for start in range(0, len(arr), batch_size):
                     chunk = torch.as_tensor(arr[start : start + batch_size])
-                    chunk = chunk.to(device=device, dtype=dtype if chunk.is_floating_point() else None)
+                    chunk = chunk.to(
+                        device=device, dtype=dtype if chunk.is_floating_point() else None
+                    )
                     outs.append(module(chunk).float())
         finally:
             for m in training:
