@@ -423,6 +423,9 @@ def _task_info(task: Any, n_samples: int) -> tuple[dict[str, Any], np.ndarray, A
         except Exception:  # tokens are for display only
             tokens = None
     y = None if task.y is None else np.asarray(task.y)[:n].tolist()
+    target_tokens = None
+    if task.modality.value == "generation" and y is not None and task.tokenizer is not None:
+        target_tokens = list(task.tokenizer.convert_ids_to_tokens([int(t) for t in y]))
     info = {
         "modality": task.modality.value,
         "feature_names": list(task.feature_names) if task.feature_names else None,
@@ -431,6 +434,7 @@ def _task_info(task: Any, n_samples: int) -> tuple[dict[str, Any], np.ndarray, A
         "n_samples": n,
         "y": y,
         "tokens": tokens,
+        "target_tokens": target_tokens,  # the generated token each generation unit explains
         "meta": dict(task.meta),
     }
     truth = None
