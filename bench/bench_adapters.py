@@ -17,7 +17,7 @@ Target: <= 1.05x.
   compares against one explainer reused for all rows, which does less work but whose
   results depend on the batch: it prices the per-row seeding.
 
-    /work/venv/bin/python bench/bench_adapters.py
+    python bench/bench_adapters.py
 """
 
 from __future__ import annotations

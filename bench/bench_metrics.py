@@ -1,6 +1,6 @@
 """Faithfulness-engine benchmark: ratios measured in one run, torch at 1 thread.
 
-    python bench/bench_metrics.py [--repeats 5] [--quantus /work/qvenv/bin/python]
+    python bench/bench_metrics.py [--repeats 5] [--quantus PATH/TO/QUANTUS_VENV/bin/python]
 
 Times are the best CPU time (``time.process_time``) of interleaved rounds: torch and
 numpy run on one thread, so CPU time stays stable when other processes load the machine.
