@@ -206,8 +206,10 @@ def failures(results: Any) -> list[dict[str, Any]]:
         }
         key = (row["status"], row["explainer"], row["metric"], row["reason"])
         if row["status"] == "skipped" and key in grouped:
-            if row["task"] not in grouped[key]["task"].split(", "):
-                grouped[key]["task"] += f", {row['task']}"
+            for col in ("task", "seed"):  # list every task and seed the skip covers
+                seen = str(grouped[key][col]).split(", ")
+                if str(row[col]) not in seen:
+                    grouped[key][col] = ", ".join([*seen, str(row[col])])
             continue
         grouped[key] = row
         rows.append(row)
