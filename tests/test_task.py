@@ -124,3 +124,26 @@ def test_cached_model_reloads_identically(tmp_path, monkeypatch):
     assert len(calls) == 1
     torch.testing.assert_close(m1.weight, m2.weight)
     assert list(tmp_path.rglob("*.safetensors"))  # weights on disk, no pickle
+
+
+@pytest.mark.parametrize("classes", [1, 2, 3, 10, 15, 16, 100])
+def test_softmax_rows_equals_torch_softmax_and_ignores_the_batch(classes):
+    """The scorer's softmax gives torch's numbers to float32 rounding, and a row gets
+    bit-identical probabilities whatever batch it is in (dummy features stay exactly 0)."""
+    import torch
+
+    from xai_bench.task import softmax_rows
+
+    logits = torch.randn(513, classes, generator=torch.Generator().manual_seed(0)) * 8
+    got, ref = softmax_rows(logits), logits.softmax(-1).double().numpy()
+    assert got.dtype == np.float64 and got.shape == ref.shape
+    np.testing.assert_allclose(
+        got, ref, rtol=0, atol=4 * np.finfo(np.float32).eps
+    )  # torch: float32
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, rtol=0, atol=1e-6)
+    for n in (1, 3, 7, 17, 100):
+        alone = softmax_rows(logits[:1])
+        batch = softmax_rows(logits[:1].repeat(n, 1))
+        assert (batch == alone).all()
+        mixed = softmax_rows(torch.cat([logits[5 : 5 + n], logits[:1]]))
+        assert (mixed[-1] == alone[0]).all()

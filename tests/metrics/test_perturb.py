@@ -17,7 +17,7 @@ from xai_bench.metrics.maskers import (
     resolve_masker,
     sample_rngs,
 )
-from xai_bench.metrics.perturb import grid_counts, masked_scores, rank_positions
+from xai_bench.metrics.perturb import grid_counts, masked_scores, rank_positions, step_grid
 from xai_bench.task import CountingScorer
 
 PAD, MASK, EVIDENCE = 0, 1, 7
@@ -245,3 +245,46 @@ def test_random_maskers_do_not_depend_on_batching(task_id, baseline):
     order = np.arange(6)[::-1]
     flipped = metric.score(task, X[order], ex.subset(order))
     np.testing.assert_allclose(flipped.curves[::-1], whole.curves, atol=1e-6)
+
+
+@pytest.mark.parametrize("keep_top", [False, True])
+@pytest.mark.parametrize("per_sample", [False, True])
+def test_step_grid_equals_selecting_every_step_from_scratch(keep_top, per_sample):
+    """The incremental grid is bit-for-bit the direct selection, with padding, a first
+    count above zero and several features per step."""
+    rng = np.random.default_rng(3)
+    m, F = 7, 9
+    X = rng.standard_normal((m, F)).astype(np.float32)
+    valid = np.ones((m, F), dtype=bool)
+    valid[[1, 4], -3:] = False  # padding: ranked last, never removed nor restored
+    ex = xb.Explanation(rng.standard_normal((m, F)), np.zeros(m, int), "t", mask=valid)
+    positions, _ = rank_positions(ex)
+    rep = rng.standard_normal((m, F) if per_sample else F).astype(np.float32)
+    counts = np.array([1, 2, 4, 5, 6], dtype=np.int32)
+    grid = step_grid(X, rep, positions, valid, counts, keep_top).reshape(len(counts), m, F)
+    for s, c in enumerate(counts):
+        top = positions < c
+        removed = (valid & ~top) if keep_top else top
+        expected = np.where(removed, np.broadcast_to(rep, (m, F)), X)
+        np.testing.assert_array_equal(grid[s], expected)
+    assert (grid[:, ~valid] == np.broadcast_to(X[~valid], grid[:, ~valid].shape)).all()
+
+
+@pytest.mark.parametrize("baseline", ["default", "min", "background"])
+def test_elementwise_maskers_score_like_their_fill(mlp_task, baseline):
+    """The engine's step-by-step grid (elementwise maskers) scores exactly what the masker's
+    own fill gives for each curve point."""
+    X = mlp_task.X[:12]
+    ex = xb.get_explainer("random").explain(mlp_task, X)
+    pos, nv = rank_positions(ex, X=X)
+    counts = grid_counts(np.linspace(0, 1, 8), nv)
+    fill = resolve_masker(baseline).bind(mlp_task, X)
+    assert hasattr(fill, "replacement")
+    for keep_top in (False, True):
+        got = masked_scores(mlp_task, X, ex.targets, pos, counts, fill, keep_top=keep_top)
+        for s in range(counts.shape[1]):
+            top = pos < counts[:, s : s + 1]
+            removed = ~top if keep_top else top
+            rows = fill(X.copy(), removed, np.arange(len(X)))
+            p = mlp_task.predict(rows)[np.arange(len(X)), ex.targets]
+            np.testing.assert_allclose(got[:, s], p, rtol=0, atol=1e-7)

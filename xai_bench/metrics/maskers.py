@@ -28,6 +28,7 @@ __all__ = [
     "ConstantMasker",
     "ImputeMasker",
     "Masker",
+    "Replace",
     "TokenMasker",
     "describe",
     "resolve_masker",
@@ -63,13 +64,28 @@ def select(removed: np.ndarray, base: np.ndarray, rows: np.ndarray) -> np.ndarra
     return rows
 
 
-def _where(base: np.ndarray, per_sample: bool) -> Fill:
-    def fill(rows: np.ndarray, removed: np.ndarray, index: np.ndarray) -> np.ndarray:
-        if per_sample:
-            return np.where(removed, base[index].astype(rows.dtype, copy=False), rows)
-        return select(removed, base, rows)
+class Replace:
+    """The fill of every elementwise masker: each removed cell takes a fixed value.
 
-    return fill
+    ``values`` is shared (F,) (or a scalar) or per sample (n, F). Because a removed cell's
+    value does not depend on which other cells are removed, the engine may build a curve
+    grid step by step, changing only the cells removed since the previous step
+    (:func:`xai_bench.metrics.perturb.step_grid`), with identical inputs.
+    """
+
+    def __init__(self, values: np.ndarray, per_sample: bool) -> None:
+        self.values, self.per_sample = np.asarray(values), per_sample
+
+    def replacement(self, index: np.ndarray, F: int, dtype: np.dtype) -> np.ndarray:
+        """The values of samples ``index``: (len(index), F), or (F,) when shared."""
+        if self.per_sample:
+            return self.values[index].astype(dtype, copy=False)
+        return np.broadcast_to(self.values.astype(dtype, copy=False), (F,))
+
+    def __call__(self, rows: np.ndarray, removed: np.ndarray, index: np.ndarray) -> np.ndarray:
+        if self.per_sample:
+            return np.where(removed, self.values[index].astype(rows.dtype, copy=False), rows)
+        return select(removed, self.values, rows)
 
 
 class ConstantMasker(Masker):
@@ -128,7 +144,7 @@ class ConstantMasker(Masker):
 
     def bind(self, task: Task, X: np.ndarray) -> Fill:
         base, per_sample = self.baseline(task, X)
-        return _where(base, per_sample)
+        return Replace(base, per_sample)
 
 
 class BackgroundMasker(Masker):
@@ -150,7 +166,7 @@ class BackgroundMasker(Masker):
             raise IncompatibleError(f"task {task.name!r} has no background data to sample from")
         bg = np.asarray(task.background).reshape(len(task.background), -1)
         pick = np.array([rng.integers(0, len(bg)) for rng in sample_rngs(X, self.seed)])
-        return _where(bg[pick], True)
+        return Replace(bg[pick], True)
 
 
 class TokenMasker(Masker):
@@ -188,7 +204,7 @@ class TokenMasker(Masker):
         if task.modality not in TEXT:
             raise IncompatibleError(f"TokenMasker needs a text task, not {task.modality.value}")
         if self.mode == "replace":
-            return _where(np.asarray(self._token_id(task)), False)
+            return Replace(np.asarray(self._token_id(task)), False)
         if self.mode != "delete":
             raise InvalidInputError(
                 f"mode={self.mode!r}", "'replace' or 'delete'", "Use mode='replace'."

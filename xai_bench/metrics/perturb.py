@@ -37,6 +37,7 @@ __all__ = [
     "prepare",
     "rank_positions",
     "score_rows",
+    "step_grid",
     "tie_keys",
     "to_space",
     "work_array",
@@ -299,28 +300,72 @@ def _broadcast_scores(
     Xf = work_array(task, X)
     predict = predict or task.predict
     S = len(cols)
-    per_sample = max(1, S * F * (2 * Xf.itemsize + 1))
+    per_sample = max(1, S * F * (Xf.itemsize + 1))  # grid + removal mask
     block = max(1, int((max_bytes or MAX_CHUNK_BYTES) // per_sample))
     cap = max_rows(task)
-    if cap is not None:
-        block = min(block, max(1, cap // S))
+    if cap is not None:  # one model call per block: a grid built just before its call stays
+        block = min(block, max(1, cap // S))  # in cache (digits.cnn: 1.5x faster than 4 MiB)
     block = -(-n // -(-n // block))  # equal blocks: no small trailing model call
+    cap = min(cap or S * block, S * block)
+    cap = -(-S * block // -(-S * block // cap))  # a block's steps over > 1 call: equal calls
     out = np.empty((n, S), dtype=np.float64)
     cols32 = cols.astype(positions.dtype)
     feature_shape = np.shape(X)[1:]
     for start in range(0, n, block):
         sl = slice(start, min(n, start + block))
         m = sl.stop - start
-        # step-major rows (step, sample): the comparison runs over long contiguous rows
-        # of m*F cells instead of m*S short rows of F (about 6x faster)
-        top = positions[sl].reshape(1, m * F) < cols32[:, None]
-        removed = (valid[sl].reshape(1, m * F) & ~top) if keep_top else top
-        rows = np.tile(Xf[sl], (S, 1))
-        index = np.tile(np.arange(start, sl.stop), S)
-        probs = predict(fill(rows, removed.reshape(S * m, F), index).reshape(S * m, *feature_shape))
-        picked = np.take_along_axis(probs.reshape(S, m, -1), targets[None, sl, None], axis=2)
-        out[sl] = picked[:, :, 0].T
+        index = np.arange(start, sl.stop)
+        if hasattr(fill, "replacement"):
+            rep = fill.replacement(index, F, Xf.dtype)
+            grid = step_grid(Xf[sl], rep, positions[sl], valid[sl], cols32, keep_top)
+        else:
+            # step-major rows (step, sample): the comparison runs over long contiguous
+            # rows of m*F cells instead of m*S short rows of F (about 6x faster)
+            top = positions[sl].reshape(1, m * F) < cols32[:, None]
+            removed = (valid[sl].reshape(1, m * F) & ~top) if keep_top else top
+            grid = fill(np.tile(Xf[sl], (S, 1)), removed.reshape(S * m, F), np.tile(index, S))
+        grid = grid.reshape(S * m, *feature_shape)
+        picked = np.empty(S * m, dtype=np.float64)
+        row_targets = np.tile(targets[sl], S)
+        for r in range(0, S * m, cap):
+            probs = predict(grid[r : r + cap])
+            picked[r : r + cap] = probs[np.arange(len(probs)), row_targets[r : r + cap]]
+        out[sl] = picked.reshape(S, m).T
     return out
+
+
+def step_grid(
+    X: np.ndarray,
+    replacement: np.ndarray,
+    positions: np.ndarray,
+    valid: np.ndarray,
+    counts: np.ndarray,
+    keep_top: bool,
+) -> np.ndarray:
+    """The perturbed inputs of every (count, sample) pair, step-major (S * m, F).
+
+    For an elementwise masker (values ``replacement``: (F,) or (m, F)): the grid at the
+    first count is built by one selection, and each later step copies the previous one
+    and changes only the cells whose rank lies between the two counts (removed for
+    deletion, restored for insertion). Identical to selecting every step from scratch,
+    about 4x cheaper (each cell is written once per step instead of compared and
+    selected). ``counts`` must be increasing.
+    """
+    m, F = X.shape
+    rep = np.broadcast_to(replacement, (m, F))
+    grid = np.empty((len(counts), m, F), dtype=X.dtype)
+    top = positions < counts[0]
+    grid[0] = np.where((valid & ~top) if keep_top else top, rep, X)
+    # flat[r, i]: the flat cell of sample i's rank-r feature (row F gathers the padding)
+    flat = np.empty((F + 1, m), dtype=np.intp)
+    flat[positions.T, np.arange(m)[None, :]] = np.arange(m * F).reshape(m, F).T
+    source = np.ascontiguousarray(X if keep_top else rep).reshape(-1)  # what a changed cell becomes
+    steps = grid.reshape(len(counts), m * F)
+    for s in range(1, len(counts)):
+        steps[s] = steps[s - 1]
+        cells = flat[counts[s - 1] : counts[s]].reshape(-1)
+        steps[s][cells] = source[cells]
+    return grid.reshape(len(counts) * m, F)
 
 
 def score_rows(
