@@ -5,6 +5,21 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _param_names(cls: type) -> tuple[str, ...]:
+    """The constructor's parameter names, in order (read once per class: a signature
+    costs ~20 us, and metrics record their parameters on every call)."""
+    if cls not in _NAMES:
+        sig = inspect.signature(cls.__init__)  # type: ignore[misc]
+        _NAMES[cls] = tuple(
+            p
+            for p, param in sig.parameters.items()
+            if p != "self" and param.kind is not inspect.Parameter.VAR_KEYWORD
+        )
+    return _NAMES[cls]
+
 
 class Parameterised:
     """Base for classes whose ``__init__`` arguments are stored as attributes of the same name.
@@ -15,12 +30,7 @@ class Parameterised:
 
     def get_params(self) -> dict[str, Any]:
         """Hyperparameters, read from the constructor's signature (sklearn's rule)."""
-        sig = inspect.signature(type(self).__init__)
-        return {
-            p: getattr(self, p)
-            for p in sig.parameters
-            if p != "self" and sig.parameters[p].kind is not inspect.Parameter.VAR_KEYWORD
-        }
+        return {p: getattr(self, p) for p in _param_names(type(self))}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

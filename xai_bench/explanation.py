@@ -92,7 +92,10 @@ class Explanation:
 
     def degenerate(self) -> np.ndarray:
         """Per sample: True where the attributions are all equal (no ranking information)."""
-        a, m = self.flat(), self.flat_mask()
+        a = self.flat()
+        if self.mask is None:
+            return ~(a.max(axis=1) > a.min(axis=1))
+        m = self.flat_mask()
         hi = np.where(m, a, -np.inf).max(axis=1)
         lo = np.where(m, a, np.inf).min(axis=1)
         return ~(hi > lo)

@@ -406,8 +406,9 @@ def softmax_rows(logits: Any) -> np.ndarray:
     # rounded to the logits' precision, like torch's softmax: the last bits of a float32
     # model's logits vary with the batch size (GEMM blocking), and rounding the
     # probabilities to float32 keeps that noise out of them, as it always was
-    dtype = str(logits.dtype).removeprefix("torch.")
-    return np.ascontiguousarray(z.T.astype(dtype).astype(np.float64))
+    out = np.empty(z.shape[::-1])
+    out.T[...] = z.astype(str(logits.dtype).removeprefix("torch."))
+    return out
 
 
 class CountingScorer:

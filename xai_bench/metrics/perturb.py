@@ -91,17 +91,23 @@ def rank_positions(
     a, valid = explanation.flat(), explanation.flat_mask()
     n, F = a.shape
     key = np.abs(a) if order == "abs" else a
-    primary = np.where(valid, -key, np.inf)
+    primary = -key if explanation.mask is None else np.where(valid, -key, np.inf)
     ranked = np.argsort(primary, axis=1)  # exact without ties; tied rows are redone below
-    ordered = np.take_along_axis(primary, ranked, axis=1)
-    tied = ((ordered[:, 1:] == ordered[:, :-1]) & np.isfinite(ordered[:, 1:])).any(axis=1)
-    if tied.any():  # only rows with ties need the random key (rare for real attributions)
-        rows = np.flatnonzero(tied)
+    flat = ranked + np.arange(0, n * F, F)[:, None]  # flat index of each ranked cell
+    ordered = primary.take(flat)
+    same = ordered[:, 1:] == ordered[:, :-1]  # one cheap test first; ties among padding
+    rows = np.empty(0, dtype=np.intp)  # (inf) are harmless
+    if same.any():
+        rows = np.flatnonzero((same & np.isfinite(ordered[:, 1:])).any(axis=1))
+    if len(rows):  # only rows with ties need the random key (rare for real attributions)
         content = a[rows] if X is None else np.concatenate([a[rows], _as_f64(X, n)[rows]], 1)
         ranked[rows] = np.lexsort((tie_keys(content, F, seed), primary[rows]), axis=-1)
-    positions = np.empty((n, F), dtype=np.int32)
-    np.put_along_axis(positions, ranked, np.arange(F, dtype=np.int32)[None, :], axis=1)
-    positions[~valid] = F
+        flat = ranked + np.arange(0, n * F, F)[:, None]
+    positions = np.empty(n * F, dtype=np.int32)
+    positions[flat] = np.arange(F, dtype=np.int32)
+    positions = positions.reshape(n, F)
+    if explanation.mask is not None:
+        positions[~valid] = F
     return positions, valid.sum(axis=1).astype(np.int64)
 
 
