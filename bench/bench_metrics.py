@@ -179,6 +179,23 @@ def workload(name, N, steps, repeats, quantus_py):
     return row
 
 
+def cost_model(repeats):
+    """Deletion cost of N MLP samples (31 steps) for N = 1 ... 1024, fitted as a fixed part
+    plus a part per sample (least squares): what small calls, e.g. runner chunks, pay."""
+    import xai_bench as xb
+    from xai_bench.metrics.deletion import deletion_auc
+
+    task = xb.load_task("breast_cancer.mlp")
+    sizes = np.array([1, 8, 64, 256, 1024])
+    times = []
+    for N in sizes:
+        X = np.resize(task.X, (int(N), task.X.shape[1]))
+        ex = xb.get_explainer("random").explain(task, X)
+        times.append(best_of(lambda X=X, ex=ex: deletion_auc(task, X, ex, steps=31), repeats)[0])
+    per_sample, fixed = np.polyfit(sizes, np.array(times), 1)
+    return sizes, times, fixed, per_sample
+
+
 def memory_run():
     proc = subprocess.run(
         [sys.executable, "-c", MEMORY_SCRIPT], capture_output=True, text=True, check=True
@@ -210,6 +227,13 @@ def main() -> None:
                 f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
             )
         )
+    sizes, times, fixed, per_sample = cost_model(5 * args.repeats)
+    print(
+        "mlp deletion cost, 31 steps: "
+        + ", ".join(f"N={n}: {t * 1e3:.3f} ms" for n, t in zip(sizes, times, strict=True))
+        + f" -> {fixed * 1e3:.2f} ms + {per_sample * 1e6:.2f} us x N "
+        + f"({per_sample / 32 * 1e9:.0f} ns per grid row)"
+    )
     before, after, secs, n = memory_run()
     print(
         f"memory: {n} samples x 31 steps deletion: peak RSS {after:.0f} MiB "
