@@ -25,6 +25,8 @@ __all__ = [
     "register_explainer",
     "register_metric",
     "unavailable",
+    "unregister_explainer",
+    "unregister_metric",
 ]
 
 # id -> "module:attribute" (relative to xai_bench). Keep sorted within each library.
@@ -118,7 +120,8 @@ class _Registry:
     def __init__(self, kind: str, builtins: dict[str, str], group: str | None) -> None:
         self.kind, self.group = kind, group
         self._paths: dict[str, str] = dict(builtins)
-        self._objects: dict[str, Any] = {}
+        self._objects: dict[str, Any] = {}  # registered in-process, or resolved and cached
+        self._registered: set[str] = set()
         self._plugins: dict[str, metadata.EntryPoint] | None = None
         self._unavailable: dict[str, str] = {}
 
@@ -151,7 +154,18 @@ class _Registry:
                 "Pick another id, or pass overwrite=True to replace it.",
             )
         self._objects[name] = obj
+        self._registered.add(name)
         self._unavailable.pop(name, None)
+
+    def unregister(self, name: str) -> Any:
+        if name not in self._registered:
+            raise InvalidInputError(
+                f"{self.kind} id {name!r} was not registered in this process",
+                f"one of {sorted(self._registered)}",
+                "Unregister only ids added with register_*; built-ins and plugins stay.",
+            )
+        self._registered.discard(name)
+        return self._objects.pop(name)
 
     def resolve(self, name: str) -> Any:
         if name in self._objects:
@@ -268,6 +282,20 @@ def register_metric(cls: Any, name: str | None = None, overwrite: bool = False) 
         cls, name or getattr(info, "name", None) or _class_name(cls, "metric"), overwrite
     )
     return cls
+
+
+def unregister_explainer(name: str) -> Any:
+    """Undo ``register_explainer`` for ``name`` and return the class it held.
+
+    A built-in or plugin id it had overwritten resolves to the original again. For
+    scoped registration, e.g. a test fixture that registers, yields, and unregisters.
+    """
+    return _EXPLAINERS.unregister(name)
+
+
+def unregister_metric(name: str) -> Any:
+    """Undo ``register_metric`` for ``name`` and return the class it held."""
+    return _METRICS.unregister(name)
 
 
 def register_task(factory: Callable[[], Any], name: str, overwrite: bool = False) -> None:

@@ -1,10 +1,17 @@
-"""Plugin explainers and a metric for the runner tests (importable by worker processes)."""
+"""Plugin explainers and a metric for the runner tests (importable by worker processes).
+
+Importing this module registers nothing: tests get the plugins from the ``plugins``
+fixture (``tests/runner/conftest.py``), which unregisters them afterwards, so which
+tests run, and in which order, cannot change the ids other tests see.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
+from collections.abc import Iterator
 from typing import ClassVar
 
 import numpy as np
@@ -109,12 +116,27 @@ class TopMass:
 EXPLAINERS = [Raises, Sleeps, Exits, Segfaults, Killed, Slow]
 
 
-def register_all() -> None:
+def register_all(overwrite: bool = True) -> None:
+    """Register every toy plugin for the rest of the process (subprocess scripts)."""
     import xai_bench as xb
 
     for cls in EXPLAINERS:
-        xb.register_explainer(cls, overwrite=True)
-    xb.register_metric(TopMass, overwrite=True)
+        xb.register_explainer(cls, overwrite=overwrite)
+    xb.register_metric(TopMass, overwrite=overwrite)
+
+
+@contextlib.contextmanager
+def registered() -> Iterator[None]:
+    """The toy plugins registered inside the block only (fails if already registered)."""
+    from xai_bench.registry import unregister_explainer, unregister_metric
+
+    register_all(overwrite=False)
+    try:
+        yield
+    finally:
+        for cls in EXPLAINERS:
+            unregister_explainer(cls.name)
+        unregister_metric(TopMass.info.name)
 
 
 def make_task(n: int = 40):

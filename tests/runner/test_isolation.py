@@ -7,11 +7,10 @@ import time
 
 import numpy as np
 import pytest
-import runner_plugins
 
 import xai_bench as xb
 
-runner_plugins.register_all()
+pytestmark = pytest.mark.usefixtures("plugins")  # the test.* explainers, this module only
 
 BAD = ["test.raises", "test.sleeps", "test.exits", "test.segfaults", "test.killed"]
 METRICS = [("deletion_auc", {"steps": 4})]
@@ -25,7 +24,7 @@ def run(explainers, backend="processes", **kw):
 
 
 @pytest.fixture(scope="module")
-def faulty():
+def faulty(plugins):
     start = time.perf_counter()
     res = run(["oracle", *BAD], timeout=2.0, workers=2)
     return res, time.perf_counter() - start

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import runner_plugins
+import pytest
 
 import xai_bench as xb
 from xai_bench.runner.store import Store
@@ -28,8 +28,10 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+pytestmark = pytest.mark.usefixtures("plugins")  # the subprocess registers its own
+
+
 def bench(seconds=0.15):
-    runner_plugins.register_all()
     return xb.Benchmark(
         ["synthetic.linear"],
         [("test.slow", {"seconds": seconds})],
