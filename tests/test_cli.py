@@ -77,9 +77,15 @@ def test_validate_ok_and_bad(config, tmp_path, capsys):
 
 
 def test_run_report_export(config, tmp_path, capsys, monkeypatch):
+    from xai_bench.runner import stats
+
     monkeypatch.chdir(tmp_path)
+    calls = []
+    real = stats.summarize
+    monkeypatch.setattr(stats, "summarize", lambda r, **kw: calls.append(1) or real(r, **kw))
     store, html = tmp_path / "s.sqlite", tmp_path / "out" / "r.html"
     code = cli.main(["run", str(config), "--store", str(store), "-o", str(html)])
+    assert len(calls) == 1  # printed and reported from one computation
     out = capsys.readouterr().out
     assert "oracle" in out and "random" in out and f"results store: {store}" in out
     assert store.is_file()
