@@ -3,7 +3,11 @@ sorting, sample picker, injection safety. Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,7 +118,8 @@ def test_hostile_names_render_as_text(modality_results, watched, hostile, bench,
         for s in hostile if name == "evil-text" else names:
             assert s in body, s
         assert page.locator("img").count() == 0
-        assert page.locator("script").count() == 1
+        assert page.locator("script:not([type='application/json'])").count() == 1
+        assert page.locator("script").count() == 2  # + the downloads' inert JSON
         assert page.locator("a[href^='javascript']").count() == 0
         assert page.evaluate("window.__pwned === undefined")
         page.locator("[data-picker] button[data-pick='disagree']").first.click()
@@ -158,4 +163,84 @@ def test_default_suite_report_in_browser(default_suite_results, watched, artifac
         picker.locator("button[data-pick='disagree']").click()
         assert picker.locator("[data-panel]:visible").get_attribute("data-panel") == "disagree"
     page.screenshot(path=str(artifacts / "report-default-suite.png"), full_page=True)
+    assert watched.errors == [] and watched.requests == [] and watched.dialogs == []
+
+
+def _download(page, name: str) -> str:
+    with page.expect_download() as info:
+        page.locator(f"button[data-download='{name}']").click()
+    download = info.value
+    assert download.suggested_filename == f"xai-bench-{name}"
+    return Path(download.path()).read_text("utf-8")
+
+
+def test_downloads_hold_the_results_numbers(tabular_results, watched, hostile, tmp_path):
+    """Click each download; the CSV and JSON files hold exactly the numbers of Results,
+    and hostile explainer names come out as inert text (formula cells prefixed)."""
+    r = tabular_results
+    formula, markup = "=cmd|' /C calc'!A0", hostile[0] + ',"quoted"'
+    real = sorted(e for e in r.scores["explainer"].unique() if e not in ("random", "oracle"))
+    names = {real[0]: formula, real[1]: markup}
+    ren = lambda df: df.replace({"explainer": names})  # noqa: E731
+    r = replace(
+        r,
+        scores=ren(r.scores),
+        curves=ren(r.curves),
+        explanations=ren(r.explanations),
+        attributions={(t, names.get(e, e), s): x for (t, e, s), x in r.attributions.items()},
+    )
+    page = watched.open(render_report(r, tmp_path / "d.html"))
+    want = sorted(
+        r.scores[["task", "explainer", "metric", "sample", "seed", "score"]].itertuples(
+            index=False, name=None
+        )
+    )
+
+    def unformula(name: str) -> str:  # what a reader undoes: the guard quote
+        return name[1:] if name.startswith("'=") else name
+
+    rows = list(csv.DictReader(io.StringIO(_download(page, "scores.csv"))))
+    assert {row["explainer"] for row in rows} >= {"'" + formula, markup}  # guarded, quoted
+    got = sorted(
+        (
+            x["task"],
+            unformula(x["explainer"]),
+            x["metric"],
+            int(x["sample"]),
+            int(x["seed"]),
+            float(x["score"]),
+        )
+        for x in rows
+    )
+    assert got == want  # every score, bit for bit
+
+    summary = r.summary().set_index(["task", "explainer", "metric"])
+    rows = list(csv.DictReader(io.StringIO(_download(page, "summary.csv"))))
+    assert len(rows) == len(summary)
+    for x in rows:
+        s = summary.loc[(x["task"], unformula(x["explainer"]), x["metric"])]
+        for col in ("mean", "ci_low", "ci_high"):
+            assert float(x[col]) == s[col]
+        assert (
+            int(x["n"]) == s["n"]
+            and x["higher_is_better"] == str(bool(s["higher_is_better"])).lower()
+        )
+    ranks = {(x["task"], x["metric"], x["explainer"]): int(x["rank"]) for x in rows}
+    for (t, m), sub in summary.reset_index().groupby(["task", "metric"]):
+        hib = bool(sub["higher_is_better"].iloc[0])
+        best = sub.sort_values("mean", ascending=not hib)["explainer"].iloc[0]
+        key = "'" + best if best == formula else best
+        assert ranks[(t, m, key)] == 1
+
+    data = json.loads(_download(page, "results.json"))
+    assert data["scores_omitted"] == 0
+    got = sorted(
+        tuple(x[k] for k in ("task", "explainer", "metric", "sample", "seed", "score"))
+        for x in data["scores"]
+    )
+    assert got == want  # JSON keeps names verbatim: it is not a spreadsheet
+    assert len(data["summary"]) == len(summary)
+    for x in data["summary"]:
+        assert x["mean"] == summary.loc[(x["task"], x["explainer"], x["metric"]), "mean"]
+    assert page.evaluate("window.__pwned === undefined")
     assert watched.errors == [] and watched.requests == [] and watched.dialogs == []

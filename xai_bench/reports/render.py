@@ -21,6 +21,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from . import export as E
 from . import samples as S
 from . import svg
 from . import tables as T
@@ -38,6 +39,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "separators": (",", ":")}
     env.filters["num"] = _num
     env.filters["secs"] = _secs
     env.filters["pct"] = lambda v: "" if not T.finite(v) else f"{v * 100:+.0f}%"
@@ -165,6 +167,9 @@ def build_context(results: Any) -> dict[str, Any]:
         "provenance": _provenance(results.provenance),
         "stats_note": _stats_note(summary),
         "x_pick_labels": S.PICKS,
+        "data": E.export_data(
+            results, summary, {m: T.higher_is_better(m, i, summary) for m, i in info.items()}
+        ),
     }
 
 
@@ -340,9 +345,13 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
                         "hi": c["hi"],
                         "color": r["color"],
                         "control": r["control"],
+                        "reference": r["reference"],
                         "calls": r["calls"],
                     }
                 )
+    front = T.pareto_front(cost_pts, directions[primary]) if primary else []
+    for p in cost_pts:
+        p["front"] = any(p is q for q in front)
     cost_svg = (
         svg.scatter(
             cost_pts,
@@ -350,6 +359,7 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
             xlabel="seconds per explanation (log scale)",
             ylabel=f"{_pretty(primary)} ({'higher' if directions[primary] else 'lower'} is better)",
             invert_y=not directions[primary],
+            front=front,
         )
         if cost_pts
         else None
@@ -386,6 +396,7 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
         "agreement": agreement,
         "cost_svg": cost_svg,
         "cost": cost_pts,
+        "front": [p["label"] for p in front],
         "model": {k: tinfo[k] for k in ("model", "accuracy") if k in tinfo},
     }
 

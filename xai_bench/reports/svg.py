@@ -380,10 +380,15 @@ def scatter(
     ylabel: str,
     logx: bool = True,
     invert_y: bool = False,
+    front: Sequence[dict] = (),
     width: int = 460,
     height: int = 280,
 ) -> Markup:
-    """Points ``{label, x, y, lo, hi, color, control}``; optional log x; y whiskers."""
+    """Points ``{label, x, y, lo, hi, color, control}``; optional log x; y whiskers.
+
+    ``front``: the Pareto-optimal points, cheapest first (see ``tables.pareto_front``),
+    joined by a step line, ringed, and named in a legend.
+    """
     x0, y0, w, h = 52.0, 12.0, width - 190.0, height - 58.0
     pts = [p for p in points if math.isfinite(p["x"]) and math.isfinite(p["y"])]
     if not pts:
@@ -411,6 +416,20 @@ def scatter(
     body = _axes(x0, y0, w, h, xt, _ticks(ylo, yhi), sx, sy, xlabel, ylabel, fmt)
     centres = [(sx(xl), sy(p["y"])) for p, xl in zip(pts, xv, strict=True)]
     boxes: list[tuple[float, float, float, float]] = []
+    on_front = [p for p in front if math.isfinite(p["x"]) and math.isfinite(p["y"])]
+    if on_front:
+        xy = [(sx(math.log10(max(p["x"], 1e-6)) if logx else p["x"]), sy(p["y"])) for p in on_front]
+        # staircase: along the cheaper point's score to the next cost, then to its score
+        d = f"M{_f(xy[0][0])} {_f(xy[0][1])}" + "".join(f" H{_f(x)} V{_f(y)}" for x, y in xy[1:])
+        lx, ly = x0 + w + 14, y0 + 10  # the key sits top right, in the labels' margin
+        boxes.append((lx - 4, ly - 11, float(width), ly + 4))  # labels keep clear of it
+        body.append(
+            Markup(
+                '<path class="front" d="{}"/><g class="front-key">'
+                '<path class="front" d="M{} {} h12 v-8 h12"/><circle class="pt front" cx="{}" '
+                'cy="{}" r="4"/><text class="ptlab" x="{}" y="{}">Pareto front</text></g>'
+            ).format(d, _f(lx), _f(ly), _f(lx + 12), _f(ly), _f(lx + 30), _f(ly - 1))
+        )
     for k in sorted(range(len(pts)), key=lambda q: centres[q][1]):
         p, (cx, cy) = pts[k], centres[k]
         label = _clip(p["label"], 30)
@@ -423,16 +442,17 @@ def scatter(
             )
         body.append(
             Markup(
-                '<circle class="{}" cx="{}" cy="{}" r="5" fill="{}"><title>{}: {} s, {}</title>'
+                '<circle class="{}" cx="{}" cy="{}" r="5" fill="{}"><title>{}: {} s, {}{}</title>'
                 '</circle><text class="ptlab" x="{}" y="{}" text-anchor="{}">{}</text>'
             ).format(
-                "pt ctl" if p.get("control") else "pt",
+                "pt ctl" if p.get("control") else ("pt on-front" if p.get("front") else "pt"),
                 _f(cx),
                 _f(cy),
                 p["color"],
                 p["label"],
                 f"{p['x']:.3g}",
                 f"{p['y']:.3f}",
+                " · Pareto front" if p.get("front") else "",
                 _f(lx),
                 _f(ly),
                 anchor,

@@ -165,6 +165,26 @@ def seconds_per_explanation(results: Any) -> dict[tuple, tuple[float, float]]:
     return out
 
 
+def pareto_front(points: list[dict], hib: bool) -> list[dict]:
+    """The points ``{x: cost, y: score}`` no other point beats: none is at most as costly
+    and at least as good with one of the two strictly. Controls and references (points
+    with ``control`` or ``reference`` set) and non-finite points take no part. Returned
+    cheapest first; equal points are all on the front."""
+    pts = [
+        p
+        for p in points
+        if not p.get("control") and not p.get("reference") and finite(p["x"]) and finite(p["y"])
+    ]
+    sign = 1.0 if hib else -1.0
+
+    def beats(q: dict, p: dict) -> bool:
+        good, cheap = sign * q["y"] >= sign * p["y"], q["x"] <= p["x"]
+        return good and cheap and (q["x"] < p["x"] or sign * q["y"] > sign * p["y"])
+
+    front = [p for p in pts if not any(beats(q, p) for q in pts)]
+    return sorted(front, key=lambda p: (p["x"], -sign * p["y"]))
+
+
 def curve_series(curves: pd.DataFrame, task: str, metric: str, palette: dict) -> list:
     """Mean curve per explainer with a 95% normal-approximation band over samples × seeds."""
     sub = curves[(curves["task"] == task) & (curves["metric"] == metric)]

@@ -57,6 +57,53 @@
     });
   });
 
+  // downloads: tidy CSV / JSON built from the embedded data; no request leaves the page
+  var src = document.getElementById("report-data");
+  function scoreRows(d) {
+    var rows = [];
+    d.scores.forEach(function (g) {
+      g.sample.forEach(function (s, i) { rows.push([g.task, g.explainer, g.metric, s, g.seed, g.score[i]]); });
+    });
+    return rows;
+  }
+  function cell(v) {
+    if (v === null || v === undefined) return "";
+    if (typeof v !== "string") return String(v);
+    if (/^[=+\-@\t\r]/.test(v)) v = "'" + v;   // a spreadsheet would run it as a formula
+    return /[",\r\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
+  }
+  function csv(columns, rows) {
+    return [columns].concat(rows).map(function (r) { return r.map(cell).join(","); }).join("\r\n") + "\r\n";
+  }
+  function records(columns, rows) {
+    return rows.map(function (r) {
+      var o = {};
+      columns.forEach(function (c, k) { o[c] = r[k]; });
+      return o;
+    });
+  }
+  function save(name, text, type) {
+    var url = URL.createObjectURL(new Blob([text], {type: type}));
+    var a = document.createElement("a");
+    a.href = url;
+    a.download = "xai-bench-" + name;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+  }
+  document.querySelectorAll("button[data-download]").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      var d = JSON.parse(src.textContent), name = btn.getAttribute("data-download");
+      var s = d.summary;
+      if (name === "scores.csv") save(name, csv(d.score_fields, scoreRows(d)), "text/csv");
+      else if (name === "summary.csv") save(name, csv(s.columns, s.rows), "text/csv");
+      else save(name, JSON.stringify({scores: records(d.score_fields, scoreRows(d)),
+        scores_omitted: d.scores_omitted, summary: records(s.columns, s.rows)}, null, 1),
+        "application/json");
+    });
+  });
+
   if (window.Plotly) {
     document.querySelectorAll("figure[data-plot]").forEach(function (fig) {
       var src = fig.querySelector("script.plot-data");
