@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="dask scheduler address tcp://host:port")
     run.add_argument("--workers", type=int, help="parallel jobs (default: CPU count)")
     run.add_argument(
+        "--memory-limit",
+        metavar="SIZE",
+        help="memory each job may add to its worker, e.g. 2GiB, 512MiB, 2GB"
+        " (processes/dask backends; a job past it fails alone; default: the config's, else none)",
+    )
+    run.add_argument(
         "--resume",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -118,6 +124,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     bench = config.benchmark()
     if args.workers:
         bench.workers = args.workers
+    if args.memory_limit:
+        from .runner.memory import parse_size
+
+        bench.memory_limit = parse_size(args.memory_limit, "--memory-limit")
     results = bench.run(
         store=store,
         backend=args.backend or config.backend,

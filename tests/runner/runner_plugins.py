@@ -81,6 +81,20 @@ class Killed(BaseExplainer):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+class Hog(BaseExplainer):
+    """Fills ``gib`` GiB of memory, as a runaway explainer does."""
+
+    name: ClassVar[str] = "test.hog"
+    capabilities: ClassVar[Capabilities] = TAB
+
+    def __init__(self, gib: float = 3.0) -> None:
+        self.gib = gib
+
+    def _attribute(self, task, X, targets, scorer):
+        block = np.ones(int(self.gib * 2**30) // 8)  # touches every page it gets
+        return np.zeros(X.shape) + block[0]
+
+
 class Slow(BaseExplainer):
     """Deterministic |x| attributions after a pause: an explainer-bound job."""
 
@@ -113,7 +127,7 @@ class TopMass:
         return MetricResult("test.top_mass", scores, params={"k": self.k})
 
 
-EXPLAINERS = [Raises, Sleeps, Exits, Segfaults, Killed, Slow]
+EXPLAINERS = [Raises, Sleeps, Exits, Segfaults, Killed, Slow, Hog]
 
 
 def register_all(overwrite: bool = True) -> None:

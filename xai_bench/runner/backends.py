@@ -9,6 +9,8 @@
   ``ProcessPoolExecutor`` or loky pool would instead break every pending job when one
   worker dies.) Workers are forked after the tasks are loaded, so they inherit models
   and in-process plugins, and they are reused, so a library is imported once per worker.
+  With ``memory_limit`` each job may add at most that much address space to its worker
+  (``RLIMIT_AS``, see ``runner/memory.py``): a runaway job fails or crashes alone.
 - ``dask``: joblib's dask backend on a ``dask.distributed`` cluster (``address``, or a
   ``LocalCluster`` of ``workers`` processes). Inside each dask worker the job runs in a
   forked worker again, so timeouts and crashes are handled the same way.
@@ -31,6 +33,7 @@ from multiprocessing.connection import Pipe
 from typing import Any
 
 from ..errors import InvalidInputError
+from .memory import limit_address_space, memory_hint
 
 __all__ = ["BACKENDS", "Executor", "isolated", "run_jobs"]
 
@@ -67,14 +70,18 @@ class _Worker:
         self.conn = parent
 
     def run(
-        self, fn: Callable[[Any], dict[str, Any]], job: Any, timeout: float | None
+        self,
+        fn: Callable[[Any], dict[str, Any]],
+        job: Any,
+        timeout: float | None,
+        memory_limit: int | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """``(outcome, alive)`` of one job; a dead worker must not be reused."""
         import cloudpickle
 
         start = time.perf_counter()
         try:
-            self.conn.send_bytes(cloudpickle.dumps((fn, job)))
+            self.conn.send_bytes(cloudpickle.dumps((fn, job, memory_limit)))
             ready = self.conn.poll(timeout)
             out = self.conn.recv() if ready else None
         except (EOFError, OSError):
@@ -117,15 +124,16 @@ class _Worker:
 
 
 def _serve(conn: Any) -> None:
-    """The child's loop: receive (fn, job), send fn's outcome, until an empty message."""
+    """The child's loop: receive (fn, job, memory_limit), send fn's outcome, until b""."""
     import pickle
 
     while True:
         msg = conn.recv_bytes()
         if not msg:
             return
-        fn, job = pickle.loads(msg)
-        out = fn(job)
+        fn, job, memory_limit = pickle.loads(msg)
+        with limit_address_space(memory_limit):
+            out = fn(job)
         out["pid"], out["worker_pid"] = os.getpid(), os.getppid()
         try:
             conn.send(out)
@@ -145,10 +153,14 @@ _OWNER = {"pid": os.getpid()}
 
 
 def isolated(
-    fn: Callable[[Any], dict[str, Any]], job: Any, timeout: float | None
+    fn: Callable[[Any], dict[str, Any]],
+    job: Any,
+    timeout: float | None,
+    memory_limit: int | None = None,
 ) -> dict[str, Any]:
     """Run ``fn(job)`` in a pooled forked worker; kill it after ``timeout`` seconds.
 
+    ``memory_limit`` caps the bytes of address space the job may add to the worker.
     Returns ``fn``'s outcome dict, or a ``timeout`` / ``crashed`` outcome.
     """
     if _OWNER["pid"] != os.getpid():  # a pool inherited through fork is not ours
@@ -159,9 +171,11 @@ def isolated(
         worker = _IDLE.get_nowait()
     except queue.Empty:
         worker = _Worker()
-    out, alive = worker.run(fn, job, timeout)
+    out, alive = worker.run(fn, job, timeout, memory_limit)
     if alive:
         _IDLE.put(worker)
+    if out.get("status") in ("failed", "crashed"):
+        out["reason"] = memory_hint(str(out.get("reason")), out["status"], memory_limit)
     return out
 
 
@@ -215,6 +229,9 @@ class Executor:
         Seconds before a job's process is killed (not enforced by ``local``).
     address : str, optional
         Scheduler address for ``dask``; a LocalCluster when None.
+    memory_limit : int, optional
+        Bytes of address space a job may add to its worker process (not enforced by
+        ``local``); None: no cap.
     """
 
     def __init__(
@@ -223,6 +240,7 @@ class Executor:
         workers: int | None = None,
         timeout: float | None = None,
         address: str | None = None,
+        memory_limit: int | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise InvalidInputError(
@@ -234,10 +252,21 @@ class Executor:
                 "Linux or macOS for isolated worker processes",
                 "Use backend='local' here, or run on Linux/macOS.",
             )
+        if (
+            memory_limit is not None
+            and backend != "local"
+            and not os.path.exists("/proc/self/statm")
+        ):
+            raise InvalidInputError(
+                "memory_limit on a platform without /proc",
+                "Linux, where a worker can measure and cap its address space",
+                "Leave memory_limit unset here.",
+            )
         self.backend = backend
         self.workers = workers
         self.timeout = timeout
         self.address = address
+        self.memory_limit = memory_limit
 
     def __enter__(self) -> Executor:
         self._stack = contextlib.ExitStack()
@@ -269,7 +298,7 @@ class Executor:
         if self.backend == "local":
             call: Callable[[Any], dict[str, Any]] = fn
         else:
-            call = partial(isolated, fn, timeout=self.timeout)
+            call = partial(isolated, fn, timeout=self.timeout, memory_limit=self.memory_limit)
         tagged = partial(_tag, call, prepare)
         par = Parallel(
             n_jobs=self._n_jobs,
@@ -289,9 +318,10 @@ def run_jobs(
     workers: int | None = None,
     timeout: float | None = None,
     address: str | None = None,
+    memory_limit: int | None = None,
 ) -> Iterator[tuple[Any, dict[str, Any]]]:
     """One-shot ``Executor(...).map(jobs, fn)``."""
-    with Executor(backend, workers, timeout, address) as ex:
+    with Executor(backend, workers, timeout, address, memory_limit) as ex:
         yield from ex.map(jobs, fn)
 
 

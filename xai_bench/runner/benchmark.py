@@ -17,6 +17,7 @@ from ..explanation import Explanation
 from ..registry import explainer_class, metric_class
 from .backends import Executor
 from .jobs import Component, Job, execute, explain_key, prepare, score_key
+from .memory import parse_size
 from .progress import StageProgress
 from .results import Results
 from .store import Store, array, from_blob, to_json
@@ -54,6 +55,11 @@ class Benchmark:
         Prefix of the run id.
     progress : bool, optional
         None: bars on a terminal, one line per stage otherwise; False: silent.
+    memory_limit : int or str, optional
+        Address space each job may add to its worker process, in bytes or as ``"2GiB"``,
+        ``"512MiB"``, ``"2GB"`` (``processes`` and ``dask``; see ``runner/memory.py``).
+        A job past it is recorded as ``failed`` (MemoryError) or ``crashed``, and the
+        run goes on. None (default): no cap.
     """
 
     def __init__(
@@ -69,6 +75,7 @@ class Benchmark:
         workers: int | None = None,
         name: str = "benchmark",
         progress: bool | None = None,
+        memory_limit: int | str | None = None,
     ) -> None:
         self.tasks = tasks
         self.explainers = explainers
@@ -80,6 +87,7 @@ class Benchmark:
         self.workers = workers
         self.name = name
         self.progress = progress
+        self.memory_limit = memory_limit
 
     # -- resolution --------------------------------------------------------------------
     @property
@@ -156,6 +164,7 @@ class Benchmark:
             On resume, run failed, timed-out and crashed jobs again (skips stay skips).
         """
         t0 = time.time()
+        memory_limit = parse_size(self.memory_limit)
         tasks = self._tasks()
         explainers, metrics = self.explainer_components(), self.metric_components()
         for comp in [*explainers, *metrics]:
@@ -171,6 +180,7 @@ class Benchmark:
             "backend": backend,
             "workers": self.workers,
             "timeout": self.timeout,
+            "memory_limit": memory_limit,
             "started": t0,
         }
         if not resume:
@@ -185,7 +195,7 @@ class Benchmark:
             db.put_metric_info(run_id, m.label, _metric_info(m))
 
         jobs, skips = self._explain_jobs(tasks, explainers, db.done_keys(run_id), backend)
-        executor = Executor(backend, self.workers, self.timeout, address)
+        executor = Executor(backend, self.workers, self.timeout, address, memory_limit)
         with executor:
             self._stage("explain", db, run_id, jobs, skips, executor)
             self._score(tasks, explainers, metrics, db, run_id, executor)

@@ -67,12 +67,23 @@ class Config(_Model):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     chunk_size: int = Field(16, gt=0)
     timeout: float | None = Field(None, gt=0)
+    memory_limit: int | None = None  # bytes; "2GiB", "512MiB", "2GB" are parsed
     backend: Literal["local", "processes", "dask"] = "processes"
     workers: int | None = Field(None, gt=0)
     address: str | None = None
     store: str | None = None
     output: str | None = None
     quick: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("memory_limit", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> int | None:
+        from .memory import parse_size
+
+        try:
+            return parse_size(value)
+        except InvalidInputError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("store", "output")
     @classmethod
@@ -102,6 +113,7 @@ class Config(_Model):
             workers=self.workers,
             name=self.name,
             progress=progress,
+            memory_limit=self.memory_limit,
         )
 
 
