@@ -434,6 +434,12 @@ def scatter(
         p, (cx, cy) = pts[k], centres[k]
         label = _clip(p["label"], 30)
         lx, ly, anchor = _place_label(cx, cy, 6.1 * len(label), centres, boxes, width)
+        if abs(ly - (cy + 4)) > 1:  # pushed below its point: a leader says whose it is
+            body.append(
+                Markup('<line class="leader" x1="{}" y1="{}" x2="{}" y2="{}"/>').format(
+                    _f(cx), _f(cy), _f(lx), _f(ly - 4)
+                )
+            )
         if math.isfinite(p.get("lo", math.nan)) and math.isfinite(p.get("hi", math.nan)):
             body.append(
                 Markup(
