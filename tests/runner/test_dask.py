@@ -13,7 +13,7 @@ pytest.importorskip("distributed")
 pytestmark = pytest.mark.distributed
 
 
-def bench():
+def bench(**kw):
     return xb.Benchmark(
         ["synthetic.linear"],
         ["oracle", ("random", {})],
@@ -23,13 +23,16 @@ def bench():
         seed=[0, 1],
         workers=2,
         progress=False,
+        **kw,
     )
 
 
 def test_dask_local_cluster_matches_processes_backend(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # dask scratch space goes under tmp_path
-    dask_res = bench().run(backend="dask")
+    # the memory cap travels to the dask workers' forked children, and fits these jobs
+    dask_res = bench(memory_limit="2GiB").run(backend="dask")
     proc_res = bench().run(backend="processes")
+    assert dask_res.provenance["memory_limit"] == 2 * 2**30
 
     jobs = dask_res.jobs
     assert set(jobs["status"]) == {"ok"} and len(jobs) == 2 * 8 * 2 * 3
