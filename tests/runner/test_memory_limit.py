@@ -65,12 +65,16 @@ def test_config_memory_limit_path_named(tmp_path):
     assert line.startswith("memory_limit: ") and "'heaps'" in line and "512MiB" in line
 
 
-def test_cli_rejects_a_bad_memory_limit(tmp_path, capsys):
+def test_cli_memory_limit(tmp_path, capsys):
     path = tmp_path / "c.yaml"
-    path.write_text(textwrap.dedent(CONFIG))
+    path.write_text(textwrap.dedent(CONFIG) + "n_samples: 4\nmemory_limit: 4GiB\n")
     assert cli.main(["run", str(path), "--memory-limit", "2 parsecs"]) == 2
     err = capsys.readouterr().err
     assert "--memory-limit '2 parsecs'" in err and "2GiB" in err
+    store = tmp_path / "m.sqlite"
+    args = ["run", str(path), "--store", str(store), "-o", str(tmp_path / "m.html")]
+    assert cli.main([*args, "--memory-limit", "1GiB"]) == 0  # overrides the config's
+    assert xb.Results.load(store).provenance["memory_limit"] == GIB
 
 
 @pytest.mark.usefixtures("plugins")
