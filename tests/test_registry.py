@@ -10,6 +10,7 @@ import pytest
 import xai_bench as xb
 from xai_bench import registry
 from xai_bench.errors import InvalidInputError, MissingDependencyError, UnknownNameError
+from xai_bench.registry import unregister_explainer
 
 
 def test_listing_does_not_import_backends():
@@ -49,15 +50,19 @@ def test_register_explainer_guards_overwrite():
         def _attribute(self, task, X, targets, scorer):
             return X * 0 + self.value
 
-    xb.register_explainer(Mine, overwrite=True)
-    assert "mine.const" in xb.list_explainers()
-    with pytest.raises(InvalidInputError, match="already registered"):
-        xb.register_explainer(Mine)
-    with pytest.raises(InvalidInputError, match="already registered"):
-        xb.register_explainer(Mine, name="random")
-    task = xb.load_task("synthetic.linear")
-    e = xb.get_explainer("mine.const", value=2.5).explain(task, task.X[:3])
-    assert (e.attributions == 2.5).all() and e.params == {"value": 2.5}
+    xb.register_explainer(Mine)
+    try:
+        assert "mine.const" in xb.list_explainers()
+        with pytest.raises(InvalidInputError, match="already registered"):
+            xb.register_explainer(Mine)
+        with pytest.raises(InvalidInputError, match="already registered"):
+            xb.register_explainer(Mine, name="random")
+        task = xb.load_task("synthetic.linear")
+        e = xb.get_explainer("mine.const", value=2.5).explain(task, task.X[:3])
+        assert (e.attributions == 2.5).all() and e.params == {"value": 2.5}
+    finally:
+        unregister_explainer("mine.const")
+    assert "mine.const" not in xb.list_explainers()
 
 
 def test_missing_dependency_error_names_the_extra():

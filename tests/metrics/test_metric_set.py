@@ -16,7 +16,7 @@ from xai_bench.metrics.base import MetricInfo
 from xai_bench.metrics.groundtruth import precision_at_k
 from xai_bench.metrics.perturb import rank_positions
 from xai_bench.metrics.robustness import model_randomisation, sensitivity_max
-from xai_bench.registry import BUILTIN_METRICS
+from xai_bench.registry import BUILTIN_METRICS, unregister_explainer
 
 PER_SAMPLE = [
     "deletion_auc", "insertion_auc", "lerf_auc", "abpc", "aopc", "comprehensiveness",
@@ -38,10 +38,15 @@ class TimesInput(BaseExplainer):
         return self.scale * WEIGHTS * np.asarray(X)
 
 
-xb.register_explainer(TimesInput, overwrite=True)
+@pytest.fixture
+def times_input():
+    """TimesInput registered for this test only (sensitivity_max re-explains by id)."""
+    xb.register_explainer(TimesInput)
+    yield TimesInput
+    unregister_explainer(TimesInput.name)
 
 
-def test_sensitivity_max_closed_form():
+def test_sensitivity_max_closed_form(times_input):
     X = np.array([[0.2, 0.5, 0.9], [0.6, 0.1, 0.3]])
     task = additive_task(X=X)
     ex = TimesInput().explain(task, X)
