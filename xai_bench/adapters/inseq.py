@@ -46,9 +46,15 @@ class InseqMethod:
 # Every method of ``inseq.list_feature_attribution_methods()`` that runs on a
 # transformers-5 GPT-2, except: "dummy" (no attributions), "reagent" (needs nltk),
 # "value_zeroing" (its source-code hook does not find GPT2Attention's value in
-# transformers 5), and "layer_integrated_gradients" / "layer_deeplift" (all-zero
-# attributions through Inseq here, while Captum's LayerIntegratedGradients on the same
-# model and baseline is not: use captum.* or inseq.integrated_gradients instead).
+# transformers 5), and "layer_integrated_gradients" / "layer_deeplift": all zeros in
+# Inseq 0.7.1 on decoder-only models. Not transformers 5, not the layer lookup (the target
+# layer is GPT-2's wte): these methods pass token ids to Captum (forward_batch_embeds=False),
+# and the forward wrapper Captum calls (inseq/models/decoder_only.py,
+# DecoderOnlyInputFormatter.format_forward_args) drops those ids and always runs the real
+# input_ids. Captum's baseline pass then yields the input's activations: input - baseline = 0.
+# With that fixed they equal inseq.integrated_gradients / inseq.deeplift on the tiny GPT
+# (same token embeddings, same <unk> baseline), so nothing is lost; tests/adapters/test_inseq.py
+# fails when upstream changes.
 METHODS: dict[str, InseqMethod] = {
     "saliency": InseqMethod({}, "Gradient of the target probability w.r.t. token embeddings."),
     "input_x_gradient": InseqMethod({}, "Embedding times gradient."),
