@@ -159,10 +159,38 @@ def test_default_suite_report_in_browser(default_suite_results, watched, artifac
     n_tasks = len(default_suite_results.tasks)
     assert page.locator("table.board").count() == n_tasks
     assert page.locator("#curves svg.chart").count() >= n_tasks
-    for picker in page.locator("[data-picker]").all():
+    for picker in page.locator("#samples [data-picker]").all():
         picker.locator("button[data-pick='disagree']").click()
         assert picker.locator("[data-panel]:visible").get_attribute("data-panel") == "disagree"
     page.screenshot(path=str(artifacts / "report-default-suite.png"), full_page=True)
+    assert watched.errors == [] and watched.requests == [] and watched.dialogs == []
+
+
+def test_agreement_measure_switch(tabular_results, watched, artifacts, tmp_path):
+    """The measure buttons swap every task's heatmap and its "least agreement" caption."""
+    page = watched.open(render_report(tabular_results, tmp_path / "agree.html"))
+    section = page.locator("#agreement")
+    n_figures = section.locator("figure").count()
+    assert n_figures >= 1
+    captions = {}
+    for key, title, symbol in (
+        ("kendall", "Kendall τ", "τ"),
+        ("topk", "overlap", "overlap"),
+        ("spearman", "Spearman ρ", "ρ"),
+    ):
+        button = section.locator(f"button[data-pick='{key}']")
+        button.click()
+        assert button.get_attribute("aria-pressed") == "true"
+        assert section.locator("button[aria-pressed='true']").count() == 1
+        shown = section.locator(".measure:visible")
+        assert shown.count() == n_figures
+        assert set(shown.evaluate_all("els => els.map(e => e.dataset.panel)")) == {key}
+        assert title in shown.first.locator("svg title").first.text_content()
+        captions[key] = shown.first.locator(".legend").inner_text()
+        assert f"({symbol} = " in captions[key]
+        section.screenshot(path=str(artifacts / f"report-agreement-{key}.png"))
+    assert len(set(captions.values())) == 3  # each measure names its own least pair value
+    assert "Share of the top" in captions["topk"]
     assert watched.errors == [] and watched.requests == [] and watched.dialogs == []
 
 

@@ -153,6 +153,7 @@ def build_context(results: Any) -> dict[str, Any]:
         "generated": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "header": _header(results, tasks, explainers),
         "tasks": tasks,
+        "measures": MEASURES,
         "palette": palette,
         "metrics": [
             {"id": m, "hib": directions.get(m), **_metric_meta(i)} for m, i in info.items()
@@ -315,22 +316,7 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
                     }
                 )
         if len(expls) > 1:
-            mat = S.agreement(expls)
-            labels = [str(c) for c in mat.columns]
-            agreement = {
-                "svg": svg.heatmap(
-                    mat.to_numpy(dtype=float),
-                    labels,
-                    labels,
-                    title=f"Rank agreement — {task}",
-                    xlabel="explainer (numbered as the rows)",
-                    ylabel="explainer",
-                    cell=40,
-                    label_width=250,
-                    numbered=True,
-                ),
-                "least": _least_pair(mat),
-            }
+            agreement = _agreement(task, modality, expls)
     cost_pts = []
     if primary:
         for r in rows:
@@ -431,14 +417,53 @@ def _curve_range(series: list) -> tuple[float, float]:
     return (min(0.0, lo), max(1.0, hi)) if lo >= -0.05 and hi <= 1.05 else (lo, hi)
 
 
+# the agreement measures the report switches between: id, name, symbol in the caption
+MEASURES = (
+    ("spearman", "Spearman ρ", "ρ"),
+    ("kendall", "Kendall τ", "τ"),
+    ("topk", "Top-k overlap", "overlap"),
+)
+UNITS = {"image": "pixels", "text": "tokens", "generation": "tokens"}
+
+
+def _agreement(task: str, modality: str, expls: dict[str, Any]) -> dict[str, Any]:
+    """One heatmap per measure, its least-agreeing pair of methods, and the k of top-k."""
+    sizes = S.topk_sizes(expls)
+    measures = []
+    for key, name, symbol in MEASURES:
+        mat = S.agreement(expls, key)
+        labels = [str(c) for c in mat.columns]
+        title = f"Top-{sizes['k']} overlap" if key == "topk" else name
+        measures.append(
+            {
+                "key": key,
+                "name": name,
+                "symbol": symbol,
+                "svg": svg.heatmap(
+                    mat.to_numpy(dtype=float),
+                    labels,
+                    labels,
+                    title=f"{title} — {task}",
+                    xlabel="explainer (numbered as the rows)",
+                    ylabel="explainer",
+                    cell=40,
+                    label_width=250,
+                    numbered=True,
+                ),
+                "least": _least_pair(mat),
+            }
+        )
+    return {"measures": measures, "unit": UNITS.get(modality, "features"), **sizes}
+
+
 def _least_pair(mat: pd.DataFrame) -> dict | None:
     real = [c for c in mat.columns if c not in T.CONTROLS]
     best = None
     for i, a in enumerate(real):
         for b in real[i + 1 :]:
             v = mat.loc[a, b]
-            if T.finite(v) and (best is None or v < best["rho"]):
-                best = {"a": a, "b": b, "rho": float(v)}
+            if T.finite(v) and (best is None or v < best["value"]):
+                best = {"a": a, "b": b, "value": float(v)}
     return best
 
 

@@ -17,6 +17,10 @@ from . import svg
 from .tables import CONTROLS, REFERENCES, finite
 
 TOP_FEATURES = 10
+# top-k overlap: k = 20% of a sample's valid features (6 of 30 tabular features, 13 of 64
+# pixels, 1-3 of 3-13 tokens): small enough to mean "the important ones", large enough
+# that one swapped feature does not move the score from 1 to 0
+TOPK_FRACTION = 0.2
 PICKS = (
     ("best", "Best explained"),
     ("worst", "Worst explained"),
@@ -60,11 +64,26 @@ def spearman_per_sample(expls: dict[str, Any]) -> dict[tuple[str, str], np.ndarr
     }
 
 
-def agreement(expls: dict[str, Any]) -> pd.DataFrame:
-    """Mean per-sample Spearman rank correlation between explainers (signed attributions)."""
+def agreement(expls: dict[str, Any], method: str = "spearman") -> pd.DataFrame:
+    """Mean per-sample agreement between explainers: a rank correlation of the signed
+    attributions, or ``topk``, the share of the top ``TOPK_FRACTION`` features by magnitude."""
     from ..metrics.agreement import agreement_matrix
 
-    return agreement_matrix(expls, method="spearman", order="signed")
+    return agreement_matrix(expls, method=method, order="signed", k=TOPK_FRACTION)
+
+
+def topk_sizes(expls: dict[str, Any]) -> dict[str, Any]:
+    """The k of the top-k overlap and the valid features per sample (each as "lo–hi" or
+    one number), and ``chance``: the mean k / m two random rankings would share."""
+    valid = np.logical_and.reduce([x.flat_mask() for x in expls.values()]).sum(axis=1)
+    k = np.clip(np.round(TOPK_FRACTION * valid), 1, None)
+    used = k < valid  # the overlap is NaN where the top k are all the features
+    span = lambda v: f"{v.min():.0f}" if v.min() == v.max() else f"{v.min():.0f}–{v.max():.0f}"  # noqa: E731
+    return {
+        "k": span(k),
+        "m": span(valid),
+        "chance": float(np.mean(k[used] / valid[used])) if used.any() else np.nan,
+    }
 
 
 def disagreement(expls: dict[str, Any]) -> np.ndarray | None:
