@@ -199,7 +199,10 @@ def _download(page, name: str) -> str:
         page.locator(f"button[data-download='{name}']").click()
     download = info.value
     assert download.suggested_filename == f"xai-bench-{name}"
-    return Path(download.path()).read_text("utf-8")
+    raw = Path(download.path()).read_bytes()
+    # CSVs start with a UTF-8 byte order mark so that Excel reads them as UTF-8
+    assert raw.startswith(b"\xef\xbb\xbf") == name.endswith(".csv")
+    return raw.decode("utf-8-sig")
 
 
 def test_downloads_hold_the_results_numbers(tabular_results, watched, hostile, tmp_path):
@@ -208,7 +211,7 @@ def test_downloads_hold_the_results_numbers(tabular_results, watched, hostile, t
     r = tabular_results
     formula, markup = "=cmd|' /C calc'!A0", hostile[0] + ',"quoted"'
     real = sorted(e for e in r.scores["explainer"].unique() if e not in ("random", "oracle"))
-    names = {real[0]: formula, real[1]: markup}
+    names = {real[0]: formula, real[1]: markup, real[2]: "shap.kernel (Ünïcödé ✓ 特徴)"}
     ren = lambda df: df.replace({"explainer": names})  # noqa: E731
     r = replace(
         r,
@@ -228,7 +231,8 @@ def test_downloads_hold_the_results_numbers(tabular_results, watched, hostile, t
         return name[1:] if name.startswith("'=") else name
 
     rows = list(csv.DictReader(io.StringIO(_download(page, "scores.csv"))))
-    assert {row["explainer"] for row in rows} >= {"'" + formula, markup}  # guarded, quoted
+    # guarded, quoted, non-ASCII intact
+    assert {row["explainer"] for row in rows} >= {"'" + formula, markup, names[real[2]]}
     got = sorted(
         (
             x["task"],

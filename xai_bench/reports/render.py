@@ -44,6 +44,7 @@ def _env() -> Environment:
     env.filters["secs"] = _secs
     env.filters["pct"] = lambda v: "" if not T.finite(v) else f"{v * 100:+.0f}%"
     env.filters["signed"] = _signed
+    env.filters["grouped"] = lambda n: f"{int(n):,}"  # 18,680 scores, not 18680
     env.filters["split_id"] = lambda e: str(e).partition(".")[::2]
     return env
 

@@ -72,8 +72,8 @@
     if (/^[=+\-@\t\r]/.test(v)) v = "'" + v;   // a spreadsheet would run it as a formula
     return /[",\r\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v;
   }
-  function csv(columns, rows) {
-    return [columns].concat(rows).map(function (r) { return r.map(cell).join(","); }).join("\r\n") + "\r\n";
+  function csv(columns, rows) {   // BOM first: Excel then reads the file as UTF-8
+    return "\ufeff" + [columns].concat(rows).map(function (r) { return r.map(cell).join(","); }).join("\r\n") + "\r\n";
   }
   function records(columns, rows) {
     return rows.map(function (r) {
