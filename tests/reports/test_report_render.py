@@ -241,3 +241,15 @@ def test_without_paired_tests_ties_come_from_ci_overlap(tabular_results, tmp_pat
     monkeypatch.setattr(Results, "summary", lambda self, **kw: full[base])
     html = render_report(tabular_results, tmp_path / "r.html").read_text()
     assert "do not overlap (conservative)" in html
+
+
+def test_grouped_skips_list_tasks_and_seeds_in_order():
+    from types import SimpleNamespace
+
+    skip = {"status": "skipped", "explainer": "e", "metric": None, "reason": "needs torch"}
+    fail = pd.DataFrame(
+        [{**skip, "task": t, "seed": s} for t, s in (("b", 10), ("c", 2), ("a", 1), ("b", 2))]
+    )
+    empty = pd.DataFrame(columns=["task", "explainer", "metric", "sample", "seed", "score"])
+    rows = T.failures(SimpleNamespace(failures=fail, explanations=empty, scores=empty))
+    assert [(r["task"], r["seed"]) for r in rows] == [("a, b, c", "1, 2, 10")]

@@ -214,6 +214,11 @@ def curve_series(curves: pd.DataFrame, task: str, metric: str, palette: dict) ->
     return series
 
 
+def _natural(s: str) -> tuple:
+    """Sort key: numbers by value (seeds 2 < 10), then text."""
+    return (0, int(s), "") if s.isdigit() else (1, 0, s)
+
+
 def failures(results: Any) -> list[dict[str, Any]]:
     """Failed and skipped jobs, then degenerate and flagged results, with reasons."""
     rows: list[dict[str, Any]] = []
@@ -229,7 +234,7 @@ def failures(results: Any) -> list[dict[str, Any]]:
             for col in ("task", "seed"):  # list every task and seed the skip covers
                 seen = str(grouped[key][col]).split(", ")
                 if str(row[col]) not in seen:
-                    grouped[key][col] = ", ".join([*seen, str(row[col])])
+                    grouped[key][col] = ", ".join(sorted([*seen, str(row[col])], key=_natural))
             continue
         grouped[key] = row
         rows.append(row)
