@@ -104,7 +104,20 @@ def test_report_has_one_heatmap_per_measure(tabular_results, tmp_path):
         assert body.count("<svg") == 1 and f"<title>{title} — {task}</title>" in body
         assert f"<title>{a}  1 × 2: {value:.3f}</title>" in body  # the pair's cell
         # the only pair of methods is the least agreeing one, in this measure's unit
-        assert f"<code>{a}</code> vs <code>{b}</code> ({symbol} = {value:.2f})" in body
+        assert f"methods: <code>{a}</code> vs <code>{b}</code> ({symbol} = {value:.2f})" in body
     topk = panels["topk"][1]
     assert "top 6 of 30 features" in topk and "chance ≈ 0.20" in topk
     assert '<button type="button" data-pick="kendall" aria-pressed="false">' in html
+
+
+def test_least_agreement_leaves_out_the_controls():
+    import pandas as pd
+
+    from xai_bench.reports.render import _least_pair
+
+    names = ["a", "b", "c", "oracle", "random"]
+    mat = pd.DataFrame(np.eye(5), index=names, columns=names)
+    for p, q, v in (("a", "b", 0.5), ("a", "c", 0.4), ("b", "c", 0.6), ("a", "oracle", 0.1)):
+        mat.loc[p, q] = mat.loc[q, p] = v
+    mat.loc["random"] = mat["random"] = -0.2
+    assert _least_pair(mat) == {"a": "a", "b": "c", "value": 0.4}

@@ -458,7 +458,8 @@ def _agreement(task: str, modality: str, expls: dict[str, Any]) -> dict[str, Any
 
 
 def _least_pair(mat: pd.DataFrame) -> dict | None:
-    real = [c for c in mat.columns if c not in T.CONTROLS]
+    """The two methods (not the random control, not the oracle) that agree least."""
+    real = [c for c in mat.columns if c not in T.CONTROLS + T.REFERENCES]
     best = None
     for i, a in enumerate(real):
         for b in real[i + 1 :]:
