@@ -162,6 +162,13 @@ def test_default_suite_report_in_browser(default_suite_results, watched, artifac
     for picker in page.locator("#samples [data-picker]").all():
         picker.locator("button[data-pick='disagree']").click()
         assert picker.locator("[data-panel]:visible").get_attribute("data-panel") == "disagree"
+    # a side-bar link brings its section's heading into view below the sticky task bar
+    for link in page.locator("nav.side a").all():
+        link.click()
+        page.wait_for_timeout(50)
+        heading = page.locator(f"{link.get_attribute('href')} h2").bounding_box()
+        bar = page.locator(".taskbar").bounding_box()
+        assert bar["y"] + bar["height"] <= heading["y"] < page.viewport_size["height"]
     page.screenshot(path=str(artifacts / "report-default-suite.png"), full_page=True)
     assert watched.errors == [] and watched.requests == [] and watched.dialogs == []
 

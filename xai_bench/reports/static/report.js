@@ -57,6 +57,11 @@
     });
   });
 
+  // links land below the sticky task bar, however many lines it wraps to
+  var bar = document.querySelector(".taskbar");
+  function pad() { document.documentElement.style.scrollPaddingTop = bar.offsetHeight + 12 + "px"; }
+  if (bar) { pad(); window.addEventListener("resize", pad); }
+
   // downloads: tidy CSV / JSON built from the embedded data; no request leaves the page
   var src = document.getElementById("report-data");
   function scoreRows(d) {
