@@ -102,7 +102,7 @@ def test_report_has_one_heatmap_per_measure(tabular_results, tmp_path):
     ):
         body = panels[key][1]
         assert body.count("<svg") == 1 and f"<title>{title} — {task}</title>" in body
-        assert f"<title>{a}  1 × 2: {value:.3f}</title>" in body  # the pair's cell
+        assert f"<title>{a} × {b}: {value:.3f}</title>" in body  # the pair's cell
         # the only pair of methods is the least agreeing one, in this measure's unit
         assert f"methods: <code>{a}</code> vs <code>{b}</code> ({symbol} = {value:.2f})" in body
     topk = panels["topk"][1]

@@ -257,6 +257,7 @@ def heatmap(
     m = np.asarray(matrix, dtype=np.float64)
     n_r, n_c = m.shape
     top = 14
+    names = [(str(r), str(c)) for r in rows for c in cols]  # tooltips keep the full names
     if numbered:
         rows = [f"{_clip(r, 30)}  {i + 1}" for i, r in enumerate(rows)]
         cols = [str(j + 1) for j in range(n_c)]
@@ -289,8 +290,7 @@ def heatmap(
                     cell - 1,
                     cell - 1,
                     fill,
-                    rows[i],
-                    cols[j],
+                    *names[i * n_c + j],
                     f"{v:.3f}" if math.isfinite(v) else "n/a",
                 )
             )
