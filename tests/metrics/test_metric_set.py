@@ -135,6 +135,31 @@ def test_rowwise_correlations_match_scipy():
     assert np.isnan(rowwise_corr(np.ones((1, 4)), b[:1, :4])[0])
 
 
+@pytest.mark.parametrize("pairwise_max", [100, 4])  # sign-matrix blocks / scipy per row
+def test_kendall_tau_b_equals_scipy_with_ties_and_masks(monkeypatch, pairwise_max):
+    from scipy.stats import kendalltau
+
+    from xai_bench.metrics import agreement
+
+    monkeypatch.setattr(agreement, "KENDALL_PAIRWISE_MAX", pairwise_max)
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 4, size=(40, 12)).astype(float)  # many ties in both rows
+    b = a + rng.integers(-2, 3, size=(40, 12))
+    mask = rng.random((40, 12)) > 0.25
+    mask[0] = [True, True] + [False] * 10  # two entries
+    mask[1] = [True] + [False] * 11  # one entry: NaN
+    a[2] = 3.0  # constant row: NaN
+    a[3, ~mask[3]] = np.nan  # non-finite entries outside the mask are ignored
+    ours = rowwise_corr(a, b, "kendall", mask)
+    ref = []
+    for i in range(40):
+        ai, bi = a[i, mask[i]], b[i, mask[i]]
+        ok = len(ai) > 1 and np.ptp(ai) > 0 and np.ptp(bi) > 0
+        ref.append(kendalltau(ai, bi).statistic if ok else np.nan)
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=0)
+    assert np.isnan(ours[1]) and np.isnan(ours[2]) and np.isfinite(ours[3])
+
+
 def test_agreement_matrix(mlp_task):
     X = mlp_task.X[:16]
     r1 = xb.get_explainer("random", seed=1).explain(mlp_task, X)

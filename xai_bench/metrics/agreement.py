@@ -60,13 +60,41 @@ def rowwise_corr(
         return _pearson(a, b, m)
     if method == "spearman":
         return _pearson(_ranks(a, m), _ranks(b, m), m)
-    from scipy.stats import kendalltau
+    return _kendall(a, b, m)
 
-    out = np.full(len(a), np.nan)
-    for i in range(len(a)):
-        ai, bi = a[i, m[i]], b[i, m[i]]
-        if len(ai) > 1 and np.ptp(ai) > 0 and np.ptp(bi) > 0:
-            out[i] = kendalltau(ai, bi).statistic
+
+#: Up to this many entries per row, Kendall's tau-b is computed from pairwise sign
+#: matrices for a block of rows at once (O(m^2) per row, no Python loop); longer rows use
+#: one scipy call per row (O(m log m)). 96 rows: 0.2 / 1.7 / 7.2 / 56 ms at m = 13 / 30 /
+#: 64 / 256 against scipy's 25 / 33 / 21 / 23 ms, identical values.
+KENDALL_PAIRWISE_MAX = 100
+
+
+def _kendall(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Kendall tau-b per row over the masked entries (scipy's formula and counts)."""
+    n, m = a.shape
+    out = np.full(n, np.nan)
+    if m > KENDALL_PAIRWISE_MAX:
+        from scipy.stats import kendalltau
+
+        for i in range(n):
+            ai, bi = a[i, mask[i]], b[i, mask[i]]
+            if len(ai) > 1 and np.ptp(ai) > 0 and np.ptp(bi) > 0:
+                out[i] = kendalltau(ai, bi).statistic
+        return out
+    a, b = np.where(mask, a, 0.0), np.where(mask, b, 0.0)
+    block = max(1, 2**21 // (m * m))  # rows per block: ~16 MiB of float64 pairs
+    for start in range(0, n, block):
+        sl = slice(start, start + block)
+        both = mask[sl, :, None] & mask[sl, None, :]
+        sa = np.where(both, np.sign(a[sl, :, None] - a[sl, None, :]), 0.0)
+        sb = np.where(both, np.sign(b[sl, :, None] - b[sl, None, :]), 0.0)
+        # ordered pairs count every unordered pair twice: halve to scipy's integer counts
+        concordant_minus_discordant = (sa * sb).sum(axis=(1, 2)) / 2
+        untied_a, untied_b = np.abs(sa).sum(axis=(1, 2)) / 2, np.abs(sb).sum(axis=(1, 2)) / 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tau = concordant_minus_discordant / np.sqrt(untied_a) / np.sqrt(untied_b)
+        out[sl] = np.where((untied_a > 0) & (untied_b > 0), np.clip(tau, -1.0, 1.0), np.nan)
     return out
 
 
