@@ -136,14 +136,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_id=args.run_id,
         retry_failed=args.retry_failed,
     )
-    _print_summary(results)
+    summary = results.summary()  # once: printed here, shown in the report
+    _print_summary(results, summary)
     print(f"results store: {store} (run {results.provenance['run_id']})")
-    return _write_report(results, output, args.interactive)
+    return _write_report(results, output, args.interactive, summary)
 
 
-def _write_report(results: Any, output: str, interactive: bool) -> int:
+def _write_report(results: Any, output: str, interactive: bool, summary: Any = None) -> int:
     try:
-        path = results.to_html(output, interactive=interactive)
+        path = results.to_html(output, interactive=interactive, summary=summary)
     except ImportError as exc:  # the report renderer is an optional part
         print(f"report not written ({exc}); it would go to {output}", file=sys.stderr)
         return 1
@@ -160,13 +161,12 @@ def _write_report(results: Any, output: str, interactive: bool) -> int:
     return 0
 
 
-def _print_summary(results: Any) -> None:
+def _print_summary(results: Any, summary: Any) -> None:
     """A compact leaderboard: mean per explainer (rows) and metric (columns), per task.
 
     ``*`` marks a mean significantly better than the random control (Holm-corrected
     paired Wilcoxon); the full table is ``xai-bench export STORE --table summary``.
     """
-    summary = results.summary()
     if summary.empty:
         print("no scores (see failures below)")
     else:

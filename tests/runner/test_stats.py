@@ -167,26 +167,3 @@ def test_repeating_seeds_does_not_inflate_n_or_significance():
     assert five.loc["a", "n"] == 8
     for col in ["mean", "ci_low", "ci_high", "p_vs_best", "mean_rank"]:
         np.testing.assert_allclose(five[col].to_numpy(float), one[col].to_numpy(float))
-
-
-def test_summary_is_computed_once_per_content(monkeypatch):
-    from xai_bench.runner import stats
-
-    calls = []
-    real = stats.summarize
-    monkeypatch.setattr(stats, "summarize", lambda r, **kw: calls.append(kw) or real(r, **kw))
-    res = make({"a": [0.9, 0.8, 0.7], "random": [0.1, 0.2, 0.3]})
-    first = res.summary()
-    first.loc[:, "mean"] = -1.0  # a caller editing its copy does not reach the cache
-    again = res.summary()
-    assert len(calls) == 1
-    assert again.set_index("explainer")["mean"].to_dict() == pytest.approx(
-        {"a": 0.8, "random": 0.2}
-    )
-    res.summary(alpha=0.5)  # other parameters: computed for them
-    assert len(calls) == 2
-    res.scores.loc[res.scores["explainer"] == "a", "score"] = 0.0  # edited in place
-    assert res.summary().set_index("explainer").loc["a", "mean"] == 0.0
-    res.metric_info["m"]["higher_is_better"] = False  # direction flipped
-    assert res.summary().set_index("explainer").loc["a", "rel_random"] == pytest.approx(0.2)
-    assert len(calls) == 4

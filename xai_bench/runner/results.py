@@ -63,9 +63,6 @@ class Results:
     metric_info: dict[str, dict[str, Any]] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     jobs: pd.DataFrame = field(default_factory=pd.DataFrame)
-    _summaries: dict[tuple, pd.DataFrame] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
 
     @classmethod
     def load(cls, store: Any, run_id: str | None = None) -> Results:
@@ -90,37 +87,10 @@ class Results:
         return self.scores.copy()
 
     def summary(self, **kwargs: Any) -> pd.DataFrame:
-        """Per (task, explainer, metric): mean, median, 95% CI, tests and ranks.
-
-        Computed once per content of the tables it reads (a CLI run prints it and
-        the report shows it); each call returns a fresh copy.
-        """
+        """Per (task, explainer, metric): mean, median, 95% CI, tests and ranks."""
         from .stats import summarize
 
-        fingerprint = self._fingerprint()
-        if fingerprint is None:  # tables that cannot be hashed: no cache
-            return summarize(self, **kwargs)
-        key = (fingerprint, tuple(sorted(kwargs.items())))
-        if key not in self._summaries:
-            self._summaries = {key: summarize(self, **kwargs)}  # keep only the latest
-        return self._summaries[key].copy()
-
-    def _fingerprint(self) -> tuple | None:
-        """A hash of what ``summarize`` reads: scores, costs, metric directions (ms)."""
-        try:
-            hashes = tuple(
-                int(pd.util.hash_pandas_object(frame[cols], index=False).sum())
-                for frame, cols in (
-                    (self.scores, ["task", "explainer", "metric", "sample", "seed", "score"]),
-                    (self.explanations, ["task", "explainer", "seconds", "model_calls"]),
-                )
-            )
-        except (KeyError, TypeError):
-            return None
-        directions = sorted(
-            (m, repr(i.get("higher_is_better"))) for m, i in self.metric_info.items()
-        )
-        return (*hashes, len(self.scores), len(self.explanations), tuple(directions))
+        return summarize(self, **kwargs)
 
     def rank_stability(self, across: str = "seed") -> pd.DataFrame:
         """Does the leaderboard hold across seeds (``"seed"``) or metric variants (``"metric"``)?
@@ -131,8 +101,11 @@ class Results:
 
         return rank_stability(self, across=across)
 
-    def to_html(self, path: str | Path, *, interactive: bool = False) -> Path:
-        """Write the self-contained HTML comparison report to ``path``."""
+    def to_html(
+        self, path: str | Path, *, interactive: bool = False, summary: pd.DataFrame | None = None
+    ) -> Path:
+        """Write the self-contained HTML comparison report to ``path`` (``summary``: this
+        run's ``summary()`` if already computed, to skip computing it again)."""
         from ..reports import render_report
 
-        return render_report(self, path, interactive=interactive)
+        return render_report(self, path, interactive=interactive, summary=summary)
