@@ -17,7 +17,7 @@ from xai_bench.metrics.maskers import (
     resolve_masker,
     sample_rngs,
 )
-from xai_bench.metrics.perturb import grid_counts, masked_scores, rank_positions, step_grid
+from xai_bench.metrics.perturb import grid_counts, masked_scores, rank_positions, stepwise_inputs
 from xai_bench.task import CountingScorer
 
 PAD, MASK, EVIDENCE = 0, 1, 7
@@ -249,7 +249,7 @@ def test_random_maskers_do_not_depend_on_batching(task_id, baseline):
 
 @pytest.mark.parametrize("keep_top", [False, True])
 @pytest.mark.parametrize("per_sample", [False, True])
-def test_step_grid_equals_selecting_every_step_from_scratch(keep_top, per_sample):
+def test_stepwise_inputs_equal_selecting_every_step_from_scratch(keep_top, per_sample):
     """The incremental grid is bit-for-bit the direct selection, with padding, a first
     count above zero and several features per step."""
     rng = np.random.default_rng(3)
@@ -261,7 +261,7 @@ def test_step_grid_equals_selecting_every_step_from_scratch(keep_top, per_sample
     positions, _ = rank_positions(ex)
     rep = rng.standard_normal((m, F) if per_sample else F).astype(np.float32)
     counts = np.array([1, 2, 4, 5, 6], dtype=np.int32)
-    grid = step_grid(X, rep, positions, valid, counts, keep_top).reshape(len(counts), m, F)
+    grid = stepwise_inputs(X, rep, positions, valid, counts, keep_top).reshape(len(counts), m, F)
     for s, c in enumerate(counts):
         top = positions < c
         removed = (valid & ~top) if keep_top else top

@@ -70,7 +70,7 @@ class Replace:
     ``values`` is shared (F,) (or a scalar) or per sample (n, F). Because a removed cell's
     value does not depend on which other cells are removed, the engine may build a curve
     grid step by step, changing only the cells removed since the previous step
-    (:func:`xai_bench.metrics.perturb.step_grid`), with identical inputs.
+    (:func:`xai_bench.metrics.perturb.stepwise_inputs`), with identical inputs.
     """
 
     def __init__(self, values: np.ndarray, per_sample: bool) -> None:

@@ -37,7 +37,7 @@ __all__ = [
     "prepare",
     "rank_positions",
     "score_rows",
-    "step_grid",
+    "stepwise_inputs",
     "tie_keys",
     "to_space",
     "work_array",
@@ -323,7 +323,7 @@ def _broadcast_scores(
         index = np.arange(start, sl.stop)
         if hasattr(fill, "replacement"):
             rep = fill.replacement(index, F, Xf.dtype)
-            grid = step_grid(Xf[sl], rep, positions[sl], valid[sl], cols32, keep_top)
+            grid = stepwise_inputs(Xf[sl], rep, positions[sl], valid[sl], cols32, keep_top)
         else:
             # step-major rows (step, sample): the comparison runs over long contiguous
             # rows of m*F cells instead of m*S short rows of F (about 6x faster)
@@ -340,7 +340,7 @@ def _broadcast_scores(
     return out
 
 
-def step_grid(
+def stepwise_inputs(
     X: np.ndarray,
     replacement: np.ndarray,
     positions: np.ndarray,
