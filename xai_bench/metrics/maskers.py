@@ -84,7 +84,7 @@ class Replace:
 
     def __call__(self, rows: np.ndarray, removed: np.ndarray, index: np.ndarray) -> np.ndarray:
         if self.per_sample:
-            return np.where(removed, self.values[index].astype(rows.dtype, copy=False), rows)
+            return np.where(removed, self.replacement(index, rows.shape[1], rows.dtype), rows)
         return select(removed, self.values, rows)
 
 

@@ -93,7 +93,8 @@ def rank_positions(
     key = np.abs(a) if order == "abs" else a
     primary = -key if explanation.mask is None else np.where(valid, -key, np.inf)
     ranked = np.argsort(primary, axis=1)  # exact without ties; tied rows are redone below
-    flat = ranked + np.arange(0, n * F, F)[:, None]  # flat index of each ranked cell
+    row_start = np.arange(0, n * F, F)[:, None]
+    flat = ranked + row_start  # flat index of each ranked cell
     ordered = primary.take(flat)
     same = ordered[:, 1:] == ordered[:, :-1]  # one cheap test first; ties among padding
     rows = np.empty(0, dtype=np.intp)  # (inf) are harmless
@@ -102,7 +103,7 @@ def rank_positions(
     if len(rows):  # only rows with ties need the random key (rare for real attributions)
         content = a[rows] if X is None else np.concatenate([a[rows], _as_f64(X, n)[rows]], 1)
         ranked[rows] = np.lexsort((tie_keys(content, F, seed), primary[rows]), axis=-1)
-        flat = ranked + np.arange(0, n * F, F)[:, None]
+        flat = ranked + row_start
     positions = np.empty(n * F, dtype=np.int32)
     positions[flat] = np.arange(F, dtype=np.int32)
     positions = positions.reshape(n, F)
