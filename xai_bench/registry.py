@@ -86,7 +86,7 @@ BUILTIN_METRICS: dict[str, str] = {
     "faithfulness_correlation": "metrics.ablation:FaithfulnessCorrelation",
     "infidelity": "metrics.infidelity:Infidelity",
     "sensitivity_max": "metrics.robustness:SensitivityMax",
-    "model_randomisation": "metrics.robustness:ModelRandomisation",
+    "model_randomisation": "metrics.randomisation:ModelRandomisation",
     "precision_at_k": "metrics.groundtruth:PrecisionAtK",
 }
 

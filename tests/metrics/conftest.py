@@ -16,3 +16,8 @@ def linear_task() -> Task:
 @pytest.fixture(scope="session")
 def mlp_task() -> Task:
     return xb.load_task("breast_cancer.mlp")
+
+
+@pytest.fixture(scope="session")
+def digits_task() -> Task:
+    return xb.load_task("digits.cnn")

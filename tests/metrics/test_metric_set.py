@@ -15,7 +15,8 @@ from xai_bench.metrics.agreement import agreement_matrix, rowwise_corr
 from xai_bench.metrics.base import MetricInfo
 from xai_bench.metrics.groundtruth import precision_at_k
 from xai_bench.metrics.perturb import rank_positions
-from xai_bench.metrics.robustness import model_randomisation, sensitivity_max
+from xai_bench.metrics.randomisation import model_randomisation
+from xai_bench.metrics.robustness import sensitivity_max
 from xai_bench.registry import BUILTIN_METRICS, unregister_explainer
 
 PER_SAMPLE = [

@@ -2,9 +2,8 @@
 
 - **sensitivity-max** (Yeh et al., NeurIPS 2019): max over ``n_samples`` uniform
   perturbations |delta|_inf <= radius of ||phi(x + delta) - phi(x)|| / ||phi(x)||.
-- **model randomisation** (Adebayo et al., NeurIPS 2018): re-initialise the weights of
-  the torch model, re-explain, and report the rank correlation between the original and
-  the randomised attributions. A faithful explainer changes (low correlation).
+
+Model randomisation (Adebayo et al.) lives in ``randomisation`` and reuses the helpers here.
 
 The explainer is rebuilt from the explanation as
 ``xai_bench.get_explainer(explanation.explainer, **explanation.params)``.
@@ -20,11 +19,10 @@ from ..errors import IncompatibleError, XaiBenchError
 from ..explanation import Explanation
 from ..task import Modality, Task
 from ._common import BaseMetric
-from .agreement import rowwise_corr
 from .base import MetricInfo, MetricResult
 from .perturb import prepare
 
-__all__ = ["ModelRandomisation", "SensitivityMax", "model_randomisation", "sensitivity_max"]
+__all__ = ["SensitivityMax", "sensitivity_max"]
 
 _REAL = frozenset({Modality.TABULAR, Modality.IMAGE})
 
@@ -88,63 +86,6 @@ def sensitivity_max(
     )
 
 
-def model_randomisation(
-    task: Task,
-    X: Any,
-    explanation: Explanation,
-    *,
-    method: str = "spearman",
-    order: str = "abs",
-    seed: int = 0,
-) -> MetricResult:
-    """Rank correlation between attributions before and after re-initialising all weights.
-
-    Lower is better (the explanation depends on the model). The weights are reset with
-    each module's ``reset_parameters`` under ``torch.manual_seed(seed)`` and restored
-    afterwards, so the task is unchanged when the call returns.
-    """
-    if not task.is_torch:
-        raise IncompatibleError("model randomisation needs a torch model (task.model)")
-    import copy
-
-    import torch
-
-    Xa, explanation = prepare(task, X, explanation)
-    explainer = _explainer(explanation)
-    model = task.model
-    state = copy.deepcopy(model.state_dict())
-    try:
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            n_reset = 0
-            for module in model.modules():
-                if hasattr(module, "reset_parameters"):
-                    module.reset_parameters()
-                    n_reset += 1
-        if n_reset == 0:
-            raise IncompatibleError("the torch model has no module with reset_parameters()")
-        new = _reexplain(explainer, task, Xa, explanation.targets)
-    finally:
-        model.load_state_dict(state)
-    a, b = explanation.flat(), new
-    if order == "abs":
-        a, b = np.abs(a), np.abs(b)
-    scores = rowwise_corr(a, b, method, explanation.flat_mask())
-    same = np.all(np.isclose(explanation.flat(), new), axis=1)
-    return MetricResult(
-        metric="model_randomisation",
-        scores=scores,
-        flags={"degenerate": explanation.degenerate(), "unchanged": same},
-        params={
-            "randomisation": "all modules' reset_parameters() (cascading to the full model)",
-            "method": method,
-            "order": order,
-            "seed": seed,
-        },
-        extra={"randomised_attributions": new},
-    )
-
-
 class SensitivityMax(BaseMetric):
     info: ClassVar[MetricInfo] = MetricInfo(
         name="sensitivity_max",
@@ -164,21 +105,3 @@ class SensitivityMax(BaseMetric):
         self.seed = seed
 
     _fn = staticmethod(sensitivity_max)
-
-
-class ModelRandomisation(BaseMetric):
-    info: ClassVar[MetricInfo] = MetricInfo(
-        name="model_randomisation",
-        higher_is_better=False,
-        range=(-1.0, 1.0),
-        description="Rank correlation of attributions before and after re-initialising the "
-        "model weights (sanity check)",
-        reference="Adebayo et al., Sanity Checks for Saliency Maps, NeurIPS 2018",
-    )
-
-    def __init__(self, method: str = "spearman", order: str = "abs", seed: int = 0) -> None:
-        self.method = method
-        self.order = order
-        self.seed = seed
-
-    _fn = staticmethod(model_randomisation)
