@@ -283,3 +283,84 @@ def test_downloads_hold_the_results_numbers(tabular_results, watched, hostile, t
         assert x["mean"] == summary.loc[(x["task"], x["explainer"], x["metric"]), "mean"]
     assert page.evaluate("window.__pwned === undefined")
     assert watched.errors == [] and watched.requests == [] and watched.dialogs == []
+
+
+EIGHT = [
+    "random",
+    "captum.integrated_gradients",
+    "captum.saliency",
+    "captum.input_x_gradient",
+    "captum.deeplift",
+    "captum.feature_ablation",
+    "captum.gradient_shap",
+    ("shap.kernel", {"n_samples": 32}),
+    ("lime.tabular", {"n_samples": 50}),
+]
+
+
+def test_per_sample_tables_never_scroll_sideways(bench, watched, artifacts, tmp_path):
+    """8 explainers on a 30-feature task: every column of every per-sample table is on
+    screen at 1400 and 1920 px, with no horizontal scrolling."""
+    results = bench(["breast_cancer.mlp"], EIGHT, 4)
+    page = watched.open(render_report(results, tmp_path / "eight.html"))
+    picker = page.locator("#samples [data-picker]").first
+    for width in (1400, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        for key in ("best", "worst", "disagree"):
+            picker.locator(f"button[data-pick='{key}']").click()
+            table = picker.locator("[data-panel]:visible table.feat")
+            assert table.locator("thead th.ex").count() == 8
+            box = table.evaluate(
+                """t => { const s = t.closest('.scroll'), c = t.closest('.card');
+                  const r = c.getBoundingClientRect();
+                  return {sw: s.scrollWidth, cw: s.clientWidth, tw: t.scrollWidth,
+                    right: Math.max(...[...t.querySelectorAll('th, td')].map(
+                      e => e.getBoundingClientRect().right)), card: r.right,
+                    page: document.documentElement.scrollWidth, view: innerWidth}; }"""
+            )
+            assert box["sw"] <= box["cw"] and box["tw"] <= box["cw"], (width, box)
+            assert box["right"] <= box["card"] and box["page"] <= box["view"], (width, box)
+        picker.screenshot(path=str(artifacts / f"report-eight-explainers-{width}.png"))
+    assert watched.errors == [] and watched.requests == []
+
+
+def test_cost_labels_overlap_nothing_in_browser(default_suite_results, watched, tmp_path):
+    """Measured with the browser's own font metrics: no point label crosses another
+    label, a marker, the Pareto line or the plot's edge; none is cut short."""
+    page = watched.open(render_report(default_suite_results, tmp_path / "cost.html"))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    charts = page.locator("#cost svg.chart").all()
+    assert len(charts) == len(default_suite_results.tasks)
+    for chart in charts:
+        g = chart.evaluate(
+            """svg => {
+              const vb = svg.viewBox.baseVal, bb = e => { const b = e.getBBox();
+                return [b.x, b.y, b.x + b.width, b.y + b.height]; };
+              const axis = svg.querySelector('line.axis');
+              const front = svg.querySelector(':scope > path.front'), line = [];
+              if (front) for (let t = 0; t <= front.getTotalLength(); t += 0.5) {
+                const p = front.getPointAtLength(t); line.push([p.x, p.y]); }
+              return {w: vb.width, h: vb.height, x0: +axis.getAttribute('x1'),
+                ybot: +axis.getAttribute('y1'), line,
+                labels: [...svg.querySelectorAll(':scope > text.ptlab')].map(
+                  t => [t.textContent, bb(t)]),
+                dots: [...svg.querySelectorAll('circle.pt')].map(bb),
+                names: [...svg.querySelectorAll('circle.pt title')].map(
+                  t => t.textContent.split(':')[0])}; }"""
+        )
+        labels = dict(g["labels"])
+        assert set(labels) == set(g["names"])  # every point named in full
+        boxes = list(labels.items())
+        for i, (name, b) in enumerate(boxes):
+            assert g["x0"] < b[0] and b[2] <= g["w"] and b[1] >= 0 and b[3] <= g["ybot"], name
+            for other, c in boxes[i + 1 :]:
+                assert not (b[0] < c[2] and c[0] < b[2] and b[1] < c[3] and c[1] < b[3]), (
+                    name,
+                    other,
+                )
+            for d in g["dots"]:
+                assert not (b[0] < d[2] and d[0] < b[2] and b[1] < d[3] and d[1] < b[3]), name
+            assert not any(b[0] < x < b[2] and b[1] < y < b[3] for x, y in g["line"]), name
+        for d in g["dots"]:  # no marker on the axes
+            assert d[0] > g["x0"] and d[3] < g["ybot"]
+    assert watched.errors == []

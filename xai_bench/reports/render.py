@@ -138,16 +138,15 @@ def build_context(results: Any, summary: Any = None) -> dict[str, Any]:
         | {e for _, e, _ in results.attributions}
         | set(results.failures.get("explainer", pd.Series(dtype=str)).dropna())
     )
-    # colours only for explainers that produced something, so they rarely repeat
-    palette = T.colors(
-        sorted(set(results.scores["explainer"]) | {e for _, e, _ in results.attributions})
-    )
+    # one style per explainer for the whole report, distinct within each task's charts
+    styles = svg.assign_styles(_explainer_groups(results), controls=T.CONTROLS)
+    palette = {e: st.color for e, st in styles.items()}
     ranks = T.mean_ranks(summary[summary["metric"].isin(directions)], directions)
     cost = T.seconds_per_explanation(results)
     task_names = list(dict.fromkeys([*results.tasks, *sorted(results.scores["task"].unique())]))
 
     tasks = [
-        _task_block(results, t, summary, directions, palette, ranks, cost, info) for t in task_names
+        _task_block(results, t, summary, directions, styles, ranks, cost, info) for t in task_names
     ]
     for k, t in enumerate(tasks):
         t["anchor"] = f"task-{k}"
@@ -190,7 +189,18 @@ def _pretty(metric: str | None) -> str:
     return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
 
 
-def _task_block(results, task, summary, directions, palette, ranks, cost, info) -> dict:
+def _explainer_groups(results: Any) -> list[list[str]]:
+    """Per task, the explainers that produced something: what one chart can show."""
+    pairs = set(zip(results.scores["task"], results.scores["explainer"], strict=True))
+    pairs |= {(t, e) for t, e, _ in results.attributions}
+    groups: dict[str, list[str]] = {}
+    for t, e in sorted(pairs):
+        groups.setdefault(t, []).append(e)
+    return list(groups.values())
+
+
+def _task_block(results, task, summary, directions, styles, ranks, cost, info) -> dict:
+    palette = {e: st.color for e, st in styles.items()}
     tinfo = dict(results.tasks.get(task, {}))
     modality = str(tinfo.get("modality", "tabular"))
     tsum = summary[summary["task"] == task]
@@ -233,6 +243,7 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
                 "control": e in T.CONTROLS,
                 "reference": e in T.REFERENCES,
                 "color": palette.get(e, svg.CONTROL),
+                "swatch": svg.swatch(styles.get(e, svg.Style(svg.CONTROL, svg.CONTROL_DASH))),
                 "cells": cells,
                 "rank": ranks.get((task, e), np.nan),
                 "seconds": secs,
@@ -252,7 +263,9 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
             if c:
                 c["bar"] = svg.ci_bar(c["mean"], c["lo"], c["hi"], axis, r["color"])
 
-    # curves
+    # curves: bands for the top 3 by mean rank and the controls (7 bands hide each other)
+    banded = [r["explainer"] for r in rows if not (r["control"] or r["reference"])][:3]
+    banded += list(T.CONTROLS)
     curves = []
     cdf = results.curves
     present = set(cdf.loc[cdf["task"] == task, "metric"]) if len(cdf) else set()
@@ -263,6 +276,8 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
         series = T.curve_series(cdf, task, m, palette)
         if not series:
             continue
+        for s in series:
+            s.dash = styles[s.label].dash if s.label in styles and not s.dashed else ""
         ins = "insertion" in m
         curves.append(
             {
@@ -275,7 +290,9 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
                     xlabel=f"fraction of features {'inserted' if ins else 'removed'}",
                     ylabel="p(target)",
                     y_range=_curve_range(series),
+                    bands=banded,
                 ),
+                "shared": svg.shared_curves(series, svg.line_width_tol(_curve_range(series))),
                 "data": [
                     {
                         "label": s.label,
@@ -285,6 +302,7 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
                         "hi": s.hi,
                         "color": s.color,
                         "dashed": s.dashed,
+                        "dash": s.dash,
                     }
                     for s in series
                 ],
@@ -292,6 +310,8 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
                 "xlabel": f"fraction of features {'inserted' if ins else 'removed'}",
             }
         )
+    for r in rows:
+        r["same"] = _same_curve(r["explainer"], curves, [q["explainer"] for q in rows])
 
     # per-sample views, agreement, cost
     seed, expls = S.explanations_for(results, task)
@@ -390,6 +410,21 @@ def _task_block(results, task, summary, directions, palette, ranks, cost, info) 
         "front": [p["label"] for p in front],
         "model": {k: tinfo[k] for k in ("model", "accuracy") if k in tinfo},
     }
+
+
+def _same_curve(explainer: str, curves: list[dict], order: list[str]) -> list[dict]:
+    """Whose curve ``explainer``'s coincides with: the first of its group in legend
+    ``order``, and on which curves (none named: all of them)."""
+    where: dict[str, list[str]] = {}
+    for c in curves:
+        for g in c["shared"]:
+            lead = min(g, key=lambda e: order.index(e) if e in order else len(order))
+            if explainer in g and explainer != lead:
+                where.setdefault(lead, []).append(c["name"])
+    return [
+        {"explainer": o, "on": "" if len(ns) == len(curves) else ", ".join(ns)}
+        for o, ns in where.items()
+    ]
 
 
 def _strip(rows: list[dict], idx: int, name: str, hib: bool) -> Markup:

@@ -9,7 +9,7 @@ escape it; numbers are formatted here. Colours are CSS variables or computed
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +18,11 @@ from markupsafe import Markup
 __all__ = [
     "PALETTE",
     "Series",
+    "Style",
+    "assign_styles",
+    "line_width_tol",
+    "shared_curves",
+    "swatch",
     "diverging",
     "dot_strip",
     "heatmap",
@@ -28,22 +33,86 @@ __all__ = [
     "sequential",
 ]
 
-# categorical palette readable on light and dark backgrounds (Okabe-Ito + extras)
+# categorical palette readable on light and dark backgrounds: ten hues far enough apart to
+# tell apart (no two blues, no two pinks); beyond ten, dashes tell the lines apart
 PALETTE = (
     "#3b6fd8",
     "#e69f00",
     "#d9534f",
     "#2a9d8f",
     "#8e5bd6",
-    "#4caf50",
+    "#6cbf3c",
     "#e377c2",
     "#8c564b",
-    "#17becf",
-    "#bcbd22",
-    "#1f3a93",
-    "#c71585",
+    "#66ccff",
+    "#b5a000",
 )
 CONTROL = "#8a8f98"
+CONTROL_DASH = "5 4"
+# line patterns beyond the palette (the controls' "5 4" is kept for them)
+DASHES = ("", "9 3", "2 3", "9 3 2 3")
+
+
+@dataclass(frozen=True)
+class Style:
+    """How one explainer is drawn everywhere in a report: colour and line dash."""
+
+    color: str
+    dash: str = ""
+
+
+def assign_styles(
+    groups: Sequence[Sequence[str]], controls: Sequence[str] = ()
+) -> dict[str, Style]:
+    """One style per name, fixed for the whole report, distinct within every group.
+
+    A group is what one chart shows (a task's explainers). Names are taken in sorted
+    order; each gets the first palette colour no name sharing a group with it has, and
+    only when a group holds more names than colours, a colour with a new dash.
+    Controls are grey and dashed.
+    """
+    combos = [Style(c, d) for d in DASHES for c in PALETTE]
+    names = sorted({n for g in groups for n in g})
+    out: dict[str, Style] = {n: Style(CONTROL, CONTROL_DASH) for n in names if n in controls}
+    for n in names:
+        if n in out:
+            continue
+        taken = {out[m] for g in groups if n in g for m in g if m in out}
+        colours = {s.color for s in taken}
+        free = [s for s in combos if s not in taken]
+        out[n] = next((s for s in free if s.color not in colours), free[0] if free else combos[0])
+    return out
+
+
+def swatch(style: Style, width: int = 22) -> Markup:
+    """A short line in the style, for legends."""
+    return Markup(
+        '<svg class="swatch" viewBox="0 0 {w} 8" width="{w}" height="8" aria-hidden="true">'
+        '<line x1="1" x2="{e}" y1="4" y2="4" stroke="{c}" stroke-width="3"{d}/></svg>'
+    ).format(
+        w=width,
+        e=width - 1,
+        c=style.color,
+        d=Markup(' stroke-dasharray="{}"').format(style.dash) if style.dash else "",
+    )
+
+
+def shared_curves(series: Sequence[Series], tol: float = 1e-9) -> list[list[str]]:
+    """Groups (two or more labels, in series order) of series no further apart than
+    ``tol`` at any point, which would hide each other; dashed controls are left out."""
+    groups: list[list[Series]] = []
+    for s in series:
+        if s.dashed:
+            continue
+        for g in groups:
+            r = g[0]
+            same_x = len(r.x) == len(s.x) and np.allclose(r.x, s.x, atol=tol, rtol=0)
+            if same_x and np.allclose(r.y, s.y, atol=tol, rtol=0, equal_nan=True):
+                g.append(s)
+                break
+        else:
+            groups.append([s])
+    return [[s.label for s in g] for g in groups if len(g) > 1]
 
 
 def _f(v: float) -> str:
@@ -106,6 +175,7 @@ class Series:
     color: str = PALETTE[0]
     dashed: bool = False
     extra: dict = field(default_factory=dict)
+    dash: str = ""
 
 
 def _frame(
@@ -170,6 +240,12 @@ def _axes(
     return out
 
 
+def line_width_tol(y_range: tuple[float, float], height: int = 250) -> float:
+    """The y distance one line's width (2 px) covers on a line chart of that range."""
+    lo, hi = y_range
+    return 2.0 * (hi - lo) / (height - 56.0)
+
+
 def line_chart(
     series: Sequence[Series],
     *,
@@ -180,20 +256,35 @@ def line_chart(
     width: int = 360,
     height: int = 250,
     x_percent: bool = True,
+    x_range: tuple[float, float] = (0.0, 1.0),
+    bands: Collection[str] | None = None,
 ) -> Markup:
-    """Lines with optional CI bands; dashed lines for controls."""
+    """Lines with optional CI bands; dashed lines for controls.
+
+    ``bands``: the labels whose band is drawn (default all): with many methods the
+    overlapping bands of all of them hide each other. Series on identical points share
+    their line as alternating dashes of each colour, so that none hides the others.
+    """
     x0, y0, w, h = 50.0, 10.0, width - 64.0, height - 56.0
     ys = [v for s in series for v in (*s.y, *(s.lo or ()), *(s.hi or ())) if math.isfinite(v)]
     lo, hi = y_range or ((min(ys), max(ys)) if ys else (0.0, 1.0))
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    sx = lambda v: x0 + w * float(v)  # noqa: E731  x is a fraction in [0, 1]
+    xa, xb = x_range
+    sx = lambda v: x0 + w * (float(v) - xa) / (xb - xa)  # noqa: E731
     sy = lambda v: y0 + h * (1 - (float(v) - lo) / (hi - lo))  # noqa: E731
     fmt = (lambda t: f"{round(t * 100)}%") if x_percent else _tick
-    body = _axes(x0, y0, w, h, _ticks(0, 1), _ticks(lo, hi), sx, sy, xlabel, ylabel, fmt)
+    xt = _ticks(xa, xb) if x_percent else [float(t) for t in range(math.ceil(xa), int(xb) + 1)]
+    body = _axes(x0, y0, w, h, xt, _ticks(lo, hi), sx, sy, xlabel, ylabel, fmt)
+    shared = {
+        lab: (i, g)
+        for g in shared_curves(series, line_width_tol((lo, hi), height))
+        for i, lab in enumerate(g)
+    }
     for s in series:
-        pts = [(sx(a), sy(b)) for a, b in zip(s.x, s.y, strict=True) if math.isfinite(b)]
-        if s.lo is not None and s.hi is not None and len(s.x):
+        i, group = shared.get(s.label, (0, [s.label]))
+        draw_band = (bands is None or s.label in bands) and i == 0
+        if draw_band and s.lo is not None and s.hi is not None and len(s.x):
             top = [f"{_f(sx(a))},{_f(sy(b))}" for a, b in zip(s.x, s.hi, strict=True)]
             bot = [f"{_f(sx(a))},{_f(sy(b))}" for a, b in zip(s.x, s.lo, strict=True)][::-1]
             body.append(
@@ -201,11 +292,30 @@ def line_chart(
                     s.color, " ".join(top + bot)
                 )
             )
+    for s in series:
+        i, group = shared.get(s.label, (0, [s.label]))
+        pts = [(sx(a), sy(b)) for a, b in zip(s.x, s.y, strict=True) if math.isfinite(b)]
         path = " ".join(f"{_f(a)},{_f(b)}" for a, b in pts)
+        dash = ""
+        if len(group) > 1:  # k identical lines: each colour every k-th dash
+            dash = f'stroke-dasharray="7 {7 * (len(group) - 1)}" stroke-dashoffset="{-7 * i}" '
+        elif s.dash:
+            dash = f'stroke-dasharray="{s.dash}" '
+        same = [g for g in group if g != s.label]
         body.append(
             Markup(
-                '<polyline class="line{}" stroke="{}" points="{}"><title>{}</title></polyline>'
-            ).format(" dashed" if s.dashed else "", s.color, path, s.label)
+                '<polyline class="line{}" stroke="{}" {}points="{}" data-label="{}"{}>'
+                "<title>{}{}</title></polyline>"
+            ).format(
+                " dashed" if s.dashed else "",
+                s.color,
+                Markup(dash),
+                path,
+                s.label,
+                Markup(' data-same="{}"').format(" ".join(same)) if same else "",
+                s.label,
+                (" = " + ", ".join(same)) if same else "",
+            )
         )
     return _frame(width, height, title, f"{ylabel} against {xlabel}", body)
 
@@ -217,8 +327,9 @@ def hbar(value: float, scale: float, width: int = 110, height: int = 14) -> Mark
     x = mid if frac >= 0 else mid + frac * mid
     cls = "pos" if frac >= 0 else "neg"
     return Markup(
-        '<svg class="hbar" viewBox="0 0 {} {}" width="{}" height="{}" aria-hidden="true">'
-        '<line class="mid" x1="{}" x2="{}" y1="0" y2="{}"/>'
+        '<svg class="hbar" viewBox="0 0 {} {}" width="{}" height="{}" preserveAspectRatio="none"'
+        ' aria-hidden="true">'
+        '<line class="mid" x1="{}" x2="{}" y1="0" y2="{}" vector-effect="non-scaling-stroke"/>'
         '<rect class="{}" x="{}" y="2" width="{}" height="{}"/></svg>'
     ).format(
         width,
@@ -372,6 +483,10 @@ def image_map(image: np.ndarray, attr: np.ndarray | None, *, title: str, size: i
     )
 
 
+#: width of one character of the point labels (10 px monospace) and the text's height
+CHAR_W, TEXT_H = 6.1, 11.0
+
+
 def scatter(
     points: Sequence[dict],
     *,
@@ -387,7 +502,9 @@ def scatter(
     """Points ``{label, x, y, lo, hi, color, control}``; optional log x; y whiskers.
 
     ``front``: the Pareto-optimal points, cheapest first (see ``tables.pareto_front``),
-    joined by a step line, ringed, and named in a legend.
+    joined by a step line, ringed, and named in a legend. Labels are written in full
+    where they cross no other label, point, whisker, the front's line or an axis; the
+    axes leave room so that no point sits on them.
     """
     x0, y0, w, h = 52.0, 12.0, width - 190.0, height - 58.0
     pts = [p for p in points if math.isfinite(p["x"]) and math.isfinite(p["y"])]
@@ -400,9 +517,9 @@ def scatter(
         for v in (p["y"], p.get("lo", p["y"]), p.get("hi", p["y"]))
         if math.isfinite(v)
     ]
-    xlo, xhi = math.floor(min(xv)), math.ceil(max(xv))
-    if xhi <= xlo:
-        xhi = xlo + 1
+    # a margin around the data: a point never sits on an axis or its tick labels
+    xpad = max((max(xv) - min(xv)) * 0.06, 0.25)
+    xlo, xhi = min(xv) - xpad, max(xv) + xpad
     ylo, yhi = min(yv), max(yv)
     pad = (yhi - ylo) * 0.08 or 0.05
     ylo, yhi = ylo - pad, yhi + pad
@@ -411,16 +528,33 @@ def scatter(
         sy = lambda v: y0 + h * (v - ylo) / (yhi - ylo)  # noqa: E731
     else:
         sy = lambda v: y0 + h * (1 - (v - ylo) / (yhi - ylo))  # noqa: E731
-    xt = [float(t) for t in range(xlo, xhi + 1)] if logx else _ticks(xlo, xhi)
+    if logx:
+        xt = [float(t) for t in range(math.ceil(xlo), math.floor(xhi) + 1)]
+        xt = xt or [float(round((xlo + xhi) / 2))]
+    else:
+        xt = [t for t in _ticks(xlo, xhi) if xlo <= t <= xhi]
     fmt = (lambda t: _secs(10**t)) if logx else _tick
-    body = _axes(x0, y0, w, h, xt, _ticks(ylo, yhi), sx, sy, xlabel, ylabel, fmt)
+    yt = [t for t in _ticks(ylo, yhi) if ylo <= t <= yhi]
+    body = _axes(x0, y0, w, h, xt, yt, sx, sy, xlabel, ylabel, fmt)
     centres = [(sx(xl), sy(p["y"])) for p, xl in zip(pts, xv, strict=True)]
-    boxes: list[tuple[float, float, float, float]] = []
+    # obstacles for the labels: boxes (x0, y0, x1, y1) and segments
+    boxes: list[tuple[float, float, float, float]] = [
+        (cx - 6, cy - 6, cx + 6, cy + 6) for cx, cy in centres
+    ]
+    segs: list[tuple[float, float, float, float]] = [
+        (x0, y0 + h, width, y0 + h),  # the x axis (labels stay above it)
+        (x0, 0, x0, y0 + h),  # the y axis (labels stay right of it)
+    ]
+    for p, (cx, _cy) in zip(pts, centres, strict=True):
+        if math.isfinite(p.get("lo", math.nan)) and math.isfinite(p.get("hi", math.nan)):
+            segs.append((cx, sy(p["lo"]), cx, sy(p["hi"])))
     on_front = [p for p in front if math.isfinite(p["x"]) and math.isfinite(p["y"])]
     if on_front:
         xy = [(sx(math.log10(max(p["x"], 1e-6)) if logx else p["x"]), sy(p["y"])) for p in on_front]
         # staircase: along the cheaper point's score to the next cost, then to its score
         d = f"M{_f(xy[0][0])} {_f(xy[0][1])}" + "".join(f" H{_f(x)} V{_f(y)}" for x, y in xy[1:])
+        for (ax, ay), (bx, by) in zip(xy, xy[1:], strict=False):
+            segs += [(ax, ay, bx, ay), (bx, ay, bx, by)]
         lx, ly = x0 + w + 14, y0 + 10  # the key sits top right, in the labels' margin
         boxes.append((lx - 4, ly - 11, float(width), ly + 4))  # labels keep clear of it
         body.append(
@@ -430,26 +564,34 @@ def scatter(
                 'cy="{}" r="4"/><text class="ptlab" x="{}" y="{}">Pareto front</text></g>'
             ).format(d, _f(lx), _f(ly), _f(lx + 12), _f(ly), _f(lx + 30), _f(ly - 1))
         )
+    area = (x0 + 1, 0.0, float(width), y0 + h - 1)
+    marks, labels = [], []
     for k in sorted(range(len(pts)), key=lambda q: centres[q][1]):
         p, (cx, cy) = pts[k], centres[k]
-        label = _clip(p["label"], 30)
-        lx, ly, anchor = _place_label(cx, cy, 6.1 * len(label), centres, boxes, width)
-        if abs(ly - (cy + 4)) > 1:  # pushed below its point: a leader says whose it is
-            body.append(
+        lw = CHAR_W * len(str(p["label"]))
+        bx, by, leader = _place_label(cx, cy, lw, boxes, segs, area)
+        boxes.append((bx, by, bx + lw, by + TEXT_H))
+        if leader:  # away from its point: a leader says whose it is
+            labels.append(
                 Markup('<line class="leader" x1="{}" y1="{}" x2="{}" y2="{}"/>').format(
-                    _f(cx), _f(cy), _f(lx), _f(ly - 4)
+                    _f(cx), _f(cy), *map(_f, _nearest(cx, cy, (bx, by, bx + lw, by + TEXT_H)))
                 )
             )
+        labels.append(
+            Markup('<text class="ptlab" x="{}" y="{}">{}</text>').format(
+                _f(bx), _f(by + TEXT_H - 2.5), p["label"]
+            )
+        )
         if math.isfinite(p.get("lo", math.nan)) and math.isfinite(p.get("hi", math.nan)):
-            body.append(
+            marks.append(
                 Markup(
                     '<line class="whisker" stroke="{}" x1="{}" x2="{}" y1="{}" y2="{}"/>'
                 ).format(p["color"], _f(cx), _f(cx), _f(sy(p["lo"])), _f(sy(p["hi"])))
             )
-        body.append(
+        marks.append(
             Markup(
                 '<circle class="{}" cx="{}" cy="{}" r="5" fill="{}"><title>{}: {} s, {}{}</title>'
-                '</circle><text class="ptlab" x="{}" y="{}" text-anchor="{}">{}</text>'
+                "</circle>"
             ).format(
                 "pt ctl" if p.get("control") else ("pt on-front" if p.get("front") else "pt"),
                 _f(cx),
@@ -459,40 +601,53 @@ def scatter(
                 f"{p['x']:.3g}",
                 f"{p['y']:.3f}",
                 " · Pareto front" if p.get("front") else "",
-                _f(lx),
-                _f(ly),
-                anchor,
-                label,
             )
         )
-    return _frame(width, height, title, f"{ylabel} against {xlabel}", body)
+    return _frame(width, height, title, f"{ylabel} against {xlabel}", body + marks + labels)
+
+
+def _hits_segment(box: tuple, seg: tuple) -> bool:
+    """Whether an axis-parallel segment crosses the box (segments here are horizontal
+    or vertical: whiskers, axes and the staircase)."""
+    x0, y0, x1, y1 = box
+    ax, ay, bx, by = seg
+    return min(ax, bx) <= x1 and max(ax, bx) >= x0 and min(ay, by) <= y1 and max(ay, by) >= y0
 
 
 def _place_label(
-    cx: float, cy: float, w: float, centres: list, boxes: list, width: float
-) -> tuple[float, float, str]:
-    """Right of the point, else left, else lower: the first spot that hits no other
-    point and no label already placed. Appends the chosen box to ``boxes``."""
+    cx: float, cy: float, w: float, boxes: list, segs: list, area: tuple
+) -> tuple[float, float, bool]:
+    """Top-left corner of the label box nearest its point that stays in ``area`` and
+    crosses no box and no segment, and whether it is far enough to need a leader line.
+    When nothing is free, the candidate with the fewest crossings."""
+    hh = TEXT_H
+    xs = (cx + 8, cx - 8 - w, cx + 4, cx - 4 - w, cx - w / 2)
+    spots = [(x, cy - hh / 2 + k * (hh / 2 + 1)) for k in range(-16, 17) for x in xs]
+    near = [_nearest(cx, cy, (x, y, x + w, y + hh)) for x, y in spots]
+    dist = [math.hypot(nx - cx, ny - cy) for nx, ny in near]
+    order = sorted((i for i in range(len(spots)) if dist[i] >= 6), key=lambda i: dist[i])
 
-    def free(x0: float, y: float) -> bool:
-        box = (x0, y - 9, x0 + w, y + 2)
-        hit_pt = any(
-            box[0] - 5 < px < box[2] + 5 and box[1] - 5 < py < box[3] + 5
-            for px, py in centres
-            if (px, py) != (cx, cy)
+    def cost(x: float, y: float) -> int:
+        box = (x - 1, y, x + w + 1, y + hh)
+        if box[0] < area[0] or box[2] > area[2] or box[1] < area[1] or box[3] > area[3]:
+            return 1000
+        pad = (box[0] - 2, box[1] - 1, box[2] + 2, box[3] + 1)
+        hit = sum(
+            pad[0] < b[2] and b[0] < pad[2] and pad[1] < b[3] and b[1] < pad[3] for b in boxes
         )
-        hit_box = any(
-            box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes
-        )
-        return not hit_pt and not hit_box and x0 >= 0 and x0 + w <= width
+        return hit + sum(_hits_segment(pad, sg) for sg in segs)
 
-    for dy in range(0, 100, 11):
-        for x0, anchor, tx in ((cx + 8, "start", cx + 8), (cx - 8 - w, "end", cx - 8)):
-            if free(x0, cy + 4 + dy):
-                boxes.append((x0, cy + 4 + dy - 9, x0 + w, cy + 4 + dy + 2))
-                return tx, cy + 4 + dy, anchor
-    boxes.append((cx + 8, cy - 5, cx + 8 + w, cy + 6))
-    return cx + 8, cy + 4, "start"
+    costs = {i: cost(*spots[i]) for i in order}
+    best = next((i for i in order if costs[i] == 0), None)
+    if best is None:
+        best = min(order, key=lambda i: costs[i])
+    x, y = spots[best]
+    return x, y, dist[best] > 12
+
+
+def _nearest(cx: float, cy: float, box: tuple) -> tuple[float, float]:
+    """The point of ``box`` nearest (cx, cy), for a leader line's end."""
+    return min(max(cx, box[0]), box[2]), min(max(cy, box[1]), box[3])
 
 
 def _secs(v: float) -> str:

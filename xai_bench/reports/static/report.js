@@ -119,7 +119,8 @@
           fill: "toself", fillcolor: s.color, opacity: 0.15, line: {width: 0},
           hoverinfo: "skip", showlegend: false, type: "scatter"});
         traces.push({x: s.x, y: s.y, name: s.label, type: "scatter", mode: "lines",
-          line: {color: s.color, width: 2, dash: s.dashed ? "dash" : "solid"}});
+          line: {color: s.color, width: 2,
+            dash: s.dashed ? "dash" : s.dash ? s.dash.split(" ").join("px,") + "px" : "solid"}});
       });
       var div = document.createElement("div");
       div.className = "plotly-box";
