@@ -164,6 +164,7 @@ def build_context(results: Any, summary: Any = None) -> dict[str, Any]:
         ],
         "directions": directions,
         "sanity": _sanity(results, tasks, summary, info),
+        "cascades": _cascades(results, task_names, styles, info),
         "failures": fails,
         "n_failed": int((statuses == "failed").sum()) if len(statuses) else 0,
         "n_skipped": int((statuses == "skipped").sum()) if len(statuses) else 0,
@@ -605,6 +606,63 @@ def _sanity(results, tasks, summary, info) -> list[dict]:
                 "rows": rows,
             }
         )
+    return out
+
+
+def _cascades(results: Any, task_names: list[str], styles: dict, info: dict) -> list[dict]:
+    """Per task, the model-randomisation curve of each explainer: similarity against the
+    number of layers re-initialised (top down), with the all-feature and non-zero-input
+    scores. Only metrics that stored such curves (``metrics.randomisation``)."""
+    cdf, out = results.curves, list[dict]()
+    if not len(cdf):
+        return out
+    palette = {e: st.color for e, st in styles.items()}
+    for m in sorted(set(cdf["metric"])):
+        if not (T.is_sanity(m, info.get(m, {})) and "randomis" in m):
+            continue
+        params = dict(info.get(m, {}).get("params") or {})
+        similarity = str(params.get("similarity", "rank correlation"))
+        cascading = params.get("mode", "cascading") == "cascading"
+        for task in task_names:
+            series = T.curve_series(cdf, task, m, palette)
+            if not series:
+                continue
+            for s in series:
+                s.dash = styles[s.label].dash if s.label in styles and not s.dashed else ""
+            n_layers = max(max(s.x) for s in series)
+            sc = results.scores[(results.scores["task"] == task) & (results.scores["metric"] == m)]
+            rows = []
+            for s in series:
+                own = sc[sc["explainer"] == s.label]
+                nz = own["score_nonzero"] if "score_nonzero" in own else pd.Series(dtype=float)
+                rows.append(
+                    {
+                        "explainer": s.label,
+                        "swatch": svg.swatch(styles.get(s.label, svg.Style(svg.CONTROL))),
+                        "all": float(own["score"].mean()) if len(own) else math.nan,
+                        "nonzero": float(nz.mean()) if nz.notna().any() else math.nan,
+                    }
+                )
+            xlabel = "layers re-initialised, top down" if cascading else "layer re-initialised"
+            out.append(
+                {
+                    "task": task,
+                    "metric": m,
+                    "similarity": similarity,
+                    "cascading": cascading,
+                    "rows": sorted(rows, key=lambda r: (r["explainer"] in T.CONTROLS, r["all"])),
+                    "svg": svg.line_chart(
+                        series,
+                        title=f"{_pretty(m)} — {task}",
+                        xlabel=xlabel,
+                        ylabel=similarity.replace("|phi|", "|φ|").replace(" phi", " φ"),
+                        y_range=(min(0.0, *(v for s in series for v in s.y)), 1.0),
+                        x_percent=False,
+                        x_range=(0.0, float(n_layers)),
+                        bands=(),  # the sanity table above gives the CIs
+                    ),
+                }
+            )
     return out
 
 
