@@ -190,6 +190,8 @@ def test_report_colours_distinct_per_chart_and_fixed_per_explainer(default_suite
             n_curve_charts += 1
             colours = [c for d, c, _, _ in lines if not d]
             assert len(set(colours)) == len(colours), chart[:200]
+            # bands for at most the top 3 and the control, however many methods
+            assert chart.count('<polygon class="band"') <= 4
         for _d, colour, _a, name in lines:
             assert seen.setdefault(name, colour) == colour, name
         for colour, name in re.findall(r'fill="(#\w+)"><title>([^:<]+):', chart):  # cost
