@@ -9,6 +9,9 @@ import numpy as np
 
 from xai_bench.reports import render_report
 
+# a legend row: name, then any "= other" notes, then the cells
+ROW = r'<code>([^<]+)</code>(?:<small class="same">= <code>[^<]+</code></small>)*</th>'
+
 
 def test_cascade_curves_per_explainer(default_suite_results, tmp_path):
     r = default_suite_results
@@ -30,7 +33,7 @@ def test_cascade_curves_per_explainer(default_suite_results, tmp_path):
         assert sorted(labels) == sorted(set(sub["explainer"]))  # one curve per explainer
         assert all(len(p.split()) == n_steps for p in lines)
         # the curve's last point is the score (mean over samples of the last step)
-        rows = dict(re.findall(r"<code>([^<]+)</code></th><td>([^<]+)</td>", fig))
+        rows = dict(re.findall(ROW + r"<td>([^<]+)</td>", fig))
         sc = r.scores[(r.scores["task"] == task) & (r.scores["metric"] == "model_randomisation")]
         for e, v in rows.items():
             assert float(v) == round(sc.loc[sc["explainer"] == e, "score"].mean(), 2)
@@ -45,9 +48,9 @@ def test_zero_pixels_inflate_the_all_feature_score_in_the_report(default_suite_r
     assert fig is not None
     rows = {
         e: (float(a), float(b))
-        for e, a, b in re.findall(
-            r"<code>([^<]+)</code></th><td>([^<]+)</td><td>([^<]+)</td>", fig.group(0)
-        )
+        for e, a, b in re.findall(ROW + r"<td>([^<]+)</td><td>([^<]+)</td>", fig.group(0))
     }
     allf, nonzero = rows["captum.input_x_gradient"]
     assert allf - nonzero > 0.2 and np.isfinite(nonzero)
+    # IG, deeplift and input x gradient coincide on digits: the legend says so
+    assert '<small class="same">= <code>' in fig.group(0)

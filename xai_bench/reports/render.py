@@ -643,6 +643,11 @@ def _cascades(results: Any, task_names: list[str], styles: dict, info: dict) -> 
                         "nonzero": float(nz.mean()) if nz.notna().any() else math.nan,
                     }
                 )
+            rows.sort(key=lambda r: (r["explainer"] in T.CONTROLS, r["all"]))
+            y_range = (min(0.0, *(v for s in series for v in s.y)), 1.0)
+            shared = [{"name": m, "shared": svg.shared_curves(series, svg.line_width_tol(y_range))}]
+            for r in rows:
+                r["same"] = _same_curve(r["explainer"], shared, [q["explainer"] for q in rows])
             xlabel = "layers re-initialised, top down" if cascading else "layer re-initialised"
             out.append(
                 {
@@ -650,13 +655,13 @@ def _cascades(results: Any, task_names: list[str], styles: dict, info: dict) -> 
                     "metric": m,
                     "similarity": similarity,
                     "cascading": cascading,
-                    "rows": sorted(rows, key=lambda r: (r["explainer"] in T.CONTROLS, r["all"])),
+                    "rows": rows,
                     "svg": svg.line_chart(
                         series,
                         title=f"{_pretty(m)} — {task}",
                         xlabel=xlabel,
                         ylabel=similarity.replace("|phi|", "|φ|").replace(" phi", " φ"),
-                        y_range=(min(0.0, *(v for s in series for v in s.y)), 1.0),
+                        y_range=y_range,
                         x_percent=False,
                         x_range=(0.0, float(n_layers)),
                         bands=(),  # the sanity table above gives the CIs
