@@ -92,7 +92,12 @@ def _check(task: Task, method: str, order: str, mode: str) -> None:
 
 
 def _similarity(
-    phi: np.ndarray, new: np.ndarray, explanation: Explanation, method: str, order: str, keep
+    phi: np.ndarray,
+    new: np.ndarray,
+    explanation: Explanation,
+    method: str,
+    order: str,
+    keep: np.ndarray,
 ) -> np.ndarray:
     """Per-sample similarity of the flat attributions over the features in ``keep``."""
     a, b = (np.abs(phi), np.abs(new)) if order == "abs" else (phi, new)

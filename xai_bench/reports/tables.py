@@ -63,18 +63,6 @@ def higher_is_better(metric: str, info: dict, summary: pd.DataFrame) -> bool:
     return not any(w in metric for w in ("deletion", "sufficiency", "error", "loss"))
 
 
-def colors(explainers: list[str]) -> dict[str, str]:
-    """One stable colour per explainer; the random control is grey."""
-    out, k = {}, 0
-    for e in sorted(explainers):
-        if e in CONTROLS:
-            out[e] = svg.CONTROL
-        else:
-            out[e] = svg.PALETTE[k % len(svg.PALETTE)]
-            k += 1
-    return out
-
-
 def _significant(row: pd.Series, other: pd.Series, col: str, hib: bool) -> bool:
     """Whether ``row`` differs significantly from ``other``: the test column if present,
     else non-overlapping 95% CIs (conservative)."""
