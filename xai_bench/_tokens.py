@@ -7,6 +7,7 @@ and mask tokens are not special in that sense (an unknown word, a masked word).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,8 @@ def special_token_ids(tokenizer: Any) -> np.ndarray:
 def vocab_size(task: Any) -> int | None:
     """Ids must be below this: the tokenizer's size, else the model's input embedding's."""
     if task.tokenizer is not None:
-        return len(task.tokenizer)
+        with contextlib.suppress(TypeError):  # HF: base vocabulary plus added tokens
+            return len(task.tokenizer)
     embeddings = getattr(task.model, "get_input_embeddings", None)
     size = getattr(embeddings(), "num_embeddings", None) if callable(embeddings) else None
     return int(size) if size is not None else None

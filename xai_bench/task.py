@@ -158,7 +158,7 @@ class Task:
         return np.full(self.feature_shape, token, dtype=np.int64)
 
     def token_strings(self, X: Any) -> list[list[str]]:
-        """Model tokens per row (padding excluded), for text and generation tasks."""
+        """Model tokens per row where ``valid_mask`` holds, for text and generation tasks."""
         if self.tokenizer is None:
             raise InvalidInputError(
                 f"task {self.name!r} has no tokenizer", "a text task", "Pass tokenizer=..."
@@ -170,7 +170,7 @@ class Task:
         ]
 
     def texts(self, X: Any) -> list[str]:
-        """Each row as text: its model tokens (padding excluded) joined by spaces.
+        """Each row as text: its model tokens (``token_strings``) joined by spaces.
 
         Exact for word-level tokenizers (the built-in text tasks); for subword
         tokenizers it is a readable view, not a lossless decoding.
@@ -339,7 +339,8 @@ class Task:
         GENERATION task that continues ``texts`` greedily for ``max_new_tokens`` steps,
         one unit per step. ``kind`` ("auto", "classification", "generation") picks the
         Auto class. Unknown words and truncation at the model's position limit (or
-        ``max_length``) are recorded in ``meta``.
+        ``max_length``) are recorded in ``meta``. The special tokens the tokenizer adds
+        ([CLS]/[SEP], <s>/</s>) stay in ``X`` for the model but are not features.
         """
         from . import _hf
 

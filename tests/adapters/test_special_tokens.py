@@ -27,40 +27,25 @@ def explanations(special_token_tasks):
     }
 
 
-def _special_positions(task):
-    """Where the tokenizer put its special tokens (first and last real position of each row)."""
-    tok = task.tokenizer
-    present = task.pad_token_id != task.X
-    last = present.sum(axis=1) - 1
-    rows = np.arange(len(task.X))
-    return (
-        rows,
-        last,
-        (tok.cls_token_id, tok.sep_token_id)
-        if tok.cls_token_id is not None
-        else (
-            tok.bos_token_id,
-            tok.eos_token_id,
-        ),
-    )
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_special_tokens_are_outside_the_valid_mask(special_token_tasks, kind):
     task = special_token_tasks[kind]
-    rows, last, (first_id, last_id) = _special_positions(task)
-    # the tokenizer added its special tokens around every text
-    assert (task.X[:, 0] == first_id).all() and (task.X[rows, last] == last_id).all()
-    valid = task.valid_mask(task.X)
+    tok = task.tokenizer
+    opening, closing = (tok.cls_token_id, tok.sep_token_id) if kind == "wordpiece" else (
+        tok.bos_token_id, tok.eos_token_id)  # fmt: skip
     expected = task.pad_token_id != task.X
+    rows, last = np.arange(len(task.X)), expected.sum(axis=1) - 1
+    # the tokenizer added its special tokens around every text
+    assert (task.X[:, 0] == opening).all() and (task.X[rows, last] == closing).all()
+    valid = task.valid_mask(task.X)
     expected[:, 0] = False
     expected[rows, last] = False
     np.testing.assert_array_equal(valid, expected)
     # per-sample token views (the report's) show the text's tokens only
     tokens = task.token_strings(task.X)
     assert [len(t) for t in tokens] == valid.sum(axis=1).tolist()
-    assert not {task.tokenizer.cls_token, task.tokenizer.sep_token, task.tokenizer.bos_token,
-                task.tokenizer.eos_token} & {t for row in tokens for t in row}  # fmt: skip
+    specials = {tok.cls_token, tok.sep_token, tok.bos_token, tok.eos_token} - {None}
+    assert len(specials) == 2 and not specials & {t for row in tokens for t in row}
 
 
 @pytest.mark.parametrize("kind", KINDS)
