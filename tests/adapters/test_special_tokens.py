@@ -141,3 +141,14 @@ def test_readme_from_transformers_example_runs_as_written(special_token_folders,
     task = ns["task"]
     assert task.modality is xb.Modality.TEXT and len(task.X) == len(ns["texts"])
     assert ns["expl"].attributions.shape == task.X.shape
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_truncation_keeps_the_closing_special_token(special_token_folders, kind):
+    task = xb.Task.from_transformers(
+        special_token_folders[kind], texts=["what a dreadful plot , honestly"], max_length=5
+    )
+    tok = task.tokenizer
+    closing = tok.sep_token_id if kind == "wordpiece" else tok.eos_token_id
+    assert task.X.shape == (1, 5) and task.X[0, -1] == closing
+    assert task.meta["truncation"]["rows"] == [0] and task.valid_mask(task.X)[0].sum() == 3
