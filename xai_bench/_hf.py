@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._deps import require
+from ._tokens import special_token_ids
 from ._torch import eval_mode, model_dtype_device
 from .errors import InvalidInputError
 
@@ -257,8 +258,11 @@ def generation_fields(
     limit = position_limit(model)
     room = None if limit is None else limit - max_new_tokens
     encoded, truncated = [], []
+    closing = set(special_token_ids(tokenizer).tolist())
     for i, p in enumerate(prompts):
         ids = list(tokenizer(p)["input_ids"])
+        while len(ids) > 1 and ids[-1] in closing:  # a prompt goes on: no EOS (or [SEP]) at its end
+            ids.pop()
         if room is not None and len(ids) > room:
             if truncation != "left":
                 raise InvalidInputError(

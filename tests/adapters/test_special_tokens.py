@@ -152,3 +152,19 @@ def test_truncation_keeps_the_closing_special_token(special_token_folders, kind)
     closing = tok.sep_token_id if kind == "wordpiece" else tok.eos_token_id
     assert task.X.shape == (1, 5) and task.X[0, -1] == closing
     assert task.meta["truncation"]["rows"] == [0] and task.valid_mask(task.X)[0].sum() == 3
+
+
+def test_generation_prompts_do_not_end_with_the_eos_the_tokenizer_adds(special_token_folders):
+    """A causal LM continues the prompt, not an EOS appended by the post-processor."""
+    transformers = pytest.importorskip("transformers")
+    torch = pytest.importorskip("torch")
+    tok = transformers.AutoTokenizer.from_pretrained(special_token_folders["bpe"])
+    assert tok("the movie")["input_ids"][-1] == tok.eos_token_id
+    config = transformers.GPT2Config(
+        vocab_size=len(tok), n_positions=16, n_embd=16, n_layer=1, n_head=2
+    )
+    torch.manual_seed(0)
+    lm = transformers.GPT2LMHeadModel(config)
+    task = xb.Task.from_transformers(lm, tok, ["the movie"], max_new_tokens=1)
+    assert task.meta["prompt_ids"] == [tok("the movie")["input_ids"][:-1]]  # <s> the Ġmovie
+    assert task.X[0, : len(task.meta["prompt_ids"][0])].tolist() == task.meta["prompt_ids"][0]
