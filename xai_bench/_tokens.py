@@ -36,6 +36,7 @@ def vocab_size(task: Any) -> int | None:
 
 def check_token_ids(task: Any) -> None:
     """Refuse token-id inputs that are not integer ids of the vocabulary, or empty rows."""
+    size = vocab_size(task)
     for label, ids in (("X", task.X), ("background", task.background)):
         if ids is None:
             continue
@@ -46,7 +47,6 @@ def check_token_ids(task: Any) -> None:
                 "integer token ids shaped (n_texts, length)",
                 f"Pass the tokenizer's input_ids, e.g. {label}=np.asarray(ids, dtype=np.int64).",
             )
-        size = vocab_size(task)
         bad = (arr < 0) | (arr >= size) if size is not None else arr < 0
         if bad.any():
             row, col = np.argwhere(bad)[0]
