@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ._tokens import check_token_ids, special_token_ids
 from ._validation import as_feature_matrix, check_probabilities
 from .errors import InvalidInputError
 
@@ -84,6 +85,8 @@ class Task:
             object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
         if self.class_names is not None:
             object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+        if self.modality in (Modality.TEXT, Modality.GENERATION):
+            check_token_ids(self)
 
     # -- scoring ---------------------------------------------------------------------
     def predict(self, X: Any) -> np.ndarray:
@@ -120,11 +123,18 @@ class Task:
         return tuple(np.shape(self.X)[1:])
 
     def valid_mask(self, X: Any) -> np.ndarray:
-        """True where X holds a real feature (False on text padding)."""
+        """True where X holds a real feature.
+
+        False on text padding, and on the special tokens a tokenizer adds around a text
+        ([CLS]/[SEP], BOS/EOS; not unknown or mask tokens) of text classification tasks.
+        """
         arr = np.asarray(X)
+        keep = np.ones(arr.shape, dtype=bool)
         if self.modality in (Modality.TEXT, Modality.GENERATION) and self.pad_token_id is not None:
-            return arr != self.pad_token_id
-        return np.ones(arr.shape, dtype=bool)
+            keep &= arr != self.pad_token_id
+        if self.modality is Modality.TEXT and self.tokenizer is not None:
+            keep &= ~np.isin(arr, special_token_ids(self.tokenizer))
+        return keep
 
     def removal_value(self) -> np.ndarray:
         """The default value that "removes" a feature, per modality.
@@ -148,7 +158,7 @@ class Task:
         return np.full(self.feature_shape, token, dtype=np.int64)
 
     def token_strings(self, X: Any) -> list[list[str]]:
-        """Model tokens per row (padding excluded), for text and generation tasks."""
+        """Model tokens per row where ``valid_mask`` holds, for text and generation tasks."""
         if self.tokenizer is None:
             raise InvalidInputError(
                 f"task {self.name!r} has no tokenizer", "a text task", "Pass tokenizer=..."
@@ -160,7 +170,7 @@ class Task:
         ]
 
     def texts(self, X: Any) -> list[str]:
-        """Each row as text: its model tokens (padding excluded) joined by spaces.
+        """Each row as text: its model tokens (``token_strings``) joined by spaces.
 
         Exact for word-level tokenizers (the built-in text tasks); for subword
         tokenizers it is a readable view, not a lossless decoding.
@@ -329,15 +339,26 @@ class Task:
         GENERATION task that continues ``texts`` greedily for ``max_new_tokens`` steps,
         one unit per step. ``kind`` ("auto", "classification", "generation") picks the
         Auto class. Unknown words and truncation at the model's position limit (or
-        ``max_length``) are recorded in ``meta``.
+        ``max_length``) are recorded in ``meta``. The special tokens the tokenizer adds
+        ([CLS]/[SEP], <s>/</s>) stay in ``X`` for the model but are not features.
         """
-        from .tasks.hf import from_transformers
+        from . import _hf
 
-        return from_transformers(
-            model_or_name_or_path, tokenizer, texts, kind=kind, labels=labels, name=name,
-            max_length=max_length, max_new_tokens=max_new_tokens,
-            background_texts=background_texts,
-        )  # fmt: skip
+        model, tokenizer, kind, label = _hf.load(model_or_name_or_path, tokenizer, texts, kind)
+        task_name = name or f"transformers.{label}"
+        if kind == "generation":
+            fields = _hf.generation_fields(model, tokenizer, texts, max_new_tokens=max_new_tokens)
+            return cls(name=task_name, modality=Modality.GENERATION, **fields)
+        fields = _hf.classification_fields(
+            model, tokenizer, texts, max_length=max_length, background_texts=background_texts
+        )
+        return cls(
+            name=task_name,
+            modality=Modality.TEXT,
+            predict_proba=torch_scorer(fields["model"]),
+            y=None if labels is None else np.asarray(labels),
+            **fields,
+        )
 
 
 def _is_torch_module(obj: Any) -> bool:

@@ -186,7 +186,7 @@ def _first_step(gen, method):
     """Inseq's per-token attributions (summed over the embedding) for the task's first unit."""
     import inseq
 
-    from xai_bench.adapters._torch import eval_mode
+    from xai_bench._torch import eval_mode
     from xai_bench.adapters.inseq import _round_trip
 
     n = int(gen.valid_mask(gen.X)[0].sum())

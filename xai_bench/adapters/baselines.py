@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .._rows import row_index
 from ..explainer import BaseExplainer, Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
 
@@ -54,21 +55,5 @@ class OracleExplainer(BaseExplainer):
         if truth.shape == task.feature_shape:
             return np.broadcast_to(truth, X.shape).astype(np.float64)
         # per-sample truth: find each row of X among the task's inputs
-        index = _row_index(np.asarray(task.X), X)
+        index = row_index(np.asarray(task.X), X)
         return truth[index].astype(np.float64)
-
-
-def _row_index(pool: np.ndarray, X: np.ndarray) -> np.ndarray:
-    flat_pool = pool.reshape(len(pool), -1)
-    flat_x = X.reshape(len(X), -1)
-    lookup = {row.tobytes(): i for i, row in enumerate(flat_pool)}
-    try:
-        return np.array([lookup[row.astype(flat_pool.dtype).tobytes()] for row in flat_x])
-    except KeyError as exc:
-        from ..errors import InvalidInputError
-
-        raise InvalidInputError(
-            "inputs that are not among the task's samples",
-            "rows of task.X (ground truth is known only for them)",
-            "Explain task.X[...] with the oracle.",
-        ) from exc

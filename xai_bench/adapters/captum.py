@@ -25,11 +25,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._deps import require
+from .._torch import eval_mode, model_dtype_device, seeded
 from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
 from ._table import TableExplainer, build_adapter
-from ._torch import eval_mode, model_dtype_device, seeded
 
 __all__ = ["METHODS", "CaptumExplainer"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -185,11 +185,13 @@ class Eli5Text(BaseExplainer):
                 "texts of at least two tokens for ELI5's TextExplainer",
                 "Drop one-word texts, or use lime.text / shap.partition for them.",
             )
-        scores = text_scorer(task, scorer, X.shape[1])
 
-        def predict(texts: Any) -> np.ndarray:
-            p = scores(texts)  # float32 models: ELI5 samples with numpy, which needs sum == 1
-            return p / p.sum(1, keepdims=True)
+        def normalised(scores: Callable[[Any], np.ndarray]) -> Callable[[Any], np.ndarray]:
+            def predict(texts: Any) -> np.ndarray:
+                p = scores(texts)  # float32 models: ELI5 samples with numpy, which needs sum == 1
+                return p / p.sum(1, keepdims=True)
+
+            return predict
 
         attr = np.zeros(X.shape)
         fidelity: list[dict[str, float]] = []
@@ -202,7 +204,7 @@ class Eli5Text(BaseExplainer):
                 random_state=self.seed,
             )
             with _recording(seen):
-                te.fit(row.text, predict)
+                te.fit(row.text, normalised(text_scorer(task, scorer, X.shape[1], row)))
                 target = _target_of(te.explain_prediction(targets=[int(t)], top=None), self.name)
             attr[i] = spans_to_tokens(row, _span_weights(target), X.shape[1])
             fidelity.append({k: float(v) for k, v in te.metrics_.items()})

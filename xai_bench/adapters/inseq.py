@@ -21,12 +21,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._deps import require
+from .._hf import position_limit
+from .._torch import eval_mode, seeded
 from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
-from ..tasks.generation import position_limit
 from ._table import TableExplainer, build_adapter
-from ._torch import eval_mode, seeded
 
 __all__ = ["METHODS", "InseqExplainer"]
 

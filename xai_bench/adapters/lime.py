@@ -214,7 +214,6 @@ class LimeText(BaseExplainer):
         from ._text import alignment_meta, row_texts, spans_to_tokens, text_scorer
 
         rows = row_texts(task, X)
-        predict = text_scorer(task, scorer, X.shape[1])
         tok = task.tokenizer
         mask = tok.mask_token or tok.unk_token
         attr = np.zeros(X.shape)
@@ -228,7 +227,7 @@ class LimeText(BaseExplainer):
             )
             exp = explainer.explain_instance(
                 row.text,
-                predict,
+                text_scorer(task, scorer, X.shape[1], row),
                 labels=(int(t),),
                 num_features=len(row.positions),
                 num_samples=self.n_samples,

@@ -536,7 +536,8 @@ class PartitionShap(BaseExplainer):
     """SHAP's Partition explainer (Owen values) on text, masking model tokens with the mask token.
 
     Rows are decoded to text and SHAP's text masker re-tokenizes them with the task's
-    own tokenizer, so each SHAP feature is one model token (checked per row).
+    own tokenizer, so each SHAP feature is one model token (checked per row). Special
+    tokens ([CLS]/[SEP], BOS/EOS) stay in place and are not features.
 
     Parameters
     ----------
@@ -557,12 +558,14 @@ class PartitionShap(BaseExplainer):
         self, task: Task, X: np.ndarray, targets: np.ndarray, scorer: CountingScorer
     ) -> tuple[np.ndarray, dict[str, Any]]:
         shap = _shap()
-        from ._text import alignment_meta, row_texts, text_scorer
+        from ._text import alignment_meta, content_tokenizer, row_texts, text_scorer
 
         rows = row_texts(task, X)
         tok = task.tokenizer
-        masker = shap.maskers.Text(tok, mask_token=tok.mask_token, collapse_mask_token=False)
-        explainer = shap.PartitionExplainer(text_scorer(task, scorer, X.shape[1]), masker)
+        # SHAP splits the row's text without special tokens; the scorer puts them back
+        masker = shap.maskers.Text(
+            content_tokenizer(tok), mask_token=tok.mask_token, collapse_mask_token=False
+        )
         attr, base = np.zeros(X.shape), []
         for i, (row, t) in enumerate(zip(rows, targets, strict=True)):
             if len(row.positions) == 1:  # one player: its value is f(x) - f(masked), exactly
@@ -572,6 +575,7 @@ class PartitionShap(BaseExplainer):
                 attr[i, row.positions[0]] = p[0] - p[1]
                 base.append(float(p[1]))
                 continue
+            explainer = shap.PartitionExplainer(text_scorer(task, scorer, X.shape[1], row), masker)
             out = explainer([row.text], max_evals=self.max_evals, silent=True)
             values = np.asarray(out.values[0], dtype=np.float64)
             if len(values) != len(row.positions):

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._rows import row_index
 from ..errors import IncompatibleError
 from ..explanation import Explanation
 from ..task import Task
@@ -20,9 +21,7 @@ def _truth(task: Task, X: np.ndarray) -> np.ndarray:
     truth = np.asarray(task.ground_truth, dtype=bool)
     if truth.shape == task.feature_shape:
         return np.broadcast_to(truth, X.shape).reshape(len(X), -1)
-    from ..adapters.baselines import _row_index
-
-    return truth[_row_index(np.asarray(task.X), X)].reshape(len(X), -1)
+    return truth[row_index(np.asarray(task.X), X)].reshape(len(X), -1)
 
 
 def precision_at_k(

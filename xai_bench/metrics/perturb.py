@@ -147,10 +147,15 @@ def grid_counts(fractions: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
 
 
 def prepare(task: Task, X: Any, explanation: Explanation) -> tuple[np.ndarray, Explanation]:
-    """Checked inputs, and the explanation with the task's padding mask when it has none."""
+    """Checked inputs, and the explanation masked to the task's features.
+
+    On text, padding and special tokens are never ranked or removed, whatever the
+    explanation's own mask says.
+    """
     Xa = check_inputs(task, X, explanation)
-    if explanation.mask is None and task.modality in (Modality.TEXT, Modality.GENERATION):
-        explanation = replace(explanation, mask=task.valid_mask(Xa))
+    if task.modality in (Modality.TEXT, Modality.GENERATION):
+        mask = task.valid_mask(Xa) & explanation.flat_mask().reshape(Xa.shape)
+        explanation = replace(explanation, mask=mask)
     return Xa, explanation
 
 

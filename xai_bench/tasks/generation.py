@@ -12,10 +12,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import numpy as np
-
 from .._deps import require
-from ..errors import InvalidInputError
+from .._hf import generation_fields
 from ..task import Modality, Task
 from ._cache import cached_torch
 
@@ -30,49 +28,6 @@ PROMPTS = (
 )
 
 
-def next_token_scorer(model: Any, pad_token_id: int, batch_size: int = 256) -> Any:
-    """``prefixes (n, L) -> (n, vocab)`` next-token probabilities after each row's last token."""
-    import torch
-
-    from ..adapters._torch import eval_mode, model_dtype_device
-
-    limit = position_limit(model)
-
-    def predict_proba(prefixes: Any) -> np.ndarray:
-        ids = torch.as_tensor(np.asarray(prefixes, dtype=np.int64))
-        _, device = model_dtype_device(model)
-        keep = ids != pad_token_id
-        last = keep.long().cumsum(1).argmax(1)  # index of the last real token
-        width = int(last.max()) + 1 if len(ids) else 0
-        ids, keep = ids[:, :width], keep[:, :width]  # trailing padding is not input
-        if limit is not None and width > limit:
-            raise InvalidInputError(
-                f"prefixes of {width} tokens",
-                f"at most the model's position limit of {limit} tokens",
-                "Truncate the prompts (Task.from_transformers and causal_lm_task do it, "
-                "recording meta['truncation']).",
-            )
-        outs = []
-        with eval_mode(model), torch.no_grad():
-            for s in range(0, len(ids), batch_size):
-                chunk, m = ids[s : s + batch_size].to(device), keep[s : s + batch_size].to(device)
-                logits = model(input_ids=chunk, attention_mask=m.long()).logits
-                rows = torch.arange(len(chunk), device=device)
-                outs.append(logits[rows, last[s : s + batch_size].to(device)].float().softmax(-1))
-        return torch.cat(outs).cpu().double().numpy()
-
-    return predict_proba
-
-
-def position_limit(model: Any) -> int | None:
-    config = getattr(model, "config", None)
-    for key in ("n_positions", "max_position_embeddings"):
-        value = getattr(config, key, None)
-        if isinstance(value, int):
-            return value
-    return None
-
-
 def causal_lm_task(
     model: Any,
     tokenizer: Any,
@@ -83,92 +38,11 @@ def causal_lm_task(
     truncation: str = "left",
     meta: dict[str, Any] | None = None,
 ) -> Task:
-    """Generate greedily from ``prompts`` and turn every step into a unit.
-
-    Parameters
-    ----------
-    model : transformers causal LM
-    tokenizer : Hugging Face tokenizer (its special tokens end a generation)
-    prompts : list of str
-    max_new_tokens : int
-        Steps per prompt; generation also stops at any special token (EOS, ...).
-    truncation : {"left", "error"}
-        Prompts that would run past the model's position limit keep their last tokens
-        ("left", recorded in ``meta["truncation"]``) or raise.
-    """
-    import torch
-
-    from ..adapters._torch import eval_mode
-
-    prompts = [str(p) for p in prompts]
-    if not prompts or any(not p.strip() for p in prompts):
-        raise InvalidInputError(
-            f"prompts {prompts[:4]!r}", "non-empty prompt strings", "Remove empty prompts."
-        )
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    limit = position_limit(model)
-    room = None if limit is None else limit - max_new_tokens
-    encoded, truncated = [], []
-    for i, p in enumerate(prompts):
-        ids = list(tokenizer(p)["input_ids"])
-        if room is not None and len(ids) > room:
-            if truncation != "left":
-                raise InvalidInputError(
-                    f"prompt {i} has {len(ids)} tokens; with {max_new_tokens} new tokens that "
-                    f"exceeds the model's position limit {limit}",
-                    f"at most {room} prompt tokens",
-                    "Shorten the prompt, lower max_new_tokens, or pass truncation='left'.",
-                )
-            ids = ids[len(ids) - room :]
-            truncated.append(i)
-        encoded.append(ids)
-    special = set(tokenizer.all_special_ids)
-    prefixes, targets, units, generated = [], [], [], []
-    with eval_mode(model), torch.no_grad():
-        for i, ids in enumerate(encoded):
-            seq, new = list(ids), []
-            for step in range(max_new_tokens):
-                logits = model(input_ids=torch.tensor([seq])).logits[0, -1]
-                token = int(logits.argmax())
-                if token in special:
-                    break
-                prefixes.append(list(seq))
-                targets.append(token)
-                units.append((i, step))
-                seq.append(token)
-                new.append(token)
-            generated.append(tokenizer.decode(seq, skip_special_tokens=True))
-    if not units:
-        raise InvalidInputError(
-            "the model generated no non-special token for any prompt",
-            "at least one generated step",
-            "Use other prompts or a model that continues them.",
-        )
-    width = max(len(p) for p in prefixes)
-    X = np.full((len(prefixes), width), pad, dtype=np.int64)
-    for r, p in enumerate(prefixes):
-        X[r, : len(p)] = p
-    return Task(
-        name=name,
-        modality=Modality.GENERATION,
-        X=X,
-        predict_proba=next_token_scorer(model, pad),
-        y=np.array(targets, dtype=np.int64),
-        model=model,
-        tokenizer=tokenizer,
-        pad_token_id=pad,
-        mask_token_id=tokenizer.mask_token_id,
-        meta={
-            "units": units,
-            "prompts": prompts,
-            "prompt_ids": encoded,
-            "generated_texts": generated,
-            "max_new_tokens": max_new_tokens,
-            "position_limit": limit,
-            "truncation": {"policy": truncation, "rows": truncated},
-            **(meta or {}),
-        },
+    """A generation task: see :func:`xai_bench._hf.generation_fields` for the parameters."""
+    fields = generation_fields(
+        model, tokenizer, prompts, max_new_tokens=max_new_tokens, truncation=truncation, meta=meta
     )
+    return Task(name=name, modality=Modality.GENERATION, **fields)
 
 
 @cache
@@ -179,7 +53,8 @@ def tiny_gpt() -> Task:
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from .text import build_tokenizer, encode, sentiment_corpus
+    from .._hf import encode
+    from .text import build_tokenizer, sentiment_corpus
 
     corpus = sentiment_corpus()
     tok = build_tokenizer(corpus.texts, add_bos=True)

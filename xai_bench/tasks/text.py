@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._deps import require
-from ..errors import InvalidInputError
+from .._hf import encode
 from ..task import Modality, Task, torch_scorer
 from ._cache import cached_sklearn, cached_torch
 
@@ -93,30 +93,6 @@ def build_tokenizer(texts: Any, *, add_bos: bool = False) -> Any:
     return PreTrainedTokenizerFast(
         tokenizer_object=core, **{f"{k}_token": v for k, v in SPECIAL_TOKENS.items()}
     )
-
-
-def encode(tokenizer: Any, texts: Any, max_length: int | None = None) -> tuple[np.ndarray, dict]:
-    """Right-padded ``(n, L)`` int64 ids, plus a record of unknown words and truncation.
-
-    Rows longer than ``max_length`` keep their first ``max_length`` tokens.
-    """
-    rows = [tokenizer(t, add_special_tokens=True)["input_ids"] for t in texts]
-    unk = tokenizer.unk_token_id
-    words = {w for t in texts for w in t.split()}
-    # a word is unknown when the tokenizer maps any piece of it to the unk token
-    unknown = sorted(w for w in words if unk in tokenizer(w, add_special_tokens=False)["input_ids"])
-    truncated = [i for i, r in enumerate(rows) if max_length is not None and len(r) > max_length]
-    rows = [r[:max_length] if max_length else r for r in rows]
-    width = max(len(r) for r in rows)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    X = np.full((len(rows), width), pad, dtype=np.int64)
-    for i, r in enumerate(rows):
-        X[i, : len(r)] = r
-    record = {
-        "unknown_words": unknown,
-        "truncation": {"max_length": max_length, "policy": "keep_first", "rows": truncated},
-    }
-    return X, record
 
 
 def ids_to_texts(tokenizer: Any, X: Any, pad_token_id: int) -> list[str]:
@@ -260,74 +236,3 @@ def _text_task(task: Task, tok: Any, test: Corpus, X_tr: np.ndarray, meta: dict)
     )
     acc = float((task.predicted(task.X) == task.y).mean())
     return replace(task, meta={**task.meta, "accuracy": round(acc, 4)})
-
-
-def ids_classifier(hf_model: Any, pad_token_id: int) -> Any:
-    """Wrap a Hugging Face sequence classifier as a module ``ids (n, L) -> logits``.
-
-    Padding gets attention mask 0, so right-padded rows score like unpadded ones.
-    """
-    from torch import nn
-
-    class IdsClassifier(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = hf_model
-            self.pad_token_id = pad_token_id
-
-        def forward(self, ids: Any) -> Any:
-            return self.model(
-                input_ids=ids, attention_mask=(ids != self.pad_token_id).long()
-            ).logits
-
-    return IdsClassifier()
-
-
-def module_path(root: Any, target: Any) -> str | None:
-    """Attribute path of ``target`` inside ``root`` (e.g. ``"model.bert.embeddings.word_embeddings"``)."""
-    return next((n for n, m in root.named_modules() if m is target and n), None)
-
-
-def classification_task(
-    model: Any,
-    tokenizer: Any,
-    texts: Any,
-    *,
-    labels: Any = None,
-    name: str = "transformers.classifier",
-    max_length: int | None = None,
-    background_texts: Any = None,
-) -> Task:
-    """A text task around a Hugging Face sequence classifier (see ``Task.from_transformers``)."""
-    from .generation import position_limit
-
-    texts = [str(t) for t in texts]
-    if not texts or any(not t.split() for t in texts):
-        raise InvalidInputError(
-            f"texts {texts[:4]!r}", "non-empty strings", "Remove empty or blank texts."
-        )
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    if pad is None:
-        raise InvalidInputError(
-            "a tokenizer without pad and eos tokens", "a pad token id", "Set tokenizer.pad_token."
-        )
-    limit = max_length or position_limit(model)
-    X, record = encode(tokenizer, texts, limit)
-    module = ids_classifier(model, pad)
-    embedding = module_path(module, model.get_input_embeddings())
-    id2label = getattr(model.config, "id2label", None) or {}
-    background = None if background_texts is None else encode(tokenizer, background_texts, limit)[0]
-    return Task(
-        name=name,
-        modality=Modality.TEXT,
-        X=X,
-        predict_proba=torch_scorer(module),
-        y=None if labels is None else np.asarray(labels),
-        model=module,
-        background=background,
-        class_names=tuple(str(id2label[i]) for i in sorted(id2label)) or None,
-        tokenizer=tokenizer,
-        pad_token_id=pad,
-        mask_token_id=tokenizer.mask_token_id,
-        meta={**record, "embedding_layer": embedding, "model_output": "logits"},
-    )

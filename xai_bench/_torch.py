@@ -1,4 +1,4 @@
-"""Torch plumbing shared by the gradient adapters and the generation tasks."""
+"""Torch plumbing shared by the gradient adapters, the Hugging Face loaders and the tasks."""
 
 from __future__ import annotations
 
