@@ -152,14 +152,14 @@ def test_sorting_script_is_a_few_kib():
     assert len(js) <= 8 * 1024
 
 
-def _summary(means, lo, hi, sig=None):
+def _summary(means, lo, hi, p=None):
     rows = [
         {"task": "t", "explainer": e, "metric": "m", "n": 10, "mean": m, "ci_low": a, "ci_high": b}
         for e, m, a, b in zip(["a", "b", "c", "random"], means, lo, hi, strict=True)
     ]
     df = pd.DataFrame(rows)
-    if sig is not None:
-        df["significant_vs_best"] = sig
+    if p is not None:  # the paired tests: p vs the best and vs random
+        df["p_vs_best"], df["p_vs_random"] = p, [0.001, 0.001, 0.001, np.nan]
     return df
 
 
@@ -173,12 +173,13 @@ def test_win_only_when_significant():
     assert block["rel_random"] == pytest.approx((0.2 - 0.9) / 0.9)
     assert block["gain_random"] == pytest.approx(0.7)  # lower is better: 0.2 beats 0.9 by 0.7
     # a paired test that separates a from b overrides the CI overlap
-    sig = [np.nan, True, True, True]
+    p = [np.nan, 0.01, 0.01, 0.01]
     block = T.metric_block(
-        _summary([0.2, 0.25, 0.5, 0.9], [0.15, 0.18, 0.45, 0.85], [0.24, 0.3, 0.55, 0.95], sig),
+        _summary([0.2, 0.25, 0.5, 0.9], [0.15, 0.18, 0.45, 0.85], [0.24, 0.3, 0.55, 0.95], p),
         hib=False,
     )
     assert block["verdict"] == "win" and block["ties"] == []
+    assert block["marks"]["a"]["recommended"] and not block["marks"]["b"]["recommended"]
 
 
 def test_random_is_never_recommended_and_direction_counts():

@@ -34,6 +34,14 @@ SUMMARY_FIELDS = (
     "significant_vs_best",
     "p_vs_random",
     "significant_vs_random",
+    "n_tested",
+    "n_needed",
+    "verdict",
+    "vs_random",
+    "outcome",
+    "recommended",
+    "sanity",
+    "sanity_failed",
     "seconds_per_explanation",
 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -21,6 +22,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from ..runner import stats
 from . import export as E
 from . import samples as S
 from . import svg
@@ -249,9 +251,11 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info) -
                 "rank": ranks.get((task, e), np.nan),
                 "seconds": secs,
                 "calls": calls,
+                # the primary metric's card decides the badge (stats.decide, one rule)
                 "recommended": primary is not None
-                and blocks[primary]["best"] is not None
-                and blocks[primary]["best"]["explainer"] == e,
+                and blocks[primary]["marks"].get(e, {}).get("recommended", False),
+                "sanity_failed": _sanity_failed(tsum, e),
+                "sanity_links": _links(_sanity_failed(tsum, e)),
             }
         )
     rows.sort(key=lambda r: (r["control"], r["rank"] if T.finite(r["rank"]) else 1e9))
@@ -394,8 +398,9 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info) -
                 "id": m,
                 "name": _pretty(m),
                 "hib": directions[m],
-                "strip": _strip(rows, metrics.index(m), _pretty(m), directions[m]),
+                "strip": _strip(rows, metrics.index(m), _pretty(m), directions[m], blocks[m]),
                 **blocks[m],
+                "sanity_links": _links(blocks[m].get("sanity_failed", [])),
             }
             for m in metrics
         ],
@@ -428,7 +433,19 @@ def _same_curve(explainer: str, curves: list[dict], order: list[str]) -> list[di
     ]
 
 
-def _strip(rows: list[dict], idx: int, name: str, hib: bool) -> Markup:
+def _links(checks: list[str]) -> list[dict]:
+    return [{"name": c, "anchor": sanity_anchor(c)} for c in checks]
+
+
+def _sanity_failed(tsum: pd.DataFrame, explainer: str) -> list[str]:
+    col = (
+        tsum.loc[tsum["explainer"] == explainer, "sanity_failed"] if "sanity_failed" in tsum else []
+    )
+    return sorted({x for v in col for x in str(v or "").split(", ") if x})
+
+
+def _strip(rows: list[dict], idx: int, name: str, hib: bool, block: dict) -> Markup:
+    """The card's dot plot: every dot named on hover, the top two named in print."""
     pts = []
     for r in rows:
         c = r["cells"][idx]
@@ -436,7 +453,17 @@ def _strip(rows: list[dict], idx: int, name: str, hib: bool) -> Markup:
             kind = (
                 "control"
                 if r["control"]
-                else ("best" if c.get("best") else ("tied" if c.get("tied") else "worse"))
+                else next((k for k in ("best", "tied", "inconclusive") if c.get(k)), "worse")
+            )
+            p = c.get("p_vs_best")
+            note = " · ".join(
+                x
+                for x in (
+                    "random control" if r["control"] else "reference" if r["reference"] else "",
+                    {"best": "best mean", "tied": "tied with the best"}.get(kind, kind),
+                    f"p = {_num(p)} vs the best" if T.finite(p) else "",
+                )
+                if x and x != "control"
             )
             pts.append(
                 {
@@ -445,9 +472,17 @@ def _strip(rows: list[dict], idx: int, name: str, hib: bool) -> Markup:
                     "lo": c["lo"],
                     "hi": c["hi"],
                     "kind": kind,
+                    "note": note,
                 }
             )
     pts.sort(key=lambda p: p["mean"] if T.finite(p["mean"]) else 0.0, reverse=hib)
+    tags = {}
+    if block.get("best") is not None:
+        tags[block["best"]["explainer"]] = "winner" if block["verdict"] == "win" else "best"
+    if block.get("runner_up") is not None:
+        tags[block["runner_up"]["explainer"]] = "runner-up"
+    for p in pts:
+        p["tag"] = tags.get(p["label"])
     better = "higher" if hib else "lower"
     return svg.dot_strip(pts, title=f"{name} per explainer", xlabel=f"{name}, {better} is better")
 
@@ -528,52 +563,60 @@ def _header(results, tasks, explainers) -> dict[str, Any]:
     }
 
 
+def sanity_anchor(metric: str) -> str:
+    """The id of a sanity check's card, which the summary cards link to."""
+    return "sanity-" + re.sub(r"[^A-Za-z0-9_-]+", "-", metric)
+
+
+def _state(ok: bool | None, inconclusive: bool = False) -> str:
+    if inconclusive:
+        return "inconclusive"
+    return "info" if ok is None else ("pass" if ok else "fail")
+
+
 def _sanity(results, tasks, summary, info) -> list[dict]:
-    """Built-in check (random control ranks last) plus any sanity metrics in the scores."""
+    """Built-in check (random control ranks last) plus any sanity metrics in the scores.
+
+    A comparison with random that too few samples cannot decide makes its row
+    inconclusive, never failed."""
     out = []
     checks = []
     for t in tasks:
-        for m in t["metrics"]:
-            rand = next((r for r in t["rows"] if r["control"]), None)
-            if rand is None or len(t["rows"]) < 2:
+        methods = [r for r in t["rows"] if not r["control"]]
+        if not any(r["control"] for r in t["rows"]) or not methods:
+            continue
+        for idx, m in enumerate(t["metrics"]):
+            cells = [r["cells"][idx] for r in methods if r["cells"][idx]]
+            if not cells or next(r for r in t["rows"] if r["control"])["cells"][idx] is None:
                 continue
-            idx = [x["id"] for x in t["metrics"]].index(m["id"])
-            c = rand["cells"][idx]
-            if c is None:
-                continue
-            beaten = sum(
-                1
-                for r in t["rows"]
-                if not r["control"]
-                and r["cells"][idx]
-                and r["cells"][idx].get("vs_random") == "better"
-            )
-            others = sum(1 for r in t["rows"] if not r["control"] and r["cells"][idx])
+            said = [c.get("vs_random") for c in cells]
+            beaten, unsure = said.count("better"), said.count("inconclusive")
+            fail = beaten + unsure < len(cells)
+            value = f"{beaten} of {len(cells)} methods beat random"
+            if unsure:
+                value += f"; {unsure} inconclusive: n too small (need n ≥ {m['n_needed']})"
             checks.append(
                 {
                     "task": t["id"],
-                    "metric": m["id"],
-                    "beaten": beaten,
-                    "others": others,
-                    "ok": beaten == others,
+                    "label": m["id"],
+                    "value": value,
+                    "ok": False if fail else (True if not unsure else None),
+                    "state": _state(not fail, inconclusive=unsure > 0 and not fail),
                 }
             )
     if checks:
+        said = [c["ok"] for c in checks]
+        ok = False if False in said else (None if None in said else True)
         out.append(
             {
                 "name": "Random control ranks last",
+                "anchor": sanity_anchor("random"),
                 "what": "Every method should be significantly better than the seeded random "
-                "explainer; otherwise the metric cannot separate signal from noise here.",
-                "ok": all(c["ok"] for c in checks),
-                "rows": [
-                    {
-                        "task": c["task"],
-                        "label": c["metric"],
-                        "value": f"{c['beaten']} of {c['others']} methods beat random",
-                        "ok": c["ok"],
-                    }
-                    for c in checks
-                ],
+                "explainer; otherwise the metric cannot separate signal from noise here. "
+                "Too few samples to decide is inconclusive, not a failure.",
+                "ok": ok,
+                "state": _state(ok, inconclusive=ok is None),
+                "rows": checks,
             }
         )
     for m, i in info.items():
@@ -584,25 +627,29 @@ def _sanity(results, tasks, summary, info) -> list[dict]:
         hib = bool(i.get("higher_is_better", True))
         rows = []
         for _, r in sub.iterrows():
-            ok = None if thr is None else bool(r["mean"] >= thr if hib else r["mean"] <= thr)
             # the random control and the ground-truth oracle ignore the model by design
             control = r["explainer"] in T.CONTROLS + T.REFERENCES
+            passed = None if control else stats.sanity_passes(m, i, r["mean"])
             rows.append(
                 {
                     "task": r["task"],
                     "label": r["explainer"],
                     "value": f"{_num(r['mean'])} [{_num(r['ci_low'])}, {_num(r['ci_high'])}]"
                     + (" (control: ignores the model by design)" if control else ""),
-                    "ok": None if control else ok,
+                    "ok": passed,
+                    "state": _state(passed),
                 }
             )
+        verdict = None if thr is None else all(r["ok"] is not False for r in rows)
         out.append(
             {
                 "name": _pretty(m),
+                "anchor": sanity_anchor(m),
                 "what": str(i.get("description", ""))
                 + ("" if thr is None else f". Pass: mean {'≥' if hib else '≤'} {thr}."),
                 "reference": str(i.get("reference", "")),
-                "ok": None if thr is None else all(r["ok"] is not False for r in rows),
+                "ok": verdict,
+                "state": _state(verdict),
                 "rows": rows,
             }
         )
@@ -672,7 +719,22 @@ def _cascades(results: Any, task_names: list[str], styles: dict, info: dict) -> 
 
 
 def _conventions(info: dict[str, dict]) -> list[dict]:
-    return [
+    tests = {
+        "metric": "statistics (every verdict)",
+        "description": stats.decision_rule(),
+        "reference": "",
+        "direction": "",
+        "range": "",
+        "params": [
+            ("test", "paired two-sided Wilcoxon signed-rank over samples (seeds averaged)"),
+            ("correction", "Holm, within each task and metric"),
+            ("alpha", f"{stats.ALPHA:g}"),
+            ("resolution", f"{stats.RESOLUTION:g} × the metric's range (else its observed span)"),
+            ("excluded from tests", ", ".join(stats.FLAGS)),
+            ("smallest attainable p", "m · 2 / 2ⁿ (n pairs, m comparisons)"),
+        ],
+    }
+    return [tests] + [
         {
             "metric": m,
             "description": str(i.get("description", "")),
@@ -751,11 +813,8 @@ def _flat(v: Any) -> str:
 
 
 def _stats_note(summary: pd.DataFrame) -> str:
-    if "significant_vs_best" in summary.columns:
-        return (
-            "Wins and ties come from the paired tests in the summary "
-            "(significant_vs_best / significant_vs_random)."
-        )
+    if "p_vs_best" in summary.columns:
+        return stats.decision_rule()
     return (
         "No paired tests in these results: a difference is called significant only when "
         "the 95% bootstrap CIs do not overlap (conservative)."

@@ -658,13 +658,21 @@ def _secs(v: float) -> str:
     return f"{v * 1e6:g} µs"
 
 
-STRIP_CLASSES = {"best": "#1e9e4a", "tied": "#d99a00", "worse": "#9aa1ad", "control": "none"}
+STRIP_CLASSES = {
+    "best": "#1e9e4a",
+    "tied": "#d99a00",
+    "worse": "#9aa1ad",
+    "inconclusive": "#6b7fd1",
+    "control": "none",
+}
 
 
 def dot_strip(points: Sequence[dict], *, title: str, xlabel: str, width: int = 420) -> Markup:
     """Each explainer's mean and 95% CI on one shared axis, one thin row each.
 
-    ``points``: ``{label, mean, lo, hi, kind}`` with kind in best/tied/worse/control.
+    ``points``: ``{label, mean, lo, hi, kind}`` with kind in best/tied/worse/inconclusive/
+    control; optional ``note`` (more hover text) and ``tag`` (e.g. "winner": the row is
+    taller and its label printed next to its CI). Every row names its method on hover.
     """
     pts = [p for p in points if math.isfinite(p["mean"])]
     if not pts:
@@ -673,14 +681,23 @@ def dot_strip(points: Sequence[dict], *, title: str, xlabel: str, width: int = 4
     lo, hi = min(vals), max(vals)
     pad = (hi - lo) * 0.05 or 0.05
     lo, hi = lo - pad, hi + pad
-    x0, w, row = 10.0, width - 20.0, 7
+    x0, w, row, tall = 10.0, width - 20.0, 7, 12
     top = 6
-    height = top + row * len(pts) + 34
+    rows = [tall if p.get("tag") else row for p in pts]
+    height = top + sum(rows) + 34
     sx = lambda v: x0 + w * (v - lo) / (hi - lo)  # noqa: E731
     body: list[Markup] = []
     for i, p in enumerate(pts):
-        y = top + row * i + row / 2
+        y = top + sum(rows[:i]) + rows[i] / 2
         color = STRIP_CLASSES.get(p["kind"], "#9aa1ad")
+        hover = f"{p['label']}: {p['mean']:.3f}" + (f" · {p['note']}" if p.get("note") else "")
+        # a full-width hit area: the dots are too small to find with the mouse
+        body.append(
+            Markup(
+                '<rect class="hit" x="0" y="{}" width="{}" height="{}" fill="transparent">'
+                "<title>{}</title></rect>"
+            ).format(_f(y - rows[i] / 2), width, rows[i], hover)
+        )
         if math.isfinite(p["lo"]) and math.isfinite(p["hi"]):
             body.append(
                 Markup(
@@ -695,17 +712,27 @@ def dot_strip(points: Sequence[dict], *, title: str, xlabel: str, width: int = 4
             )
         body.append(
             Markup(
-                '<circle class="{}" cx="{}" cy="{}" r="3.5" fill="{}"><title>{}: {}</title></circle>'
-            ).format(
-                "strip " + p["kind"],
-                _f(sx(p["mean"])),
-                _f(y),
-                color,
-                p["label"],
-                f"{p['mean']:.3f}",
-            )
+                '<circle class="{}" cx="{}" cy="{}" r="3.5" fill="{}"><title>{}</title></circle>'
+            ).format("strip " + p["kind"], _f(sx(p["mean"])), _f(y), color, hover)
         )
-    ybase = top + row * len(pts) + 4
+        if p.get("tag"):
+            text = f"{p['label']} ({p['tag']})"
+            need = 5.0 * len(text)  # ~5 px per character at 9 px
+            right = sx(p["hi"] if math.isfinite(p["hi"]) else p["mean"]) + 5
+            left = sx(p["lo"] if math.isfinite(p["lo"]) else p["mean"]) - 5
+            # beside the CI where it fits, else against the edge with more room (never cut)
+            if right + need <= width:
+                x, anchor = right, "start"
+            elif left - need >= 0:
+                x, anchor = left, "end"
+            else:
+                x, anchor = (width - 2.0, "end") if width - right >= left else (2.0, "start")
+            body.append(
+                Markup(
+                    '<text class="tick strip-label" x="{}" y="{}" text-anchor="{}">{}</text>'
+                ).format(_f(x), _f(y + 3), anchor, text)
+            )
+    ybase = top + sum(rows) + 4
     for t in _ticks(lo, hi):
         body.append(
             Markup(

@@ -1,9 +1,9 @@
 """Report sections built from tables: summary verdicts, leaderboard, curves, cost, failures.
 
 Everything here turns :class:`~xai_bench.runner.results.Results` into plain dicts and
-lists for the templates. Statistics columns that a given ``Results.summary()`` lacks
-(``significant_vs_best``, ``mean_rank``...) are replaced by conservative fallbacks
-that the report names, never silently invented.
+lists for the templates. Every verdict (badge, card, marker) is read from the summary's
+columns of :func:`xai_bench.runner.stats.decide`; a summary without them (no paired
+tests) is passed through the same function, which then falls back to CI overlap.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..runner import stats
+from ..runner.stats import CONTROLS as CONTROLS
+from ..runner.stats import REFERENCES as REFERENCES
+from ..runner.stats import SANITY_THRESHOLDS as SANITY_THRESHOLDS
+from ..runner.stats import is_sanity as is_sanity
 from . import svg
 
-CONTROLS = ("random",)
-REFERENCES = ("oracle",)
 CURVE_PREFERENCE = ("deletion_auc", "insertion_auc")
 FLAG_TEXT = {
     "flat_baseline": "The baseline scores almost like the input, so these curves carry "
@@ -43,16 +46,6 @@ def is_curve_metric(metric: str, info: dict) -> bool:
     return kind in CURVE_KINDS if kind else metric.split("_")[0] in CURVE_KINDS
 
 
-# sanity metrics (not faithfulness): reported in their own section, with a pass threshold
-SANITY_THRESHOLDS = {"model_randomisation": 0.5, "model_randomization": 0.5}
-
-
-def is_sanity(metric: str, info: dict) -> bool:
-    return (
-        info.get("kind") == "sanity" or metric.startswith("sanity") or metric in SANITY_THRESHOLDS
-    )
-
-
 def higher_is_better(metric: str, info: dict, summary: pd.DataFrame) -> bool:
     if info.get("higher_is_better") is not None:
         return bool(info["higher_is_better"])
@@ -63,48 +56,54 @@ def higher_is_better(metric: str, info: dict, summary: pd.DataFrame) -> bool:
     return not any(w in metric for w in ("deletion", "sufficiency", "error", "loss"))
 
 
-def _significant(row: pd.Series, other: pd.Series, col: str, hib: bool) -> bool:
-    """Whether ``row`` differs significantly from ``other``: the test column if present,
-    else non-overlapping 95% CIs (conservative)."""
-    if col in row.index and not pd.isna(row[col]):
-        return bool(row[col])
-    if not all(
-        finite(v) for v in (row["ci_low"], row["ci_high"], other["ci_low"], other["ci_high"])
-    ):
-        return False
-    return row["ci_high"] < other["ci_low"] or row["ci_low"] > other["ci_high"]
-
-
 def metric_block(sub: pd.DataFrame, hib: bool) -> dict[str, Any]:
-    """Verdicts for one (task, metric): best, ties, wins, markers per explainer."""
-    sub = sub.sort_values("mean", ascending=not hib, na_position="last")
-    cands = sub[~sub["explainer"].isin(CONTROLS + REFERENCES) & sub["mean"].map(finite)]
+    """The card of one (task, metric), read from the decision columns of the summary
+    (:func:`~xai_bench.runner.stats.decide`): best, tied group, markers per explainer."""
+    sub = sub.sort_values(["mean", "explainer"], ascending=[not hib, True], na_position="last")
+    if "verdict" in sub.columns:
+        dec = sub[["verdict", "vs_random", "outcome", "recommended"]]
+    else:
+        dec = stats.decide(sub, hib)
+    marks: dict[str, dict[str, Any]] = {}
+    for (_, r), (_, d) in zip(sub.iterrows(), dec.iterrows(), strict=True):
+        marks[r["explainer"]] = {
+            "best": d["verdict"] == "best",
+            "tied": d["verdict"] == "tied",
+            "inconclusive": d["verdict"] == "inconclusive",
+            "recommended": bool(d["recommended"]),
+            "vs_random": d["vs_random"] or None,
+            "p_vs_best": r.get("p_vs_best"),
+        }
+    outcome = str(dec["outcome"].iloc[0]) if len(dec) else "none"
+    out: dict[str, Any] = {"marks": marks, "best": None, "ties": [], "verdict": outcome}
+    picked = sub[(dec["verdict"] == "best").to_numpy()]
+    if not len(picked):
+        out["verdict"] = "none"
+        return out
+    best = picked.iloc[0]
+    cands = sub[(dec["verdict"].isin(["best", "tied", "worse", "inconclusive"])).to_numpy()]
+    ties = [r for _, r in cands.iterrows() if marks[r["explainer"]]["tied"]]
     controls = sub[sub["explainer"].isin(CONTROLS)]
     rand = controls.iloc[0] if len(controls) else None
-    best = cands.iloc[0] if len(cands) else None
-    marks: dict[str, dict[str, Any]] = {}
-    for _, r in sub.iterrows():
-        m: dict[str, Any] = {"best": best is not None and r["explainer"] == best["explainer"]}
-        if best is not None and not m["best"]:
-            m["tied"] = not _significant(r, best, "significant_vs_best", hib)
-        if rand is not None and r["explainer"] != rand["explainer"]:
-            sig = _significant(r, rand, "significant_vs_random", hib)
-            better = (r["mean"] > rand["mean"]) if hib else (r["mean"] < rand["mean"])
-            m["vs_random"] = "better" if sig and better else ("worse" if sig else "n.s.")
-        m["p_vs_best"] = r.get("p_vs_best")
-        marks[r["explainer"]] = m
-    out: dict[str, Any] = {"marks": marks, "best": None, "ties": [], "verdict": "none"}
-    if best is None:
-        return out
-    ties = [r for _, r in cands.iloc[1:].iterrows() if marks[r["explainer"]].get("tied")]
-    beaten = len(cands) - 1 - len(ties)
     out.update(
         best=best,
         ties=ties,
-        beaten=beaten,
+        beaten=sum(1 for _, d in dec.iterrows() if d["verdict"] == "worse"),
         n_others=len(cands) - 1,
-        verdict="win" if not ties and len(cands) > 1 else ("tie" if ties else "only"),
         rand=rand,
+        runner_up=cands.iloc[1] if len(cands) > 1 else None,
+        n_tested=_int(cands["n_tested"].min()) if "n_tested" in cands else None,
+        n_needed=_int(best.get("n_needed")),
+        p_floor=min(
+            (
+                float(r["p_floor_vs_best"])
+                for _, r in cands.iterrows()
+                if finite(r.get("p_floor_vs_best"))
+            ),
+            default=None,
+        ),
+        sanity=str(best.get("sanity", "") or ""),
+        sanity_failed=[x for x in str(best.get("sanity_failed", "") or "").split(", ") if x],
     )
     if rand is not None and finite(rand["mean"]) and rand["mean"]:
         out["rel_random"] = (best["mean"] - rand["mean"]) / abs(rand["mean"])
@@ -112,6 +111,10 @@ def metric_block(sub: pd.DataFrame, hib: bool) -> dict[str, Any]:
         # in metric units, positive = better than random whatever the direction
         out["gain_random"] = (best["mean"] - rand["mean"]) * (1 if hib else -1)
     return out
+
+
+def _int(v: Any) -> int | None:
+    return int(v) if finite(v) else None
 
 
 def mean_ranks(summary: pd.DataFrame, directions: dict[str, bool]) -> dict[tuple, float]:

@@ -4,11 +4,20 @@ Per (task, explainer, metric). The statistical unit is the *sample*: scores of o
 under several seeds are averaged first, so that repeating a deterministic explainer over
 seeds cannot inflate ``n`` or the significance of a test (pseudo-replication).
 
-- ``mean``, ``median`` and a percentile-bootstrap CI of the mean;
-- a paired two-sided Wilcoxon signed-rank test against the best explainer and against
-  the ``random`` control (pairs are the same sample), Holm-corrected within each
-  (task, metric); ``significant_vs_best`` means significantly worse than the best,
-  ``significant_vs_random`` means significantly *better* than random;
+- ``mean``, ``median`` and a percentile-bootstrap CI of the mean (descriptive: the CIs
+  never decide a verdict);
+- a paired two-sided Wilcoxon signed-rank test against the best *method* (controls and
+  references are never "best") and against the ``random`` control (pairs are the same
+  sample), Holm-corrected within each (task, metric); ``significant_vs_best`` means
+  significantly worse than the best, ``significant_vs_random`` means significantly
+  *better* than random. Differences within ``RESOLUTION`` of the metric's range count
+  as zero, and pairs where either score carries a flag in ``FLAGS`` are left out;
+- ``p_floor_vs_best`` / ``p_floor_vs_random``: the smallest adjusted p the test can
+  reach with its pairs (``m * 2 / 2**n`` for m comparisons and n pairs), and
+  ``n_needed``: the fewest pairs for which it falls below alpha;
+- the verdict of :func:`decide` (``verdict``, ``vs_random``, ``outcome``,
+  ``recommended``), and the sanity checks an explainer fails on the task
+  (``sanity``, ``sanity_failed``): the one source of every badge, card and marker;
 - ``mean_rank``: the explainer's rank among all explainers on each sample,
   1 = best, averaged;
 - ``rel_random``: improvement over the random control's mean in metric units, signed so
@@ -34,6 +43,16 @@ if TYPE_CHECKING:
 
 KEYS = ["task", "explainer", "metric"]
 CONTROL = "random"
+CONTROLS = (CONTROL,)
+REFERENCES = ("oracle",)  # know the ground truth: a yardstick, never recommended
+ALPHA = 0.05
+#: differences below this fraction of the metric's range (its declared ``range``, else
+#: the observed span) are float noise: zeros in the paired tests, ties in the ranks
+RESOLUTION = 1e-6
+#: scores carrying one of these flags are left out of the paired tests
+FLAGS = ("flat_baseline", "degenerate", "undefined")
+# sanity metrics (not faithfulness) and their pass threshold on the mean
+SANITY_THRESHOLDS = {"model_randomisation": 0.5, "model_randomization": 0.5}
 COLUMNS = [
     *KEYS,
     "n",
@@ -47,6 +66,16 @@ COLUMNS = [
     "significant_vs_best",
     "p_vs_random",
     "significant_vs_random",
+    "n_tested",
+    "p_floor_vs_best",
+    "p_floor_vs_random",
+    "n_needed",
+    "verdict",
+    "vs_random",
+    "outcome",
+    "recommended",
+    "sanity",
+    "sanity_failed",
     "rel_random",
     "rank_stability_seeds",
     "rank_sd_seeds",
@@ -85,22 +114,167 @@ def holm(pvalues: np.ndarray) -> np.ndarray:
     return out
 
 
-def paired_wilcoxon(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided Wilcoxon signed-rank p-value of paired samples; 1.0 when all equal."""
+def paired_wilcoxon(a: np.ndarray, b: np.ndarray, resolution: float = 0.0) -> float:
+    """Two-sided Wilcoxon signed-rank p-value of paired samples; 1.0 when all equal.
+
+    Differences of at most ``resolution`` (absolute) count as zero.
+    """
     from scipy.stats import wilcoxon
 
     d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     d = d[np.isfinite(d)]
     if len(d) == 0:
         return np.nan
+    d[np.abs(d) <= resolution] = 0.0
     if np.all(d == 0):
         return 1.0
-    nz = np.abs(d[d != 0])
+    # zeros carry no sign: dropped, as zero_method="wilcox" does, before choosing the method
+    nz = d[d != 0]
     # exact null distribution when it is valid and cheap; with ties scipy would fall back
     # to a slow permutation test, the tie-corrected normal approximation is used instead
-    exact = len(nz) <= 50 and len(np.unique(nz)) == len(nz) and len(nz) == len(d)
+    exact = len(nz) <= 50 and len(np.unique(np.abs(nz))) == len(nz)
     method = "exact" if exact else "approx"
-    return float(wilcoxon(d, zero_method="wilcox", method=method).pvalue)
+    return float(wilcoxon(nz, zero_method="wilcox", method=method).pvalue)
+
+
+def p_floor(n_pairs: int, m: int) -> float:
+    """Smallest Holm-adjusted p of a two-sided exact Wilcoxon test with ``n_pairs`` pairs
+    among ``m`` comparisons: ``m * 2 / 2**n`` (all pairs on one side), capped at 1."""
+    return 1.0 if n_pairs <= 0 or m <= 0 else min(1.0, m * 2.0 ** (1 - n_pairs))
+
+
+def n_needed(m: int, alpha: float = ALPHA) -> int:
+    """The fewest pairs with which ``m`` Holm-corrected comparisons can reach ``alpha``."""
+    n = 1
+    while p_floor(n, max(m, 1)) >= alpha:
+        n += 1
+    return n
+
+
+def decision_rule(alpha: float = ALPHA, resolution: float = RESOLUTION) -> str:
+    """The rule :func:`decide` applies, in words (the report prints it)."""
+    return (
+        "Per task and metric, the best method is the one with the best mean (the random "
+        "control and the oracle reference are never candidates). Each other explainer is "
+        "compared with it by a paired two-sided Wilcoxon signed-rank test over samples, "
+        f"Holm-corrected over the comparisons of that task and metric, at α = {alpha:g}: "
+        "p < α means worse, otherwise tied. When even the smallest p the test can reach "
+        "with n samples and m comparisons (m · 2 / 2ⁿ) is not below α, the comparison is "
+        "inconclusive (n too small), never a tie or a failure. The best method is "
+        "recommended only when it is better than every other method. Differences below "
+        f"{resolution:g} of the metric's range count as zero (float noise), and samples "
+        f"flagged {', '.join(FLAGS)} are left out of the tests. Confidence intervals "
+        "describe the means; they do not decide, so two CIs may be apart while the test "
+        "is inconclusive."
+    )
+
+
+def best_method(means: pd.Series, higher_is_better: bool) -> str | None:
+    """The explainer with the best finite mean among the methods (not controls, not
+    references); ties go to the first name. ``None`` when no method has a mean."""
+    m = means[[e not in CONTROLS + REFERENCES for e in means.index]].dropna()
+    if not len(m):
+        return None
+    m = m.sort_index(kind="stable")
+    return str((m if higher_is_better else -m).idxmax())
+
+
+def decide(sub: pd.DataFrame, higher_is_better: bool, alpha: float = ALPHA) -> pd.DataFrame:
+    """The verdict of one (task, metric): the only decision function of the package.
+
+    ``sub`` holds one row per explainer with ``explainer`` and ``mean``, and either the
+    tests (``p_vs_best``, ``p_vs_random``, and optionally ``p_floor_vs_best``,
+    ``p_floor_vs_random``) or, without them, ``ci_low``/``ci_high`` (then two methods
+    differ only when their 95% CIs do not overlap, and nothing is inconclusive).
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``sub``: ``verdict`` (best, worse, tied, inconclusive, control,
+        reference), ``vs_random`` (better, worse, n.s., inconclusive, or "" for the
+        control), ``outcome`` of the whole (task, metric) (win, tie, inconclusive, only,
+        none) and ``recommended`` (the best method of a win).
+    """
+    means = pd.Series(sub["mean"].to_numpy(float), index=sub["explainer"].to_numpy())
+    best = best_method(means, higher_is_better)
+    sign = 1.0 if higher_is_better else -1.0
+    tests = "p_vs_best" in sub.columns
+    rand = sub[sub["explainer"].isin(CONTROLS)]
+    rand_row = rand.iloc[0] if len(rand) else None
+    best_row = sub[sub["explainer"] == best].iloc[0] if best is not None else None
+
+    def compare(r: pd.Series, other: pd.Series | None, col: str) -> str:
+        """significant / n.s. / inconclusive, for row ``r`` against ``other``."""
+        if other is None:
+            return "n.s."
+        if tests:
+            p, floor = r.get(f"p_{col}", np.nan), r.get(f"p_floor_{col}", 0.0)
+            if not _finite(p) or (_finite(floor) and floor >= alpha):
+                return "inconclusive"
+            return "significant" if p < alpha else "n.s."
+        ends = (r["ci_low"], r["ci_high"], other["ci_low"], other["ci_high"])
+        if not all(_finite(v) for v in ends):
+            return "n.s."
+        apart = r["ci_high"] < other["ci_low"] or r["ci_low"] > other["ci_high"]
+        return "significant" if apart else "n.s."
+
+    rows = []
+    for _, r in sub.iterrows():
+        e = r["explainer"]
+        if e in CONTROLS:
+            verdict = "control"
+        elif e in REFERENCES:
+            verdict = "reference"
+        elif e == best:
+            verdict = "best"
+        elif not _finite(r["mean"]):
+            verdict = "inconclusive"
+        else:
+            c = compare(r, best_row, "vs_best")
+            verdict = {"significant": "worse", "n.s.": "tied"}.get(c, c)
+        vs_random = ""
+        if rand_row is not None and e not in CONTROLS:
+            c = compare(r, rand_row, "vs_random")
+            better = (r["mean"] - rand_row["mean"]) * sign > 0
+            vs_random = {"significant": "better" if better else "worse"}.get(c, c)
+        rows.append({"verdict": verdict, "vs_random": vs_random})
+    out = pd.DataFrame(rows, index=sub.index, columns=["verdict", "vs_random"])
+    others = out.loc[~out["verdict"].isin(["best", "control", "reference"]), "verdict"]
+    if best is None:
+        outcome = "none"
+    elif not len(others):
+        outcome = "only"
+    elif (others == "inconclusive").any():
+        outcome = "inconclusive"
+    elif (others == "tied").any():
+        outcome = "tie"
+    else:
+        outcome = "win"
+    out["outcome"] = outcome
+    out["recommended"] = (out["verdict"] == "best") & (outcome == "win")
+    return out
+
+
+def _finite(v: object) -> bool:
+    try:
+        return bool(np.isfinite(float(v)))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def is_sanity(metric: str, info: dict) -> bool:
+    """A sanity check (reported apart, with a pass threshold), not a faithfulness metric."""
+    return (
+        info.get("kind") == "sanity" or metric.startswith("sanity") or metric in SANITY_THRESHOLDS
+    )
+
+
+def sanity_passes(metric: str, info: dict, mean: float) -> bool | None:
+    """Whether a mean passes the sanity metric's threshold; ``None`` without one."""
+    thr = info.get("threshold", SANITY_THRESHOLDS.get(metric))
+    if thr is None or not _finite(mean):
+        return None
+    return bool(mean >= thr) if info.get("higher_is_better", True) else bool(mean <= thr)
 
 
 def _directions(results: Results) -> dict[str, bool]:
@@ -117,7 +291,48 @@ def _wide(grp: pd.DataFrame) -> pd.DataFrame:
     return grp.pivot_table(index="sample", columns="explainer", values="score", aggfunc="mean")
 
 
-def summarize(results: Results, level: float = 0.95, alpha: float = 0.05) -> pd.DataFrame:
+def _flagged(grp: pd.DataFrame, wide: pd.DataFrame) -> pd.DataFrame:
+    """Sample x explainer: True where a score of any seed carries one of ``FLAGS``."""
+    cols = [c for c in FLAGS if c in grp.columns]
+    if not cols:
+        return pd.DataFrame(False, index=wide.index, columns=wide.columns)
+    hit = grp.assign(_f=grp[cols].fillna(False).astype(bool).any(axis=1))
+    table = hit.pivot_table(index="sample", columns="explainer", values="_f", aggfunc="max")
+    return table.reindex_like(wide).fillna(False).astype(bool)
+
+
+def _resolution(info: dict, wide: pd.DataFrame, resolution: float) -> float:
+    """``resolution`` times the metric's declared range, else its observed span."""
+    rng = info.get("range")
+    if rng is not None and len(rng) == 2 and all(_finite(v) for v in rng) and rng[1] > rng[0]:
+        return resolution * float(rng[1] - rng[0])
+    vals = wide.to_numpy(dtype=np.float64)
+    vals = vals[np.isfinite(vals)]
+    return resolution * float(np.ptp(vals)) if len(vals) else 0.0
+
+
+def _tests(
+    wide: pd.DataFrame, flagged: pd.DataFrame, ref: str | None, tol: float
+) -> tuple[dict[str, float], dict[str, float], dict[str, int]]:
+    """Holm-adjusted p, p floor and n pairs of every explainer against ``ref``."""
+    if ref is None or ref not in wide.columns:
+        return {}, {}, {}
+    raw, pairs = {}, {}
+    for e in wide.columns:
+        if e == ref:
+            continue
+        ok = wide[e].notna() & wide[ref].notna() & ~flagged[e] & ~flagged[ref]
+        pairs[e] = int(ok.sum())
+        raw[e] = paired_wilcoxon(wide.loc[ok, e], wide.loc[ok, ref], tol) if pairs[e] else np.nan
+    names = list(raw)
+    adj = dict(zip(names, holm(np.array([raw[e] for e in names])), strict=True))
+    m = int(np.isfinite([raw[e] for e in names]).sum()) or len(names)
+    return adj, {e: p_floor(pairs[e], m) for e in names}, pairs
+
+
+def summarize(
+    results: Results, level: float = 0.95, alpha: float = ALPHA, resolution: float = RESOLUTION
+) -> pd.DataFrame:
     """One row per (task, explainer, metric) with the columns listed in the module docs."""
     scores = results.scores
     if scores.empty:
@@ -125,37 +340,32 @@ def summarize(results: Results, level: float = 0.95, alpha: float = 0.05) -> pd.
     scores = scores.assign(score=scores["score"].astype(np.float64))
     higher = _directions(results)
     cost = _cost(results)
-    rows = []
+    rows: list[dict] = []
     for (task, metric), grp in scores.groupby(["task", "metric"], sort=True):
         hib = higher.get(metric, True)
         sign = 1.0 if hib else -1.0
         wide = _wide(grp)
+        flagged = _flagged(grp, wide)
+        tol = _resolution(results.metric_info.get(metric, {}), wide, resolution)
         means = wide.mean()
-        best = (means * sign).idxmax()
-        ranks = (wide * -sign).rank(axis=1, method="average").mean()
+        best = best_method(means, hib)
+        # scores within the resolution share a rank
+        graded = np.round(wide / tol) if tol > 0 else wide
+        ranks = (graded * -sign).rank(axis=1, method="average").mean()
         stab, rank_sd = _seed_stability(grp, sign)
-        p_best = {
-            e: paired_wilcoxon(wide[e], wide[best]) if e != best else np.nan for e in wide.columns
-        }
-        p_rand = (
-            {
-                e: paired_wilcoxon(wide[e], wide[CONTROL]) if e != CONTROL else np.nan
-                for e in wide.columns
-            }
-            if CONTROL in wide.columns
-            else {}
-        )
-        names = list(wide.columns)
-        adj_best = dict(zip(names, holm(np.array([p_best[e] for e in names])), strict=True))
-        adj_rand = dict(
-            zip(names, holm(np.array([p_rand.get(e, np.nan) for e in names])), strict=True)
-        )
+        adj_best, floor_best, pairs_best = _tests(wide, flagged, best, tol)
+        control = CONTROL if CONTROL in wide.columns else None
+        adj_rand, floor_rand, pairs_rand = _tests(wide, flagged, control, tol)
+        need = n_needed(max(len(adj_best), len(adj_rand)), alpha)
         rand_mean = means.get(CONTROL, np.nan)
+        first = len(rows)
         for explainer, sub in grp.groupby("explainer", sort=True):
             s = sub.groupby("sample")["score"].mean().to_numpy()
             lo, hi = bootstrap_ci(s, level)
             mean = float(np.nanmean(s)) if np.isfinite(s).any() else np.nan
             better = 0.0 if explainer == CONTROL else (mean - rand_mean) * sign
+            p_b, p_r = adj_best.get(explainer, np.nan), adj_rand.get(explainer, np.nan)
+            tested = [pairs_best.get(explainer), pairs_rand.get(explainer)]
             rows.append(
                 {
                     "task": task,
@@ -168,10 +378,14 @@ def summarize(results: Results, level: float = 0.95, alpha: float = 0.05) -> pd.
                     "ci_high": hi,
                     "higher_is_better": hib,
                     "mean_rank": float(ranks[explainer]),
-                    "p_vs_best": adj_best[explainer],
-                    "significant_vs_best": bool(adj_best[explainer] < alpha),
-                    "p_vs_random": adj_rand[explainer],
-                    "significant_vs_random": bool(adj_rand[explainer] < alpha and better > 0),
+                    "p_vs_best": p_b,
+                    "significant_vs_best": bool(p_b < alpha),
+                    "p_vs_random": p_r,
+                    "significant_vs_random": bool(p_r < alpha and better > 0),
+                    "n_tested": min((t for t in tested if t is not None), default=np.nan),
+                    "p_floor_vs_best": floor_best.get(explainer, np.nan),
+                    "p_floor_vs_random": floor_rand.get(explainer, np.nan),
+                    "n_needed": need,
                     "rel_random": float(better),
                     "rank_stability_seeds": stab,
                     "rank_sd_seeds": rank_sd.get(explainer, np.nan),
@@ -181,7 +395,41 @@ def summarize(results: Results, level: float = 0.95, alpha: float = 0.05) -> pd.
                     ),
                 }
             )
-    return pd.DataFrame(rows, columns=COLUMNS)
+        block = pd.DataFrame(rows[first:])
+        for k, v in decide(block, hib, alpha).to_dict("index").items():
+            rows[first + k].update(v)
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    return _with_sanity(out, results.metric_info)
+
+
+def _with_sanity(summary: pd.DataFrame, info: dict[str, dict]) -> pd.DataFrame:
+    """Fill ``sanity`` (pass, fail, unchecked; "" for controls and references) and
+    ``sanity_failed`` (the failed checks, comma-separated) per (task, explainer)."""
+    checks = summary[[is_sanity(m, info.get(m, {})) for m in summary["metric"]]]
+    failed: dict[tuple, list[str]] = {}
+    checked: set[tuple] = set()
+    for _, r in checks.iterrows():
+        ok = sanity_passes(r["metric"], info.get(r["metric"], {}), r["mean"])
+        if ok is None:
+            continue
+        checked.add((r["task"], r["explainer"]))
+        if not ok:
+            failed.setdefault((r["task"], r["explainer"]), []).append(str(r["metric"]))
+    keys = list(zip(summary["task"], summary["explainer"], strict=True))
+    # the random control and the oracle ignore the model by design: nothing to fail
+    ignore = CONTROLS + REFERENCES
+    summary["sanity_failed"] = [
+        "" if k[1] in ignore else ", ".join(sorted(failed.get(k, []))) for k in keys
+    ]
+    summary["sanity"] = [
+        ""
+        if k[1] in ignore
+        else "fail"
+        if k in failed
+        else ("pass" if k in checked else "unchecked")
+        for k in keys
+    ]
+    return summary
 
 
 def _cost(results: Results) -> dict[tuple[str, str], dict[str, float]]:
