@@ -364,3 +364,46 @@ def test_cost_labels_overlap_nothing_in_browser(default_suite_results, watched, 
         for d in g["dots"]:  # no marker on the axes
             assert d[0] > g["x0"] and d[3] < g["ybot"]
     assert watched.errors == []
+
+
+def test_summary_verdicts_in_browser(default_suite_results, watched, artifacts, tmp_path):
+    """--quick default suite: every summary dot names its method under the mouse, printed
+    labels stay inside their plot, sanity links land on their check, and n = 8 with 7
+    comparisons reads inconclusive, never fail."""
+    page = watched.open(render_report(default_suite_results, tmp_path / "default.html"))
+    names = set(default_suite_results.scores["explainer"])
+    dots = page.locator("#summary svg.strip circle.strip")
+    assert dots.count() >= len(default_suite_results.tasks) * 3
+    for dot in dots.all():
+        dot.scroll_into_view_if_needed()
+        box = dot.bounding_box()
+        hover = page.evaluate(
+            "([x, y]) => { const e = document.elementFromPoint(x, y);"
+            " const t = e && (e.querySelector('title') || e.closest('svg').querySelector('title'));"
+            " return t ? t.textContent : ''; }",
+            [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2],
+        )
+        assert hover.split(":")[0] in names, hover
+    for label in page.locator("#summary svg.strip text.strip-label").all():
+        svg_box = label.locator("xpath=ancestor::*[name()='svg'][1]").bounding_box()
+        box = label.bounding_box()
+        assert (
+            svg_box["x"] - 1 <= box["x"]
+            and box["x"] + box["width"] <= svg_box["x"] + svg_box["width"] + 1
+        )
+    links = page.locator("#summary .sanity-status a")
+    if links.count():
+        target = links.first.get_attribute("href")
+        links.first.click()
+        page.wait_for_timeout(50)
+        assert page.locator(target).is_visible() and page.locator(target).locator("h3").count() == 1
+    summary = default_suite_results.summary()
+    floor = summary.groupby("task")["p_floor_vs_random"].min()
+    check = page.locator("#sanity-random tbody tr")
+    for row in check.all():
+        task = row.locator("td").first.inner_text()
+        status = row.locator("td").last.inner_text()
+        if floor.get(task, 0) >= 0.05:  # no test can decide: inconclusive, not fail
+            assert status == "inconclusive", task
+    page.locator("#summary").screenshot(path=str(artifacts / "report-summary.png"))
+    assert watched.errors == [] and watched.requests == [] and watched.dialogs == []

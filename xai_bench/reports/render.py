@@ -814,7 +814,13 @@ def _flat(v: Any) -> str:
 
 def _stats_note(summary: pd.DataFrame) -> str:
     if "p_vs_best" in summary.columns:
-        return stats.decision_rule()
+        return (
+            "The rule: a paired Wilcoxon test against the best method, Holm-corrected, "
+            f"α = {stats.ALPHA:g}; when n is too small for any p to reach α, inconclusive. "
+            f"Differences below {stats.RESOLUTION:g} of a metric's range count as zero and "
+            "flagged samples are left out. CIs describe the means; they do not decide. "
+            "The full rule is under Conventions."
+        )
     return (
         "No paired tests in these results: a difference is called significant only when "
         "the 95% bootstrap CIs do not overlap (conservative)."

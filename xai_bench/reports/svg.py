@@ -701,7 +701,7 @@ def dot_strip(points: Sequence[dict], *, title: str, xlabel: str, width: int = 4
         if math.isfinite(p["lo"]) and math.isfinite(p["hi"]):
             body.append(
                 Markup(
-                    '<line class="whisker" stroke="{}" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                    '<line class="whisker" pointer-events="none" stroke="{}" x1="{}" x2="{}" y1="{}" y2="{}"/>'
                 ).format(
                     "#9aa1ad" if color == "none" else color,
                     _f(sx(p["lo"])),

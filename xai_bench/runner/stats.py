@@ -379,9 +379,11 @@ def summarize(
                     "higher_is_better": hib,
                     "mean_rank": float(ranks[explainer]),
                     "p_vs_best": p_b,
-                    "significant_vs_best": bool(p_b < alpha),
+                    "significant_vs_best": bool(
+                        p_b < alpha and floor_best.get(explainer, 0.0) < alpha
+                    ),
                     "p_vs_random": p_r,
-                    "significant_vs_random": bool(p_r < alpha and better > 0),
+                    "significant_vs_random": False,  # set from the verdict below
                     "n_tested": min((t for t in tested if t is not None), default=np.nan),
                     "p_floor_vs_best": floor_best.get(explainer, np.nan),
                     "p_floor_vs_random": floor_rand.get(explainer, np.nan),
@@ -397,6 +399,8 @@ def summarize(
             )
         block = pd.DataFrame(rows[first:])
         for k, v in decide(block, hib, alpha).to_dict("index").items():
+            # the booleans agree with the verdict: a floor at or above alpha decides nothing
+            v["significant_vs_random"] = v["vs_random"] == "better"
             rows[first + k].update(v)
     out = pd.DataFrame(rows, columns=COLUMNS)
     return _with_sanity(out, results.metric_info)
