@@ -185,3 +185,13 @@ def test_the_rule_and_the_resolution_are_stated(tmp_path):
     conv = html[html.index('id="provenance"') :]
     assert "statistics (every verdict)" in conv and f"{RESOLUTION:g} × the metric" in conv
     assert "flat_baseline, degenerate, undefined" in conv
+
+
+def test_only_controls_and_few_samples_render(tmp_path):
+    # no method to recommend (oracle and random only), n = 4: nothing can be decided
+    base = np.array([0.5, 0.6, 0.55, 0.65])
+    res = results({"t": {"deletion_auc": {"oracle": base - 0.1, "random": base}}})
+    html = render_report(res, tmp_path / "r.html").read_text()
+    check = sections(html)["sanity"]
+    assert "1 inconclusive: n too small (need n ≥ 6)" in check  # 1 * 2 / 2**6 < 0.05
+    assert "no non-control explainer scored" in sections(html)["summary"]

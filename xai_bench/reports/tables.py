@@ -76,6 +76,7 @@ def metric_block(sub: pd.DataFrame, hib: bool) -> dict[str, Any]:
         }
     outcome = str(dec["outcome"].iloc[0]) if len(dec) else "none"
     out: dict[str, Any] = {"marks": marks, "best": None, "ties": [], "verdict": outcome}
+    out["n_needed"] = _int(sub["n_needed"].max()) if "n_needed" in sub else None
     picked = sub[(dec["verdict"] == "best").to_numpy()]
     if not len(picked):
         out["verdict"] = "none"
@@ -93,7 +94,6 @@ def metric_block(sub: pd.DataFrame, hib: bool) -> dict[str, Any]:
         rand=rand,
         runner_up=cands.iloc[1] if len(cands) > 1 else None,
         n_tested=_int(cands["n_tested"].min()) if "n_tested" in cands else None,
-        n_needed=_int(best.get("n_needed")),
         p_floor=min(
             (
                 float(r["p_floor_vs_best"])
