@@ -43,22 +43,22 @@ def test_list_is_fast_and_imports_no_heavy_library():
     assert "shap.kernel" in out.split() and "random" in out.split()
 
 
-def test_list_shows_unavailable_plugins_and_missing_libraries(monkeypatch, capsys):
-    monkeypatch.setattr(
-        registry, "unavailable", lambda: {"acme.broken": "failed to load 'acme:X' from acme: boom"}
-    )
+def test_list_shows_modalities_requirements_and_missing_libraries(monkeypatch, capsys):
     real = cli.importlib.util.find_spec
     monkeypatch.setattr(
         cli.importlib.util, "find_spec", lambda name, *a: None if name == "eli5" else real(name, *a)
     )
     assert cli.main(["list", "explainers"]) == 0
     out = capsys.readouterr().out
-    assert "acme.broken  (unavailable: failed to load 'acme:X' from acme: boom)" in out
+    valid, unavailable = out.split("\nunavailable explainers:\n")
     assert (
-        "eli5.permutation_importance  (unavailable: eli5 is not installed: pip install"
-        " 'xai-bench[eli5]')"
-    ) in out.splitlines()
-    assert "shap.kernel" in out.splitlines()  # installed libraries are listed plainly
+        "  eli5.permutation_importance: eli5 is not installed: pip install 'xai-bench[eli5]'"
+    ) in unavailable.splitlines()
+    assert "eli5" not in valid  # never among the usable ids
+    rows = {line.split()[0]: line for line in valid.splitlines() if line.strip()}
+    assert rows["shap.kernel"].split()[1:] == ["tabular"]
+    assert rows["shap.tree"].split()[1:] == ["tabular", "(requires", "sklearn_model)"]
+    assert rows["lime.text"].split()[1:] == ["text", "(requires", "tokenizer)"]
     assert cli.main(["list", "tasks"]) == 0
     assert "synthetic.linear" in capsys.readouterr().out.split()
 

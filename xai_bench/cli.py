@@ -93,7 +93,13 @@ def _override_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help="at most this many samples per task")
 
 
+# exit statuses (documented in the README)
+OK, JOBS_FAILED, USAGE = 0, 1, 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; 0 all ok, 1 some jobs failed or nothing was scored (``run``) or the
+    report could not be written, 2 a usage, config or store error, 130 interrupted."""
     args = _parser().parse_args(argv)
     # the runner shows its own progress; silence the libraries' per-call tqdm bars
     # (tqdm reads this when it is first imported, which happens after this line)
@@ -102,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(COMMANDS[args.command](args) or 0)
     except XaiBenchError as exc:
         print(f"xai-bench: error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
     except KeyboardInterrupt:
         print("xai-bench: interrupted; rerun the same command to resume.", file=sys.stderr)
         return 130
@@ -121,6 +127,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args, quick=args.quick)
     store = args.store or config.store or f"runs/{config.name}.sqlite"
     output = args.output or config.output or f"reports/{config.name}.html"
+    address = args.address or config.address
+    backend = args.backend or config.backend
+    if backend == "dask" and address:
+        _check_reachable(address)
     bench = config.benchmark()
     if args.workers:
         bench.workers = args.workers
@@ -130,8 +140,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         bench.memory_limit = parse_size(args.memory_limit, "--memory-limit")
     results = bench.run(
         store=store,
-        backend=args.backend or config.backend,
-        address=args.address or config.address,
+        backend=backend,
+        address=address,
         resume=args.resume,
         run_id=args.run_id,
         retry_failed=args.retry_failed,
@@ -139,12 +149,71 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = results.summary()  # once: printed here, shown in the report
     _print_summary(results, summary)
     print(f"results store: {store} (run {results.provenance['run_id']})")
-    return _write_report(results, output, args.interactive, summary)
+    code = _write_report(results, output, args.interactive, summary)
+    return max(code, _run_status(results))
+
+
+def _run_status(results: Any) -> int:
+    """1 when a job failed, timed out or crashed, or when nothing was scored; else 0."""
+    fails = results.failures
+    bad = fails[fails["status"] != "skipped"]
+    if len(bad) or not len(results.scores):
+        what = f"{len(bad)} job(s) did not finish" if len(bad) else "nothing was scored"
+        print(f"xai-bench: {what}; exit status {JOBS_FAILED}.", file=sys.stderr)
+        return JOBS_FAILED
+    return OK
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds, with the address, when no dask scheduler answers there."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from .errors import InvalidInputError
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise InvalidInputError(
+            f"--address {address!r}", "tcp://HOST:PORT", "Give the scheduler's address."
+        )
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as exc:
+        raise InvalidInputError(
+            f"no dask scheduler answers at {address!r} ({exc.strerror or exc})",
+            "the address of a running `dask scheduler`",
+            "Start the scheduler, check the address, or drop --address to use a local cluster.",
+        ) from None
+
+
+def _written(out: Path, write: Any) -> Path:
+    """Call ``write(tmp)`` on a temporary file next to ``out``, then rename it to ``out``:
+    a full disk leaves the old file (or none), never a truncated one."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp{out.suffix}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write(tmp)
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise XaiBenchError(
+            f"cannot write {str(out)!r}: {exc.strerror or exc}. Nothing was written there;"
+            " free some space or pick another -o path."
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out
 
 
 def _write_report(results: Any, output: str, interactive: bool, summary: Any = None) -> int:
     try:
-        path = results.to_html(output, interactive=interactive, summary=summary)
+        path = _written(
+            Path(output),
+            lambda tmp: results.to_html(tmp, interactive=interactive, summary=summary),
+        )
     except ImportError as exc:  # the report renderer is an optional part
         print(f"report not written ({exc}); it would go to {output}", file=sys.stderr)
         return 1
@@ -201,28 +270,87 @@ def _print_summary(results: Any, summary: Any) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    results = _results(args.store, args.run, "report")
+    return _write_report(results, args.output, args.interactive)
+
+
+def _results(store: str, run: str | None, command: str) -> Any:
+    """The stored run, or a StoreError saying what the file is and what is expected."""
+    import sqlite3
+
+    from .errors import StoreError
     from .runner.results import Results
 
-    results = Results.load(args.store, args.run)
-    return _write_report(results, args.output, args.interactive)
+    expected = (
+        f"`xai-bench {command}` reads the SQLite results store that `xai-bench run` writes"
+        " (runs/NAME.sqlite by default, or its --store path)"
+    )
+    path = Path(store)
+    if path.is_file():
+        with path.open("rb") as f:
+            head = f.read(16)
+        if head and head != b"SQLite format 3\x00":
+            kind = "a text file" if _is_text(head) else "a binary file"
+            raise StoreError(f"{store!r} is {kind}, not an SQLite database; {expected}.")
+    try:
+        return Results.load(store, run)
+    except StoreError:
+        raise
+    except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as exc:
+        raise StoreError(
+            f"the results store {store!r} is damaged ({type(exc).__name__}: {exc}); {expected}."
+            " Rerun `xai-bench run` into a new --store path."
+        ) from None
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from . import registry
 
-    names = {
-        "explainers": registry.list_explainers,
-        "metrics": registry.list_metrics,
-        "tasks": registry.list_tasks,
-    }[args.kind]()
-    broken = registry.unavailable()
-    for name in names:
-        reason = broken.get(name) or _missing_library(name, args.kind)
-        print(f"{name}  (unavailable: {reason})" if reason else name)
-    for name, reason in sorted(broken.items()):
-        if name not in names:
-            print(f"{name}  (unavailable: {reason})")
-    return 0
+    if args.kind == "tasks":
+        print("\n".join(registry.list_tasks()))
+        return OK
+    resolve = registry.explainer_class if args.kind == "explainers" else registry.metric_class
+    rows, unavailable = [], {}
+    for name in registry.list_explainers() if args.kind == "explainers" else registry.list_metrics():
+        reason = _missing_library(name, args.kind)
+        if reason is None:
+            try:
+                rows.append((name, _describe_class(resolve(name))))
+                continue
+            except Exception as exc:  # a broken plugin: listed with its reason, not as valid
+                reason = str(exc)
+        unavailable[name] = reason
+    width = max((len(n) for n, _ in rows), default=0)
+    for name, what in rows:
+        print(f"{name:<{width}}  {what}".rstrip())
+    kind = args.kind.rstrip("s")
+    unavailable.update(registry.unavailable(kind))
+    if unavailable:
+        print(f"\nunavailable {args.kind}:")
+        for name, reason in sorted(unavailable.items()):
+            print(f"  {name}: {reason}")
+    refused = registry.refused(kind)
+    if refused:
+        print(f"\nrefused plugins (the built-in ids stay in use):")
+        for name, reason in sorted(refused.items()):
+            print(f"  {name}: {reason}")
+    return OK
+
+
+def _describe_class(cls: Any) -> str:
+    """Modalities and requirements of an explainer class, or a metric's modalities."""
+    caps = getattr(cls, "capabilities", None) or getattr(cls, "info", None)
+    mods = ", ".join(sorted(m.value for m in getattr(caps, "modalities", ())))
+    needs = ", ".join(sorted(r.value for r in getattr(caps, "requires", ())))
+    return f"{mods or '?'}" + (f"  (requires {needs})" if needs else "")
 
 
 def _missing_library(name: str, kind: str) -> str | None:
@@ -234,48 +362,44 @@ def _missing_library(name: str, kind: str) -> str | None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    # load_config checks every id and builds every explainer and metric from its params;
+    # it never imports a task loader (that would run the config's code)
     config = _load(args)
-    bench = config.benchmark(progress=False)
-    try:  # resolving classes also checks params against their signatures
-        explainers = bench.explainer_components()
-        metrics = bench.metric_components()
-        for comp in [*explainers, *metrics]:
-            comp.build(None)
-    except XaiBenchError:
-        raise
+    bench = config.benchmark(progress=False, load_tasks=False)
+    explainers = bench.explainer_components()  # the random control added, labels unique
+    metrics = bench.metric_components()
     grid = len(config.tasks) * len(explainers) * len(config.seeds)
     print(
         f"{args.config}: ok - {len(config.tasks)} task(s), {len(explainers)} explainer(s)"
         f" incl. the random control, {len(metrics)} metric(s), {config.n_samples} samples,"
         f" seeds {config.seeds}; {grid} task x explainer x seed cells"
     )
-    return 0
+    return OK
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .runner.results import Results
+    from .errors import InvalidInputError
 
-    results = Results.load(args.store, args.run)
-    frame = results.summary() if args.table == "summary" else getattr(results, args.table)
     out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        from ._deps import require
-
-        require("pyarrow", "parquet")
-        frame.to_parquet(out, index=False)
-    elif out.suffix == ".csv":
-        frame.to_csv(out, index=False)
-    else:
-        from .errors import InvalidInputError
-
+    if out.suffix not in (".parquet", ".csv"):
         raise InvalidInputError(
             f"output {str(out)!r}",
             "a .parquet or .csv file name",
             "Name the output FILE.parquet or FILE.csv.",
         )
+    results = _results(args.store, args.run, "export")
+    frame = results.summary() if args.table == "summary" else getattr(results, args.table)
+    if out.suffix == ".parquet":
+        from ._deps import require
+
+        require("pyarrow", "parquet")
+        _written(out, lambda tmp: frame.to_parquet(tmp, index=False))
+    else:
+        from .reports.export import spreadsheet_safe
+
+        _written(out, lambda tmp: spreadsheet_safe(frame).to_csv(tmp, index=False))
     print(f"{len(frame)} rows of {args.table} -> {out}")
-    return 0
+    return OK
 
 
 COMMANDS = {

@@ -35,15 +35,24 @@ class UnknownNameError(XaiBenchError, KeyError):
 
     def __init__(self, kind: str, name: str, valid: Iterable[str]) -> None:
         self.kind, self.name, self.valid = kind, name, sorted(valid)
-        close = [v for v in self.valid if name.split(".")[-1] in v or v in name]
-        hint = f" Did you mean {', '.join(repr(c) for c in close[:3])}?" if close else ""
         super().__init__(
-            f"unknown {kind} {name!r}.{hint} Valid {kind} ids: {', '.join(self.valid) or '(none)'}."
-            f" Run `xai-bench list {kind}s` to see them."
+            f"unknown {kind} {name!r}.{did_you_mean(name, self.valid)} Valid {kind} ids:"
+            f" {', '.join(self.valid) or '(none)'}. Run `xai-bench list {kind}s` to see them."
         )
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0])
+
+
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """`` Did you mean 'a', 'b'?`` for the ids closest to ``name`` (empty when none is)."""
+    import difflib
+
+    valid = list(valid)
+    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.6)
+    tail = name.split(".")[-1]
+    close += [v for v in valid if len(tail) >= 3 and tail in v and v not in close]
+    return f" Did you mean {', '.join(repr(c) for c in close[:3])}?" if close else ""
 
 
 class MissingDependencyError(XaiBenchError, ImportError):

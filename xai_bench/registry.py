@@ -22,6 +22,7 @@ __all__ = [
     "list_metrics",
     "list_tasks",
     "load_task",
+    "refused",
     "register_explainer",
     "register_metric",
     "unavailable",
@@ -123,7 +124,8 @@ class _Registry:
         self._objects: dict[str, Any] = {}  # registered in-process, or resolved and cached
         self._registered: set[str] = set()
         self._plugins: dict[str, metadata.EntryPoint] | None = None
-        self._unavailable: dict[str, str] = {}
+        self._unavailable: dict[str, str] = {}  # plugins that failed to load
+        self._refused: dict[str, str] = {}  # plugins that claim a built-in id
 
     # entry points are discovered once, loaded only when used
     def _discover(self) -> dict[str, metadata.EntryPoint]:
@@ -132,19 +134,26 @@ class _Registry:
             if self.group:
                 for ep in metadata.entry_points(group=self.group):
                     if ep.name in self._paths:
-                        self._unavailable[ep.name] = (
-                            f"plugin {ep.value!r} clashes with the built-in id {ep.name!r}"
+                        self._refused[ep.name] = (
+                            f"plugin {ep.value!r} from {_dist(ep)} claims the built-in id"
+                            f" {ep.name!r}; the built-in is used. Rename the plugin's entry point."
                         )
                     else:
                         self._plugins[ep.name] = ep
         return self._plugins
 
     def names(self) -> list[str]:
-        return sorted({*self._paths, *self._objects, *self._discover()})
+        """Usable ids: plugins found broken are left out."""
+        ids = {*self._paths, *self._objects, *self._discover()}
+        return sorted(ids - (set(self._unavailable) - set(self._objects)))
 
     def unavailable(self) -> dict[str, str]:
         self._discover()
         return dict(self._unavailable)
+
+    def refused(self) -> dict[str, str]:
+        self._discover()
+        return dict(self._refused)
 
     def register(self, obj: Any, name: str, overwrite: bool = False) -> None:
         if not overwrite and name in self.names():
@@ -171,7 +180,7 @@ class _Registry:
         if name in self._objects:
             return self._objects[name]
         plugins = self._discover()
-        if name in self._unavailable and name not in self._paths:  # built-ins win clashes
+        if name in self._unavailable:
             raise InvalidInputError(
                 f"{self.kind} {name!r} is unavailable: {self._unavailable[name]}",
                 "a plugin that loads",
@@ -184,8 +193,7 @@ class _Registry:
             try:
                 obj = ep.load()
             except Exception as exc:  # a broken plugin must never take the host down
-                dist = getattr(ep.dist, "name", "?") if getattr(ep, "dist", None) else "?"
-                self._unavailable[name] = f"failed to load {ep.value!r} from {dist}: {exc!r}"
+                self._unavailable[name] = f"failed to load {ep.value!r} from {_dist(ep)}: {exc!r}"
                 raise InvalidInputError(
                     f"{self.kind} {name!r} is unavailable: {self._unavailable[name]}",
                     "a plugin that loads",
@@ -195,6 +203,10 @@ class _Registry:
             raise UnknownNameError(self.kind, name, self.names())
         self._objects[name] = obj
         return obj
+
+
+def _dist(ep: metadata.EntryPoint) -> str:
+    return getattr(ep.dist, "name", "?") if getattr(ep, "dist", None) else "?"
 
 
 def _load_path(path: str) -> Any:
@@ -229,9 +241,17 @@ def list_tasks() -> list[str]:
     return _TASKS.names()
 
 
-def unavailable() -> dict[str, str]:
-    """Plugins (explainers and metrics) that failed to load, with the reason."""
-    return {**_EXPLAINERS.unavailable(), **_METRICS.unavailable()}
+def unavailable(kind: str | None = None) -> dict[str, str]:
+    """Plugins that failed to load, with the reason (``kind``: "explainer", "metric" or
+    None for both)."""
+    regs = [r for r in (_EXPLAINERS, _METRICS) if kind in (None, r.kind)]
+    return {k: v for r in regs for k, v in r.unavailable().items()}
+
+
+def refused(kind: str | None = None) -> dict[str, str]:
+    """Plugins refused because they claim a built-in id (the built-in stays in use)."""
+    regs = [r for r in (_EXPLAINERS, _METRICS) if kind in (None, r.kind)]
+    return {k: v for r in regs for k, v in r.refused().items()}
 
 
 def explainer_class(name: str) -> type:

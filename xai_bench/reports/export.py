@@ -126,3 +126,18 @@ def export_data(
         "scores_omitted": 0 if room else len(results.scores),
         "summary": summary_table(summary, directions),
     }
+
+
+# cells a spreadsheet would run as a formula (the report's script escapes the same ones)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell that starts like a formula prefixed by ``'``."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(
+                lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_START) else v
+            )
+    return out

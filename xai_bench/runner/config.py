@@ -7,11 +7,13 @@ applied to the raw mapping before validation, so they are checked the same way.
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -23,21 +25,27 @@ __all__ = ["Config", "ConfigError", "default_suite", "load_config"]
 class ConfigError(InvalidInputError):
     """A config that does not validate; ``errors`` lists ``path: problem`` lines."""
 
-    def __init__(self, errors: Sequence[str], source: str = "config") -> None:
+    def __init__(
+        self,
+        errors: Sequence[str],
+        source: str = "config",
+        fix: str = "Fix the entries named above; `xai-bench validate FILE` re-checks.",
+    ) -> None:
         self.errors = list(errors)
         found = f"{len(self.errors)} problem(s) in {source}:\n  " + "\n  ".join(self.errors)
-        super().__init__(
-            found,
-            "a config matching the documented schema",
-            "Fix the entries named above; `xai-bench validate FILE` re-checks.",
-        )
+        super().__init__(found, "a config matching the documented schema", fix)
 
     def __str__(self) -> str:
-        return f"{self.found}\nFix the entries named above; `xai-bench validate FILE` re-checks."
+        return f"{self.found}\n{self.fix}"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: `n_samples: true` or `"8"` is not a number (YAML already typed every value)
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+# seeds seed numpy generators and are stored as SQLite integers
+Seed = Annotated[int, Field(ge=0, lt=2**63)]
 
 
 class ComponentConfig(_Model):
@@ -64,7 +72,7 @@ class Config(_Model):
     explainers: list[ComponentConfig] = Field(min_length=1)
     metrics: list[ComponentConfig] = Field(min_length=1)
     n_samples: int = Field(64, gt=0)
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1)
     chunk_size: int = Field(16, gt=0)
     timeout: float | None = Field(None, gt=0)
     memory_limit: int | None = None  # bytes; "2GiB", "512MiB", "2GB" are parsed
@@ -98,12 +106,14 @@ class Config(_Model):
             )
         return value
 
-    def benchmark(self, progress: bool | None = None) -> Any:
-        """The Benchmark this config describes (tasks are loaded when it runs)."""
+    def benchmark(self, progress: bool | None = None, load_tasks: bool = True) -> Any:
+        """The Benchmark this config describes. Task loaders are called here (they are
+        the config's code); ``load_tasks=False`` leaves the tasks out, for checking the
+        explainers and metrics alone."""
         from .benchmark import Benchmark
 
         return Benchmark(
-            tasks=[_task_ref(t) for t in self.tasks],
+            tasks=[_task_ref(t) for t in self.tasks] if load_tasks else [],
             explainers=[c.model_dump() for c in self.explainers],
             metrics=[c.model_dump() for c in self.metrics],
             n_samples=self.n_samples,
@@ -118,32 +128,116 @@ class Config(_Model):
 
 
 def _task_ref(t: TaskConfig) -> Any:
+    """A task id, or the Task its loader returns (this runs the loader's code)."""
     if t.id is not None:
         return t.id
     import importlib
 
+    from ..task import Task
+
     module, _, attr = (t.loader or "").partition(":")
-    return getattr(importlib.import_module(module), attr)(**t.params)
+    try:
+        loader = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise InvalidInputError(
+            f"task loader {t.loader!r} cannot be imported ({exc})",
+            "'package.module:function' importable from the working directory",
+            "Check the spelling, or install the package that provides it.",
+        ) from None
+    task = loader(**t.params)
+    if not isinstance(task, Task):
+        raise InvalidInputError(
+            f"task loader {t.loader!r} returned {type(task).__name__}",
+            "a xai_bench.Task",
+            "Make the loader return a Task (see xai_bench.Task.from_sklearn / from_torch).",
+        )
+    return task
 
 
 # -- loading -------------------------------------------------------------------------
+# A config this size is far past any real grid; aliases that expand beyond it are a bomb.
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+
+def _safe_loader() -> type:
+    """``yaml.SafeLoader`` that refuses duplicate keys and configs too large once expanded."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def construct_document(self, node: Any) -> Any:
+            sizes: dict[int, int] = {}
+            if _expanded(node, sizes, 0) > MAX_NODES:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"the config expands to more than {MAX_NODES:,} values (YAML aliases"
+                    " that repeat each other)",
+                    node.start_mark,
+                )
+            return super().construct_document(node)
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, str | int | float | bool) and key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key {key!r} (first on line {seen[key].line + 1})",
+                        key_node.start_mark,
+                    )
+                if isinstance(key, str | int | float | bool):
+                    seen[key] = key_node.start_mark
+            return super().construct_mapping(node, deep=deep)
+
+    return Loader
+
+
+def _expanded(node: Any, sizes: dict[int, int], depth: int) -> int:
+    """Values in ``node`` with every alias expanded (memoised: an alias is one node)."""
+    import yaml
+
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if depth > MAX_DEPTH:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"the config is nested more than {MAX_DEPTH} levels deep", node.start_mark
+        )
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded(child, sizes, depth + 1) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(
+            _expanded(k, sizes, depth + 1) + _expanded(v, sizes, depth + 1) for k, v in node.value
+        )
+    sizes[id(node)] = min(total, MAX_NODES + 1)
+    return sizes[id(node)]
+
+
 def read_yaml(text: str, source: str) -> Any:
+    """Plain YAML only: no tags, no duplicate keys, bounded size and depth."""
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_safe_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         where = f"line {mark.line + 1}" if mark else "?"
-        raise ConfigError(
-            [
-                f"{where}: {exc.problem} - only plain YAML is allowed (mappings,"
-                " lists, strings, numbers); tags like !!python/object are refused"
-            ],
-            source,
-        ) from exc
+        problem = str(exc.problem)
+        if "could not determine a constructor" in problem:
+            problem += (
+                " - only plain YAML is allowed (mappings, lists, strings, numbers);"
+                " tags like !!python/object are refused"
+            )
+        raise ConfigError([f"{where}: {problem}"], source) from None
     except yaml.YAMLError as exc:
-        raise ConfigError([f"not valid YAML: {exc}"], source) from exc
+        raise ConfigError([f"not valid YAML: {exc}"], source) from None
+    except RecursionError:
+        raise ConfigError(
+            [f"nested too deeply to read (at most {MAX_DEPTH} levels are allowed)"], source
+        ) from None
 
 
 def default_suite() -> str:
@@ -160,14 +254,24 @@ def load_config(
     quick: bool = False,
     check_ids: bool = True,
 ) -> Config:
-    """Read, override and validate a config; ``path=None`` is the default suite."""
+    """Read, override and validate a config; ``path=None`` is the default suite.
+
+    Never imports a task loader: ``loader:`` entries are checked for their form only.
+    """
     if path is None:
         text, source = default_suite(), "the default suite"
     else:
+        source = str(path)
         try:
-            text, source = Path(path).read_text(), str(path)
+            text = Path(path).read_bytes().decode("utf-8")
         except OSError as exc:
-            raise ConfigError([f"cannot read {str(path)!r}: {exc.strerror}"], str(path)) from exc
+            raise ConfigError([f"cannot read {source!r}: {exc.strerror}"], source) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                [f"byte {exc.object[exc.start]:#04x} at offset {exc.start} is not UTF-8 text"],
+                source,
+                "Save the file as UTF-8.",
+            ) from None
     raw = read_yaml(text, source)
     if not isinstance(raw, dict):
         raise ConfigError(
@@ -178,39 +282,100 @@ def load_config(
             source,
         )
     raw = normalize(raw)
+    origins: dict[str, str] = {}  # config path -> the command-line option that set it
+    errors = _check_quick(raw)
     if quick:
-        overrides = raw.get("quick") or {"n_samples": min(8, int(raw.get("n_samples", 64)))}
-        if not isinstance(overrides, Mapping):
-            raise ConfigError(["quick: expected a mapping of key.path: value"], source)
-        for key, value in overrides.items():
+        for key, value in (raw.get("quick") or _default_quick(raw)).items():
             set_path(raw, str(key), value, source)
     for item in sets:
+        option = f"--set {item}"
         key, sep, value = item.partition("=")
         if not sep:
-            raise ConfigError([f"--set {item!r}: expected key.path=value"], source)
-        import yaml
-
-        set_path(raw, key.strip(), yaml.safe_load(value), source)
+            raise ConfigError([f"{item!r}: expected KEY.PATH=VALUE"], option)
+        set_path(raw, key.strip(), read_yaml(value, option), option)
+        origins[_path([int(p) if p.isdigit() else p for p in key.strip().split(".") if p])] = (
+            option
+        )
     if explainers:
         by_id = {e.get("id"): e for e in raw.get("explainers", []) if isinstance(e, dict)}
         raw["explainers"] = [by_id.get(e, {"id": e}) for e in explainers]
+        origins["explainers"] = f"--explainers {','.join(explainers)}"
     if limit is not None:
-        raw["n_samples"] = min(int(raw.get("n_samples", 64)), limit)
+        raw["n_samples"] = min(_int_or(raw.get("n_samples"), 64), limit)
+        origins["n_samples"] = f"--limit {limit}"
     try:
-        config = Config.model_validate(raw)
+        config = Config.model_validate(normalize(raw))  # again: --set may give short forms
     except ValidationError as exc:
-        raise ConfigError([_format(e) for e in exc.errors()], source) from None
+        raise _error([*errors, *(_format(e) for e in exc.errors())], source, origins) from None
+    errors += _duplicate_tasks(config)
     if check_ids:
-        errors = check_registry_ids(config)
-        if not errors:
-            errors = check_params(config)
-        if errors:
-            raise ConfigError(errors, source)
+        ids = check_registry_ids(config)
+        errors += ids or check_params(config)
+    if errors:
+        raise _error(errors, source, origins)
     return config
 
 
+def _default_quick(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {"n_samples": min(8, _int_or(raw.get("n_samples"), 64))}
+
+
+def _int_or(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _check_quick(raw: dict[str, Any]) -> list[str]:
+    """Problems of ``quick:``, found by validating the config it would produce."""
+    overrides = raw.get("quick")
+    if overrides is None:
+        return []
+    if not isinstance(overrides, Mapping):
+        return [f"quick: found {type(overrides).__name__}, expected a mapping of key.path: value"]
+    trial = copy.deepcopy(raw)
+    try:
+        for key, value in overrides.items():
+            set_path(trial, str(key), value, "quick")
+        Config.model_validate(trial)
+    except ConfigError as exc:
+        return [f"quick: {e}" for e in exc.errors]
+    except ValidationError as exc:
+        return [f"quick: {_format(e)}" for e in exc.errors()]
+    return []
+
+
+def _duplicate_tasks(config: Config) -> list[str]:
+    seen: dict[str, int] = {}
+    errors = []
+    for i, t in enumerate(config.tasks):
+        key = json.dumps(t.model_dump(), sort_keys=True, default=repr)
+        if key in seen:
+            errors.append(f"tasks[{i}]: the same task as tasks[{seen[key]}]; list each task once")
+        seen.setdefault(key, i)
+    return errors
+
+
+def _error(errors: list[str], source: str, origins: Mapping[str, str]) -> ConfigError:
+    """A ConfigError naming the command-line option behind each problem it caused."""
+    tagged, from_file = [], False
+    for line in errors:
+        option = next((o for p, o in origins.items() if _within(line.split(":")[0], p)), None)
+        from_file |= option is None
+        tagged.append(line if option is None else f"{line} (from {option})")
+    if not from_file:
+        source = "the command-line options"
+    return ConfigError(tagged, source)
+
+
+def _within(a: str, b: str) -> bool:
+    """Whether config path ``a`` is ``b``, inside it, or contains it."""
+    short, long = sorted((a, b), key=len)
+    return long == short or long.startswith((f"{short}.", f"{short}["))
+
+
 def check_params(config: Config) -> list[str]:
-    """Path-named errors for params a class does not take (imports the adapter modules)."""
+    """Path-named errors for params a class does not take or whose values its constructor
+    refuses: every explainer and metric is built once (imports the adapter modules, runs
+    nothing)."""
     from ..registry import explainer_class, metric_class
 
     errors = []
@@ -225,14 +390,17 @@ def check_params(config: Config) -> list[str]:
                 errors.append(f"{field}[{i}].id: {item.id!r} cannot be loaded: {exc}")
                 continue
             allowed = _param_names(cls)
-            if allowed is None:  # takes **kwargs: the constructor checks
-                continue
-            unknown = sorted(set(item.params) - set(allowed))
+            unknown = sorted(set(item.params) - set(allowed or item.params))
             if unknown:
                 errors.append(
                     f"{field}[{i}].params: unknown parameter(s) {unknown} for"
-                    f" {item.id!r}; allowed: {', '.join(allowed) or '(none)'}"
+                    f" {item.id!r}; allowed: {', '.join(allowed or []) or '(none)'}"
                 )
+                continue
+            try:  # the constructor checks the values, as it would in every job
+                cls(**item.params)
+            except Exception as exc:
+                errors.append(f"{field}[{i}].params: {exc}")
     return errors
 
 
@@ -324,7 +492,11 @@ def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
 
 
 def check_registry_ids(config: Config) -> list[str]:
-    """Path-named errors for unknown explainer, metric and task ids (no heavy imports)."""
+    """Path-named errors for unknown explainer, metric and task ids (no heavy imports).
+
+    Each unknown id gets its closest matches; the valid ids are listed once per kind.
+    """
+    from ..errors import did_you_mean
     from ..registry import list_explainers, list_metrics, list_tasks
 
     errors = []
@@ -332,17 +504,16 @@ def check_registry_ids(config: Config) -> list[str]:
     for i, t in enumerate(config.tasks):
         if (t.id is None) == (t.loader is None):
             errors.append(f"tasks[{i}]: give exactly one of id or loader")
-        elif t.loader is not None and not re.fullmatch(r"[\w.]+:\w+", t.loader):
+        elif t.loader is not None and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", t.loader):
             errors.append(f"tasks[{i}].loader: {t.loader!r}; expected 'package.module:function'")
-        elif t.id is not None and t.id not in tasks:
-            errors.append(f"tasks[{i}].id: unknown id {t.id!r}; allowed: {', '.join(tasks)}")
-    for field, items, known in (
-        ("explainers", config.explainers, list_explainers()),
-        ("metrics", config.metrics, list_metrics()),
+    for field, ids, known in (
+        ("tasks", [t.id for t in config.tasks], tasks),
+        ("explainers", [c.id for c in config.explainers], list_explainers()),
+        ("metrics", [c.id for c in config.metrics], list_metrics()),
     ):
-        for i, item in enumerate(items):
-            if item.id not in known:
-                errors.append(
-                    f"{field}[{i}].id: unknown id {item.id!r}; allowed: {', '.join(known)}"
-                )
+        valid = f" Valid {field[:-1]} ids: {', '.join(known)}."
+        for i, x in enumerate(ids):
+            if x is not None and x not in known:
+                errors.append(f"{field}[{i}].id: unknown id {x!r}.{did_you_mean(x, known)}{valid}")
+                valid = " (valid ids listed above)"
     return errors
