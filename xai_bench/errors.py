@@ -49,7 +49,10 @@ def did_you_mean(name: str, valid: Iterable[str]) -> str:
     import difflib
 
     valid = list(valid)
-    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.6)
+    ratio = {v: difflib.SequenceMatcher(None, name, v).ratio() for v in valid}
+    best = max(ratio.values(), default=0.0)
+    close = sorted((v for v in valid if ratio[v] >= max(0.6, best - 0.1)), key=ratio.__getitem__)
+    close.reverse()
     tail = name.split(".")[-1]
     close += [v for v in valid if len(tail) >= 3 and tail in v and v not in close]
     return f" Did you mean {', '.join(repr(c) for c in close[:3])}?" if close else ""
