@@ -296,7 +296,7 @@ def _results(store: str, run: str | None, command: str) -> Any:
         return Results.load(store, run)
     except StoreError:
         raise
-    except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as exc:
+    except (sqlite3.DatabaseError, ValueError, LookupError, TypeError) as exc:
         raise StoreError(
             f"the results store {store!r} is damaged ({type(exc).__name__}: {exc}); {expected}."
             " Rerun `xai-bench run` into a new --store path."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping
@@ -86,6 +87,26 @@ def _json_default(obj: Any) -> Any:
     return repr(obj)
 
 
+def _check_tables(conn: sqlite3.Connection, path: Path | str) -> None:
+    """A store missing some of its tables or columns is damaged: never re-create them."""
+    tables = {
+        name: re.findall(r"(\w+) (?:TEXT|REAL|INTEGER|BLOB)", body)
+        for name, body in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\);", SCHEMA, re.S)
+    }
+    have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not have & set(tables):
+        return  # a new store
+    missing = [f"the {t} table" for t in tables if t not in have]
+    for t in sorted(have & set(tables)):
+        cols = {r[1] for r in conn.execute(f"PRAGMA table_info({t})")}
+        missing += [f"column {t}.{c}" for c in tables[t] if c not in cols]
+    if missing:
+        raise StoreError(
+            f"the results store {str(path)!r} is damaged: it lacks {', '.join(missing)}."
+            " Rerun into a new --store path, or restore the file from a backup."
+        )
+
+
 class Store:
     """A results store at ``path`` (``None`` or ``":memory:"`` keeps it in memory).
 
@@ -111,6 +132,7 @@ class Store:
             if isinstance(self.path, Path):
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
+            _check_tables(self.conn, self.path)
             self.conn.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise StoreError(
