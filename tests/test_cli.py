@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from xai_bench import cli, registry
+from xai_bench.adapters.baselines import RandomExplainer
 
 CONFIG = """
 name: clitest
@@ -70,7 +71,7 @@ def test_validate_ok_and_bad(config, tmp_path, capsys):
     bad.write_text(textwrap.dedent(CONFIG).replace("explainers: [oracle]", "explainers: [orcale]"))
     assert cli.main(["validate", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "explainers[0].id: unknown id 'orcale'; allowed:" in err
+    assert "explainers[0].id: unknown id 'orcale'. Did you mean 'oracle'? Valid explainer ids:" in err
     # params are checked against the class signature
     assert cli.main(["validate", str(config), "--set", "metrics.0.params.stepz=3"]) == 2
     assert "stepz" in capsys.readouterr().err
@@ -138,3 +139,42 @@ def test_run_overrides_and_run_id(config, tmp_path, capsys, monkeypatch):
 def test_report_on_missing_store_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path / "nope.sqlite"), "-o", "x.html"]) == 2
     assert "no results store" in capsys.readouterr().err
+
+
+class _Raises(RandomExplainer):
+    name = "test.cli_raises"
+
+    def _attribute(self, task, X, targets, scorer):
+        raise RuntimeError("boom from the test explainer")
+
+
+@pytest.fixture
+def raising():
+    registry.register_explainer(_Raises)
+    yield
+    registry.unregister_explainer("test.cli_raises")
+
+
+def test_run_exit_status_says_whether_every_job_succeeded(config, tmp_path, capsys, raising):
+    def run(*args):
+        return cli.main(
+            [
+                "run",
+                str(config),
+                "--store",
+                str(tmp_path / "s.sqlite"),
+                "-o",
+                str(tmp_path / "r.html"),
+                "--no-resume",
+                *args,
+            ]
+        )
+
+    assert run() == 0
+    assert run("--explainers", "test.cli_raises") == 1  # random scored, the other failed
+    err = capsys.readouterr().err
+    assert "xai-bench: 1 job(s) did not finish; exit status 1." in err
+    assert (tmp_path / "r.html").is_file()  # the report still shows what there is
+    # nothing scored: precision_at_k needs ground truth, which breast_cancer.gbt lacks
+    assert run("--set", "tasks=[breast_cancer.gbt]", "--set", "metrics=[precision_at_k]") == 1
+    assert "xai-bench: nothing was scored; exit status 1." in capsys.readouterr().err
