@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -28,7 +29,14 @@ def run(root: Path, code: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         cwd=root,
-        env={"PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"},
+        env={
+            # the plugin's root first, then this checkout (when tests run from a worktree)
+            "PYTHONPATH": os.pathsep.join(
+                [str(root), *filter(None, [os.environ.get("PYTHONPATH")])]
+            ),
+            "HF_HUB_OFFLINE": "1",
+            "PATH": "/usr/bin:/bin",
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -77,7 +85,7 @@ def test_broken_plugin_is_unavailable_not_fatal(tmp_path):
         tmp_path,
         """
         import xai_bench as xb
-        from xai_bench.registry import unavailable
+        from xai_bench.registry import refused, unavailable
         try:
             xb.get_explainer("example.broken")
         except xb.InvalidInputError as exc:
@@ -85,6 +93,8 @@ def test_broken_plugin_is_unavailable_not_fatal(tmp_path):
         print("KERNEL:", type(xb.get_explainer("shap.kernel")).__module__)
         print("WORKS:", xb.get_explainer("example.occlusion").name)
         print("UNAVAILABLE:", sorted(unavailable()))
+        print("REFUSED:", sorted(refused()))
+        print("VALID:", "example.broken" in xb.list_explainers(), "shap.kernel" in xb.list_explainers())
         """,
     )
     assert out.returncode == 0, out.stderr[-3000:]
@@ -92,7 +102,40 @@ def test_broken_plugin_is_unavailable_not_fatal(tmp_path):
     assert "DoesNotExist" in out.stdout
     assert "KERNEL: xai_bench.adapters.shap" in out.stdout  # a plugin cannot hijack a built-in id
     assert "WORKS: example.occlusion" in out.stdout
-    assert "UNAVAILABLE: ['example.broken', 'shap.kernel']" in out.stdout
+    assert "UNAVAILABLE: ['example.broken']" in out.stdout
+    assert "REFUSED: ['shap.kernel']" in out.stdout
+    assert "VALID: False True" in out.stdout  # once found broken, never offered as valid
+
+
+def test_list_explainers_with_broken_and_clashing_plugins(tmp_path):
+    install_on_path(
+        tmp_path,
+        {
+            "example.occlusion": "xai_bench_plugin_example:Occlusion",
+            "example.broken": "xai_bench_plugin_example:DoesNotExist",
+            "shap.kernel": "xai_bench_plugin_example:Occlusion",
+        },
+    )
+    out = run(
+        tmp_path,
+        "import sys; from xai_bench.cli import main; sys.exit(main(['list', 'explainers']))",
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    valid, rest = out.stdout.split("\nunavailable explainers:\n")
+    unavailable, refused = rest.split("\nrefused plugins (the built-in ids stay in use):\n")
+    rows = {line.split()[0]: line.split()[1:] for line in valid.splitlines()}
+    assert rows["shap.kernel"] == ["tabular"]  # the built-in, available
+    assert rows["example.occlusion"] == ["image,", "tabular"]
+    assert "example.broken" not in rows
+    assert unavailable.strip().startswith(
+        "example.broken: failed to load 'xai_bench_plugin_example:DoesNotExist' from"
+        " xai_bench_plugin_example: AttributeError("
+    )
+    assert refused.strip() == (
+        "shap.kernel: plugin 'xai_bench_plugin_example:Occlusion' from xai_bench_plugin_example"
+        " claims the built-in id 'shap.kernel'; the built-in is used. Rename the plugin's"
+        " entry point."
+    )
 
 
 def test_readme_adapter_example_passes_the_checks():
