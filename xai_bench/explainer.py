@@ -120,7 +120,8 @@ class BaseExplainer(Parameterised):
             raise InvalidInputError(
                 f"{self.name} produced attributions of shape {attr.shape}",
                 f"shape {expected} (one value per input feature)",
-                "This is a bug in the adapter; please report it.",
+                f"{type(self).__name__}._attribute must return one value per input feature"
+                " (xai_bench.testing.check_explainer checks adapters).",
             )
         check_finite(attr, f"{self.name} attributions")
         meta = {

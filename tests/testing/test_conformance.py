@@ -45,7 +45,7 @@ def fast(explainer_id: str):
 @pytest.mark.parametrize(("explainer_id", "task_id"), pairs())
 def test_builtin_conformance(explainer_id, task_id):
     task = xb.load_task(task_id)
-    report = check_explainer(fast(explainer_id), task, n=2)
+    report = check_explainer(fast(explainer_id), task, n=2).raise_failures()
     assert "incompatible" not in report, f"stale profile of {task_id}: {report['explain']}"
     if "explain" in report:  # IncompatibleError found at run time (e.g. too many features)
         assert report["explain"].startswith("skipped")
@@ -62,7 +62,7 @@ def test_incompatible_builtin_tasks_raise_incompatible_error(explainer_id):
     for task_id in sorted(PROFILES):
         if not compatible(explainer_id, task_id):
             report = check_explainer(fast(explainer_id), xb.load_task(task_id), n=2)
-            assert report.get("incompatible") == "passed", f"{task_id}: {report}"
+            assert report.raise_failures().get("incompatible") == "passed", f"{task_id}: {report}"
 
 
 def test_every_builtin_id_runs_on_some_builtin_task():
@@ -101,8 +101,20 @@ def test_check_explainer_catches_a_broken_adapter():
         def _attribute(self, task, X, targets, scorer):
             return np.random.default_rng().standard_normal(X.shape)  # ignores its seed
 
-    with pytest.raises(ConformanceError, match="determinism"):
-        check_explainer(Unseeded(), task, n=2)
+    report = check_explainer(Unseeded(), task, n=2)
+    assert report["same_seed_identical"].startswith(
+        "failed: two calls with the same seed differ (max |diff| "
+    )
+    assert report["same_seed_identical"].endswith(
+        "draw every random number from the `seed` hyperparameter"
+    )
+    assert {k for k, v in report.items() if v == "passed"} == {
+        "declarations", "shape_finite_targets", "metadata", "bad_inputs"
+    }  # fmt: skip
+    assert report["other_seed_differs"] == "skipped: not stochastic"
+    assert not report.ok and list(report.failed) == ["same_seed_identical"]
+    with pytest.raises(ConformanceError, match=r"1 check\(s\) failed:\n  \[same_seed_identical\]"):
+        report.raise_failures()
 
     class NoInputChecks(Unseeded):
         name = "broken.unchecked"
@@ -115,5 +127,33 @@ def test_check_explainer_catches_a_broken_adapter():
                       "model_calls": 0},
             )  # fmt: skip
 
-    with pytest.raises(ConformanceError, match="targets|NaN"):
-        check_explainer(NoInputChecks(), task, n=2)
+    # every check runs: the target bug does not hide the missing input checks
+    report = check_explainer(NoInputChecks(), task, n=2)
+    assert report["shape_finite_targets"].startswith("failed: ")
+    assert report["bad_inputs"] == (
+        "failed: on NaN input: no error; raise xai_bench.InvalidInputError; on wrong-shaped"
+        " input: no error; raise xai_bench.InvalidInputError; on empty input: no error; raise"
+        " xai_bench.InvalidInputError"
+    )
+
+
+def test_check_explainer_speaks_to_the_author_of_a_shape_bug():
+    task = xb.load_task("synthetic.linear")
+
+    class OneColumn(xb.BaseExplainer):
+        name = "broken.one_column"
+        capabilities = xb.Capabilities(modalities=frozenset({xb.Modality.TABULAR}))
+
+        def __init__(self) -> None:
+            pass
+
+        def _attribute(self, task, X, targets, scorer):
+            return np.ones((len(X), 1))
+
+    report = check_explainer(OneColumn(), task, n=2)
+    assert report["explain"].startswith(
+        "failed: explain(task, task.X[:2]) raised InvalidInputError:"
+    )
+    assert "OneColumn._attribute must return one value per input feature" in report["explain"]
+    assert "please report it" not in report["explain"]
+    assert report["bad_inputs"] == "passed"  # checks that need no explanation still run

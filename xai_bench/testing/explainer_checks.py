@@ -18,11 +18,50 @@ NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 
 
 class ConformanceError(AssertionError):
-    """An explainer broke the adapter contract; the message names the check and what was seen."""
+    """An explainer or metric broke the contract; the message names every failed check."""
 
 
-def check_explainer(explainer: Any, task: Task, n: int = 4) -> dict[str, str]:
-    """Check that ``explainer`` honours the adapter contract on ``task``.
+class _Fail(Exception):
+    """One check failed; the message is for the adapter's author."""
+
+
+class ConformanceReport(dict[str, str]):
+    """Check name -> ``"passed"``, ``"failed: <reason>"`` or ``"skipped: <reason>"``."""
+
+    label = ""
+
+    @property
+    def failed(self) -> dict[str, str]:
+        """The failed checks and their reasons."""
+        return {k: v[len("failed: ") :] for k, v in self.items() if v.startswith("failed")}
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def raise_failures(self) -> ConformanceReport:
+        """Raise a ConformanceError naming every failed check (for use in tests)."""
+        if self.failed:
+            lines = "\n".join(f"  [{k}] {v}" for k, v in self.failed.items())
+            raise ConformanceError(f"{self.label}: {len(self.failed)} check(s) failed:\n{lines}")
+        return self
+
+    def run(self, check: str, fn: Callable[[], str | None]) -> bool:
+        """Record ``check``: passed, failed with ``fn``'s complaint, or skipped with its reason."""
+        try:
+            skipped = fn()
+        except _Fail as exc:
+            self[check] = f"failed: {exc}"
+            return False
+        except Exception as exc:  # an adapter crash is a failed check, not a stop
+            self[check] = f"failed: raised {type(exc).__name__}: {exc}"
+            return False
+        self[check] = f"skipped: {skipped}" if skipped else "passed"
+        return True
+
+
+def check_explainer(explainer: Any, task: Task, n: int = 4) -> ConformanceReport:
+    """Check that ``explainer`` honours the adapter contract on ``task``; every check runs.
 
     Checks: declared name and capabilities; a clear ``IncompatibleError`` when the
     task is not supported; attribution shape, finiteness and targets; recorded
@@ -33,160 +72,174 @@ def check_explainer(explainer: Any, task: Task, n: int = 4) -> dict[str, str]:
     Parameters
     ----------
     explainer : Explainer
-        A configured instance (keep its sample counts small: the checks call it ~6 times).
+        A configured instance (keep its sample counts small: the checks call it ~7 times).
     task : Task
     n : int
         Samples explained per call.
 
     Returns
     -------
-    dict
-        Check name -> ``"passed"`` or ``"skipped: <reason>"``.
-
-    Raises
-    ------
-    ConformanceError
-        (an ``AssertionError``) naming the first failed check.
+    ConformanceReport
+        A dict: check name -> ``"passed"``, ``"failed: <reason>"`` or
+        ``"skipped: <reason>"``. ``report.ok`` is True when nothing failed;
+        ``report.raise_failures()`` raises a ``ConformanceError`` listing every failure.
     """
-    label = f"{getattr(explainer, 'name', type(explainer).__name__)} on {task.name}"
-
-    def fail(check: str, message: str) -> ConformanceError:
-        return ConformanceError(f"check_explainer({label}) failed [{check}]: {message}")
-
-    report: dict[str, str] = {}
-    caps = _check_declarations(explainer, fail)
-    report["declarations"] = "passed"
-
+    report = ConformanceReport()
+    cls = type(explainer).__name__
+    report.label = f"check_explainer({getattr(explainer, 'name', cls)} on {task.name})"
+    caps: list[Capabilities] = []
+    if not report.run("declarations", lambda: caps.append(_declarations(explainer)) or None):
+        return report
     X = np.asarray(task.X)[:n]
-    reason = check_compatible(caps, task, explainer.name)
+    reason = check_compatible(caps[0], task, explainer.name)
     if reason is not None:
-        _expect(IncompatibleError, lambda: explainer.explain(task, X), "incompatible", fail)
-        report["incompatible"] = "passed"
-        return {**report, "explain": f"skipped: {reason}"}
+        report.run(
+            "incompatible",
+            lambda: _expect(IncompatibleError, lambda: explainer.explain(task, X), "this task"),
+        )
+        report["explain"] = f"skipped: {reason}"
+        return report
+    first: list[Explanation] = []
     try:
-        first = explainer.explain(task, X)
+        first.append(explainer.explain(task, X))
     except IncompatibleError as exc:  # found at run time (e.g. "needs a tree ensemble")
-        return {**report, "explain": f"skipped: {exc}"}
-
-    _check_explanation(first, explainer, task, X, fail)
-    report["shape_finite_targets"] = "passed"
-    _check_meta(first, explainer, fail)
-    report["metadata"] = "passed"
-    report.update(_check_determinism(first, explainer, task, X, caps, fail))
-    _check_bad_inputs(explainer, task, X, fail)
-    report["bad_inputs"] = "passed"
+        report["explain"] = f"skipped: {exc}"
+        return report
+    except Exception as exc:
+        report["explain"] = (
+            f"failed: explain(task, task.X[:{n}]) raised {type(exc).__name__}: {exc}"
+        )
+    if first:
+        e = first[0]
+        report.run("shape_finite_targets", lambda: _explanation(e, explainer, task, X))
+        report.run("metadata", lambda: _meta(e, explainer))
+        report.run("same_seed_identical", lambda: _same_seed(e, explainer, task, X))
+        if caps[0].global_only:
+            report.run("global_only", lambda: _global(e))
+        report.run("other_seed_differs", lambda: _other_seed(e, explainer, task, X, caps[0]))
+    report.run("bad_inputs", lambda: _bad_inputs(explainer, task, X))
     return report
 
 
-def _check_declarations(explainer: Any, fail: Callable[[str, str], Exception]) -> Capabilities:
+def _declarations(explainer: Any) -> Capabilities:
     name = getattr(type(explainer), "name", None)
     if not isinstance(name, str) or not NAME.match(name):
-        raise fail("name", f"class attribute `name` is {name!r}; expected e.g. 'mylib.method'")
+        raise _Fail(
+            f"class attribute `name` is {name!r}; set it to a lower-case dotted id such as"
+            " 'mylib.method'"
+        )
     caps = getattr(type(explainer), "capabilities", None)
     if not isinstance(caps, Capabilities) or not caps.modalities:
-        raise fail("capabilities", f"`capabilities` is {caps!r}; expected a Capabilities")
+        raise _Fail(
+            f"class attribute `capabilities` is {caps!r}; set it to"
+            " Capabilities(modalities=frozenset({Modality.TABULAR, ...}))"
+        )
     if not callable(getattr(explainer, "explain", None)):
-        raise fail("explain", "no explain(task, X, *, targets=None) method")
+        raise _Fail("there is no explain(task, X, *, targets=None) method; subclass BaseExplainer")
     return caps
 
 
-def _check_explanation(
-    e: Any, explainer: Any, task: Task, X: np.ndarray, fail: Callable[[str, str], Exception]
-) -> None:
+def _explanation(e: Any, explainer: Any, task: Task, X: np.ndarray) -> None:
     if not isinstance(e, Explanation):
-        raise fail("type", f"explain returned {type(e).__name__}; expected an Explanation")
+        raise _Fail(f"explain returned {type(e).__name__}; return an xai_bench.Explanation")
     want = (len(X), *task.feature_shape)
     if e.attributions.shape != want:
-        raise fail("shape", f"attributions of shape {e.attributions.shape}; expected {want}")
+        raise _Fail(
+            f"attributions have shape {e.attributions.shape}; return one value per input"
+            f" feature, shape {want}"
+        )
     if not np.isfinite(e.attributions).all():
-        raise fail("finite", f"{int((~np.isfinite(e.attributions)).sum())} non-finite values")
+        bad = int((~np.isfinite(e.attributions)).sum())
+        raise _Fail(f"{bad} attribution(s) are NaN or infinite; return finite values")
     if e.explainer != explainer.name:
-        raise fail("id", f"Explanation.explainer is {e.explainer!r}, not {explainer.name!r}")
+        raise _Fail(f"Explanation.explainer is {e.explainer!r}; set it to {explainer.name!r}")
     n_out = task.n_outputs
     if e.targets.shape != (len(X),) or e.targets.min() < 0 or e.targets.max() >= n_out:
-        raise fail("targets", f"targets {e.targets.tolist()} for {n_out} outputs")
+        raise _Fail(f"targets {e.targets.tolist()} are not class indices below {n_out}")
     if not np.array_equal(e.targets, task.predicted(X)):
-        raise fail("targets", "without targets=, the predicted class must be explained")
+        raise _Fail("without targets=, explain the predicted class (task.predicted(X))")
     # an explicit target: class 0, or for generation the recorded next tokens
     given = np.zeros(len(X), dtype=np.int64)
     if task.modality is Modality.GENERATION and task.y is not None:
         given = np.asarray(task.y)[: len(X)].astype(np.int64)
     if not np.array_equal(explainer.explain(task, X, targets=given).targets, given):
-        raise fail("targets", f"explicit targets={given.tolist()} were not the targets explained")
+        raise _Fail(f"explain(..., targets={given.tolist()}) explained other targets; honour them")
     if task.modality in (Modality.TEXT, Modality.GENERATION):
         valid = task.valid_mask(X)
         if e.mask is None or not np.array_equal(e.mask, valid):
-            raise fail("mask", "text attributions need mask == task.valid_mask(X)")
+            raise _Fail("text attributions need mask == task.valid_mask(X)")
 
 
-def _check_meta(e: Explanation, explainer: Any, fail: Callable[[str, str], Exception]) -> None:
+def _meta(e: Explanation, explainer: Any) -> None:
     missing = [k for k in REQUIRED_META if k not in e.meta]
     if missing:
-        raise fail("metadata", f"meta lacks {missing}; has {sorted(e.meta)}")
+        raise _Fail(f"Explanation.meta lacks {missing} (it has {sorted(e.meta)})")
     if e.meta["library"] != "xai-bench" and not e.meta.get("library_version"):
-        raise fail("metadata", "meta['library_version'] is missing for a wrapped library")
+        raise _Fail("meta['library_version'] is missing; record the wrapped library's version")
     if not isinstance(e.meta["output_space"], str):
-        raise fail("metadata", f"output_space {e.meta['output_space']!r} is not a string")
+        raise _Fail(f"meta['output_space'] is {e.meta['output_space']!r}; give a string")
     if not (isinstance(e.seconds, float) and e.seconds >= 0):
-        raise fail("metadata", f"seconds={e.seconds!r}; expected the wall time in seconds")
+        raise _Fail(f"Explanation.seconds is {e.seconds!r}; record the wall time in seconds")
     calls = e.meta["model_calls"]
     if not isinstance(calls, int) or calls < 0:
-        raise fail("metadata", f"model_calls={calls!r}; expected a count")
+        raise _Fail(f"meta['model_calls'] is {calls!r}; count the model calls")
     params: dict[str, Any] = getattr(explainer, "get_params", dict)()
     if "seed" in params and e.meta["seed"] != params["seed"]:
-        raise fail("metadata", f"meta seed {e.meta['seed']!r} != the explainer's seed")
+        raise _Fail(
+            f"meta['seed'] is {e.meta['seed']!r}, not the explainer's seed {params['seed']!r}"
+        )
 
 
-def _check_determinism(
-    first: Explanation,
-    explainer: Any,
-    task: Task,
-    X: np.ndarray,
-    caps: Capabilities,
-    fail: Callable[[str, str], Exception],
-) -> dict[str, str]:
-    out = {}
+def _same_seed(first: Explanation, explainer: Any, task: Task, X: np.ndarray) -> None:
     again = explainer.explain(task, X)
     if not np.array_equal(first.attributions, again.attributions):
         diff = float(np.abs(first.attributions - again.attributions).max())
-        raise fail("determinism", f"two calls with the same seed differ (max |diff| {diff:.3g})")
-    out["same_seed_identical"] = "passed"
-    if caps.global_only and not (first.attributions == first.attributions[:1]).all():
-        raise fail("global_only", "a global explainer gave different rows")
+        raise _Fail(
+            f"two calls with the same seed differ (max |diff| {diff:.3g}); draw every random"
+            " number from the `seed` hyperparameter"
+        )
+
+
+def _global(first: Explanation) -> None:
+    if not (first.attributions == first.attributions[:1]).all():
+        raise _Fail("capabilities say global_only, but the rows differ; give every row the same")
+
+
+def _other_seed(
+    first: Explanation, explainer: Any, task: Task, X: np.ndarray, caps: Capabilities
+) -> str | None:
     params: dict[str, Any] = getattr(explainer, "get_params", dict)()
     if not caps.stochastic:
-        out["other_seed_differs"] = "skipped: not stochastic"
-    elif "seed" not in params:
-        raise fail("seed", "stochastic explainers must take a `seed` hyperparameter")
-    else:
-        other = type(explainer)(**{**params, "seed": int(params["seed"]) + 1}).explain(task, X)
-        if np.allclose(first.attributions, other.attributions):
-            raise fail("seed", "a stochastic explainer gave the same result for another seed")
-        out["other_seed_differs"] = "passed"
-    return out
+        return "not stochastic"
+    if "seed" not in params:
+        raise _Fail("capabilities say stochastic, so __init__ must take a `seed` hyperparameter")
+    other = type(explainer)(**{**params, "seed": int(params["seed"]) + 1}).explain(task, X)
+    if np.allclose(first.attributions, other.attributions):
+        raise _Fail("another seed gave the same result; use the seed, or declare stochastic=False")
+    return None
 
 
-def _check_bad_inputs(
-    explainer: Any, task: Task, X: np.ndarray, fail: Callable[[str, str], Exception]
-) -> None:
+def _bad_inputs(explainer: Any, task: Task, X: np.ndarray) -> None:
     nan = X.astype(np.float64, copy=True)
     nan.reshape(len(X), -1)[0, 0] = np.nan
-    _expect(InvalidInputError, lambda: explainer.explain(task, nan), "NaN input", fail)
     wrong = X.reshape(len(X), -1)[:, :-1]
-    _expect(InvalidInputError, lambda: explainer.explain(task, wrong), "wrong shape", fail)
-    _expect(InvalidInputError, lambda: explainer.explain(task, X[:0]), "empty input", fail)
+    problems = []
+    for what, bad in (("NaN input", nan), ("wrong-shaped input", wrong), ("empty input", X[:0])):
+        try:
+            _expect(InvalidInputError, lambda b=bad: explainer.explain(task, b), what)
+        except _Fail as exc:
+            problems.append(str(exc))
+    if problems:
+        raise _Fail("; ".join(problems))
 
 
-def _expect(
-    kind: type[Exception],
-    call: Callable[[], Any],
-    check: str,
-    fail: Callable[[str, str], Exception],
-) -> None:
+def _expect(kind: type[Exception], call: Callable[[], Any], what: str) -> None:
     try:
         call()
     except kind:
         return
     except Exception as exc:
-        raise fail(check, f"raised {type(exc).__name__}: {exc}; expected {kind.__name__}") from exc
-    raise fail(check, f"no error; expected {kind.__name__}")
+        raise _Fail(
+            f"on {what}: raised {type(exc).__name__}: {exc}; raise xai_bench.{kind.__name__}"
+        ) from exc
+    raise _Fail(f"on {what}: no error; raise xai_bench.{kind.__name__}")

@@ -10,7 +10,8 @@ from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
 from ..metrics.base import MetricInfo, MetricResult
 from ..task import Task
-from .explainer_checks import NAME, ConformanceError, _expect
+from .explainer_checks import NAME, ConformanceError, _Fail
+from .explainer_checks import _expect as _expect_error
 
 
 def check_metric(
@@ -106,3 +107,10 @@ def _check_result(result: Any, info: MetricInfo, n: int, fail: Any) -> None:
             )
     if not isinstance(result.params, dict) and not hasattr(result.params, "items"):
         raise fail("params", "MetricResult.params must record the conventions used")
+
+
+def _expect(kind: type[Exception], call: Any, check: str, fail: Any) -> None:
+    try:
+        _expect_error(kind, call, check)
+    except _Fail as exc:
+        raise fail(check, str(exc)) from None
