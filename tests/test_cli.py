@@ -71,7 +71,9 @@ def test_validate_ok_and_bad(config, tmp_path, capsys):
     bad.write_text(textwrap.dedent(CONFIG).replace("explainers: [oracle]", "explainers: [orcale]"))
     assert cli.main(["validate", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert "explainers[0].id: unknown id 'orcale'. Did you mean 'oracle'? Valid explainer ids:" in err
+    assert (
+        "explainers[0].id: unknown id 'orcale'. Did you mean 'oracle'? Valid explainer ids:" in err
+    )
     # params are checked against the class signature
     assert cli.main(["validate", str(config), "--set", "metrics.0.params.stepz=3"]) == 2
     assert "stepz" in capsys.readouterr().err

@@ -319,7 +319,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         return OK
     resolve = registry.explainer_class if args.kind == "explainers" else registry.metric_class
     rows, unavailable = [], {}
-    for name in registry.list_explainers() if args.kind == "explainers" else registry.list_metrics():
+    for name in (
+        registry.list_explainers() if args.kind == "explainers" else registry.list_metrics()
+    ):
         reason = _missing_library(name, args.kind)
         if reason is None:
             try:
@@ -339,7 +341,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"  {name}: {reason}")
     refused = registry.refused(kind)
     if refused:
-        print(f"\nrefused plugins (the built-in ids stay in use):")
+        print("\nrefused plugins (the built-in ids stay in use):")
         for name, reason in sorted(refused.items()):
             print(f"  {name}: {reason}")
     return OK

@@ -293,9 +293,7 @@ def load_config(
         if not sep:
             raise ConfigError([f"{item!r}: expected KEY.PATH=VALUE"], option)
         set_path(raw, key.strip(), read_yaml(value, option), option)
-        origins[_path([int(p) if p.isdigit() else p for p in key.strip().split(".") if p])] = (
-            option
-        )
+        origins[_path([int(p) if p.isdigit() else p for p in key.strip().split(".") if p])] = option
     if explainers:
         by_id = {e.get("id"): e for e in raw.get("explainers", []) if isinstance(e, dict)}
         raw["explainers"] = [by_id.get(e, {"id": e}) for e in explainers]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -88,7 +89,11 @@ def check_explainer(explainer: Any, task: Task, n: int = 4) -> ConformanceReport
     cls = type(explainer).__name__
     report.label = f"check_explainer({getattr(explainer, 'name', cls)} on {task.name})"
     caps: list[Capabilities] = []
-    if not report.run("declarations", lambda: caps.append(_declarations(explainer)) or None):
+
+    def declarations() -> None:
+        caps.append(_declarations(explainer))
+
+    if not report.run("declarations", declarations):
         return report
     X = np.asarray(task.X)[:n]
     reason = check_compatible(caps[0], task, explainer.name)
@@ -226,7 +231,7 @@ def _bad_inputs(explainer: Any, task: Task, X: np.ndarray) -> None:
     problems = []
     for what, bad in (("NaN input", nan), ("wrong-shaped input", wrong), ("empty input", X[:0])):
         try:
-            _expect(InvalidInputError, lambda b=bad: explainer.explain(task, b), what)
+            _expect(InvalidInputError, partial(explainer.explain, task, bad), what)
         except _Fail as exc:
             problems.append(str(exc))
     if problems:
