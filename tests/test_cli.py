@@ -180,3 +180,22 @@ def test_run_exit_status_says_whether_every_job_succeeded(config, tmp_path, caps
     # nothing scored: precision_at_k needs ground truth, which breast_cancer.gbt lacks
     assert run("--set", "tasks=[breast_cancer.gbt]", "--set", "metrics=[precision_at_k]") == 1
     assert "xai-bench: nothing was scored; exit status 1." in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        ("explainers.0.params.n_samples", "'two hundred'"),
+        ("metrics.0.params.steps", "-3"),
+        ("metrics.0.params.baseline", "purple"),
+        ("metrics.0.params.space", "logodds"),
+    ],
+)
+def test_validate_reports_parameter_values_run_would_refuse(tmp_path, capsys, where, value):
+    path = tmp_path / "ok.yaml"
+    path.write_text(textwrap.dedent(CONFIG).replace("[oracle]", "[{id: shap.kernel}]"))
+    assert cli.main(["validate", str(path), "--set", f"{where}={value}"]) == 2
+    err = capsys.readouterr().err
+    field, index, _, param = where.split(".")
+    assert f"{field}[{index}].params: " in err and param in err
+    assert f"(from --set {where}={value})" in err

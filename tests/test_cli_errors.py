@@ -3,7 +3,6 @@ status (2 usage/config/store error, 1 jobs failed), never a traceback."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -68,7 +67,11 @@ def stored(tmp_path_factory):
 @pytest.fixture
 def store(stored, tmp_path):
     path = tmp_path / "s.sqlite"
-    shutil.copy(stored, path)
+    src, dst = sqlite3.connect(stored), sqlite3.connect(path)
+    src.backup(dst)  # through the WAL: a file copy could miss its last pages
+    src.close()
+    dst.execute("PRAGMA journal_mode = DELETE")  # one file: the damage below goes into it
+    dst.close()
     return path
 
 
@@ -142,8 +145,8 @@ def _blob(arr, **kw) -> bytes:
         ("UPDATE scores SET flags = '[1, 2' WHERE sample = 3;", "JSONDecodeError"),
         ("ALTER TABLE explanations DROP COLUMN meta;", "it lacks column explanations.meta"),
         ("DROP TABLE scores;", "it lacks the scores table"),
-        ("np-version", "version"),
-        ("pickle", "pickle"),
+        ("np-version", "an array in the results store cannot be read"),
+        ("pickle", "allow_pickle=False"),
     ],
 )
 def test_damaged_stores_are_clear_errors(store, tmp_path, damage, says):
@@ -175,7 +178,7 @@ def test_damaged_stores_are_clear_errors(store, tmp_path, damage, says):
             cwd=tmp_path,
         )
         err = assert_clean_error(out)
-        assert "the results store 's.sqlite' is damaged" in err and says in err
+        assert "damaged" in err and says in err
 
 
 def test_malformed_database_file(store, tmp_path):

@@ -62,7 +62,13 @@ def from_blob(blob: bytes | None) -> np.ndarray | None:
     """The array saved by ``to_blob`` (None stays None); never unpickles."""
     if blob is None:
         return None
-    return np.load(io.BytesIO(blob), allow_pickle=False)
+    try:
+        return np.load(io.BytesIO(blob), allow_pickle=False)
+    except ValueError as exc:  # a pickled or unknown-version array: damage, never unpickled
+        raise StoreError(
+            f"an array in the results store cannot be read ({exc}); the store is damaged or"
+            " was not written by xai-bench. Rerun into a new --store path."
+        ) from None
 
 
 def array(blob: bytes) -> np.ndarray:
