@@ -250,6 +250,9 @@ def test_quick_is_checked_by_the_schema_without_quick(tmp_path):
     errs = errors_of(tmp_path, GOOD + "quick: {n_sampels: 8}\n")
     assert len(errs) == 1
     assert errs[0].startswith("quick: n_sampels: unknown key; allowed keys here: name, tasks")
+    errs = errors_of(tmp_path, GOOD, sets=["quick.n_sampels=3"])
+    assert errs[0].startswith("quick: n_sampels: unknown key")
+    assert errs[0].endswith("(from --set quick.n_sampels=3)")
     errs = errors_of(tmp_path, GOOD + "quick: {n_samples: 0}\n")
     assert errs == ["quick: n_samples: Input should be greater than 0 (found 0)"]
     assert load_config(write(tmp_path, GOOD + "quick: {n_samples: 2}\n"), quick=True).n_samples == 2

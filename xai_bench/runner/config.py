@@ -283,7 +283,7 @@ def load_config(
         )
     raw = normalize(raw)
     origins: dict[str, str] = {}  # config path -> the command-line option that set it
-    errors = _check_quick(raw)
+    errors = _check_quick(raw)  # as written, before --quick applies it
     if quick:
         for key, value in (raw.get("quick") or _default_quick(raw)).items():
             set_path(raw, str(key), value, source)
@@ -301,6 +301,8 @@ def load_config(
     if limit is not None:
         raw["n_samples"] = min(_int_or(raw.get("n_samples"), 64), limit)
         origins["n_samples"] = f"--limit {limit}"
+    if any(_within("quick", p) for p in origins):  # --set quick.x=...: check it too
+        errors = errors or _check_quick(raw)
     try:
         config = Config.model_validate(normalize(raw))  # again: --set may give short forms
     except ValidationError as exc:
