@@ -108,8 +108,9 @@ def _check_tables(conn: sqlite3.Connection, path: Path | str) -> None:
         missing += [f"column {t}.{c}" for c in tables[t] if c not in cols]
     if missing:
         raise StoreError(
-            f"the results store {str(path)!r} is damaged: it lacks {', '.join(missing)}."
-            " Rerun into a new --store path, or restore the file from a backup."
+            f"the results store {str(path)!r} is damaged (or from an incompatible xai-bench"
+            f" version): it lacks {', '.join(missing)}. Rerun into a new --store path, or"
+            " restore the file from a backup."
         )
 
 
