@@ -31,6 +31,11 @@ def test_unknown_explainer_lists_valid_ids_and_is_a_keyerror():
     msg = str(info.value)
     assert "'shap.kernal'" in msg and "shap.kernel" in msg and "xai-bench list explainers" in msg
     assert isinstance(info.value, KeyError)
+    assert " Did you mean 'shap.kernel'? Valid explainer ids: captum.deeplift, " in msg
+    assert msg.count("lime.tabular") == 1  # the valid ids, once
+    with pytest.raises(UnknownNameError) as info:
+        xb.get_metric("deletion_aoc")
+    assert "Did you mean 'deletion_auc'?" in str(info.value)
 
 
 def test_bad_parameter_names_the_allowed_ones():
@@ -107,3 +112,7 @@ def test_broken_plugin_is_marked_unavailable_not_fatal(monkeypatch):
     assert "broken.one" in reg.unavailable()
     assert "No module named" in reg.unavailable()["broken.one"]
     assert reg.resolve("random").__name__ == "RandomExplainer"  # the host keeps working
+    assert reg.names() == ["random"]  # once found broken, no longer offered as valid
+    with pytest.raises(UnknownNameError) as info:
+        reg.resolve("broken.two")
+    assert "Valid explainer ids: random." in str(info.value)
