@@ -200,7 +200,11 @@ def test_duplicate_keys_and_duplicate_tasks_are_errors(tmp_path):
     errs = errors_of(
         tmp_path, GOOD.replace("[synthetic.linear]", "[synthetic.linear, x, synthetic.linear]")
     )
-    assert "tasks[2]: the same task as tasks[0]; list each task once" in errs
+    assert "tasks[2]: the same as tasks[0]; list each task once (or with different params)" in errs
+    errs = errors_of(tmp_path, GOOD.replace("  - random\n", "  - random\n  - random\n"))
+    assert errs == [
+        "explainers[1]: the same as explainers[0]; list each explainer once (or with different params)"
+    ]
 
 
 def test_alias_bomb_is_refused_quickly(tmp_path):

@@ -307,7 +307,7 @@ def load_config(
         config = Config.model_validate(normalize(raw))  # again: --set may give short forms
     except ValidationError as exc:
         raise _error([*errors, *(_format(e) for e in exc.errors())], source, origins) from None
-    errors += _duplicate_tasks(config)
+    errors += _duplicates(config)
     if check_ids:
         ids = check_registry_ids(config)
         errors += ids or check_params(config)
@@ -343,14 +343,23 @@ def _check_quick(raw: dict[str, Any]) -> list[str]:
     return []
 
 
-def _duplicate_tasks(config: Config) -> list[str]:
-    seen: dict[str, int] = {}
+def _duplicates(config: Config) -> list[str]:
+    """Entries listed twice: a task, or an explainer or metric with the same params."""
     errors = []
-    for i, t in enumerate(config.tasks):
-        key = json.dumps(t.model_dump(), sort_keys=True, default=repr)
-        if key in seen:
-            errors.append(f"tasks[{i}]: the same task as tasks[{seen[key]}]; list each task once")
-        seen.setdefault(key, i)
+    for field, items in (
+        ("tasks", config.tasks),
+        ("explainers", config.explainers),
+        ("metrics", config.metrics),
+    ):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            key = json.dumps(item.model_dump(), sort_keys=True, default=repr)
+            if key in seen:
+                errors.append(
+                    f"{field}[{i}]: the same as {field}[{seen[key]}]; list each {field[:-1]}"
+                    " once (or with different params)"
+                )
+            seen.setdefault(key, i)
     return errors
 
 
