@@ -21,7 +21,7 @@ def check_metric(
 
     Checks: a declared ``MetricInfo``; a clear ``IncompatibleError`` for a modality it
     does not declare; one score per sample, finite (or flagged) and inside the declared
-    range; curves on an increasing grid of fractions; per-sample boolean flags; purity (inputs
+    range; curves on a non-negative increasing grid; per-sample boolean flags; purity (inputs
     untouched, the same scores twice); ``InvalidInputError`` when the explanation does
     not match the inputs.
 
@@ -98,12 +98,13 @@ def _check_result(result: Any, info: MetricInfo, n: int, fail: Any) -> None:
         raise fail("range", f"scores {finite.tolist()} outside the declared range {info.range}")
     if result.curves is not None:
         x = np.asarray(result.x)
-        bad_x = x.min() < 0 or x.max() > 1 or np.any(np.diff(x) <= 0)
+        # fractions removed for curve metrics, layer counts for model randomisation
+        bad_x = not np.all(np.isfinite(x)) or x.min() < 0 or np.any(np.diff(x) <= 0)
         if result.curves.shape != (n, len(x)) or bad_x:
             raise fail(
                 "curves",
                 f"curves {result.curves.shape} on x {x.tolist()}: need (n, len(x)) "
-                "and x increasing fractions in [0, 1]",
+                "and x a non-negative increasing grid",
             )
     if not isinstance(result.params, dict) and not hasattr(result.params, "items"):
         raise fail("params", "MetricResult.params must record the conventions used")
