@@ -3,7 +3,8 @@
 Conventions (recorded in every result's ``params``):
 
 - target: ``explanation.targets``; y = probability of the target (``space="log_odds"``
-  optional);
+  optional); on a regressor, y = the raw prediction (no normalisation; ``flat_tol``
+  scaled to the prediction's spread);
 - ranking: signed attribution descending (``order="abs"`` optional), seeded random
   tie-break, padding never removed;
 - x = fraction of valid features removed (deletion) or inserted (insertion), K+1 points
@@ -25,7 +26,15 @@ from ..task import Task
 from ._common import FLAT_TOL, TARGET, BaseMetric
 from .base import MetricInfo, MetricResult
 from .maskers import describe, resolve_masker
-from .perturb import grid_counts, masked_scores, prepare, rank_positions, to_space
+from .perturb import (
+    grid_counts,
+    masked_scores,
+    prepare,
+    rank_positions,
+    regression_conventions,
+    scored_space,
+    to_space,
+)
 
 __all__ = [
     "ABPC",
@@ -63,6 +72,7 @@ def perturbation_setup(
         "order": f"{order} attribution, descending; ties by a random permutation (seed {seed})",
         "baseline": describe(masker),
         "seed": seed,
+        **regression_conventions(task, FLAT_TOL),
     }
     return Xa, explanation, positions, n_valid, fill, params
 
@@ -124,6 +134,7 @@ def curve(
     """
     if kind not in KINDS:
         raise InvalidInputError(f"kind={kind!r}", f"one of {KINDS}", "Use kind='deletion'.")
+    space = scored_space(task, space)
     Xa, explanation, positions, n_valid, fill, params = perturbation_setup(
         task, X, explanation, baseline=baseline, order=order, seed=seed
     )
@@ -156,6 +167,7 @@ def curve_result(
     K = len(x) - 1
     f_x, f_base = (p[:, -1], p[:, 0]) if kind == "insertion" else (p[:, 0], p[:, -1])
     y = to_space(p, space)
+    tol = params.get("flat_tol", FLAT_TOL)  # in the prediction's units on a regressor
     return MetricResult(
         metric=f"{kind}_auc",
         scores=_auc(x, y),
@@ -163,7 +175,7 @@ def curve_result(
         x=x,
         flags={
             "degenerate": explanation.degenerate(),
-            "flat_baseline": np.abs(f_x - f_base) < FLAT_TOL,
+            "flat_baseline": np.abs(f_x - f_base) < tol,
         },
         params={
             **params,
@@ -174,7 +186,7 @@ def curve_result(
             + ("inserted" if kind == "insertion" else "removed")
             + f", {K + 1} points in [0, 1]; count = round(x * n_valid), half up",
             "auc": "trapezoid over x in [0, 1]",
-            "flat_tol": FLAT_TOL,
+            "flat_tol": tol,
         },
         extra={"f_x": f_x, "f_baseline": f_base},
     )

@@ -27,7 +27,7 @@ from ..task import Modality, Task
 from ._common import TARGET, BaseMetric
 from .base import MetricInfo, MetricResult
 from .maskers import describe, resolve_masker
-from .perturb import MAX_CHUNK_BYTES, prepare, score_rows, tie_keys, to_space
+from .perturb import MAX_CHUNK_BYTES, prepare, score_rows, scored_space, tie_keys, to_space
 
 __all__ = ["Infidelity", "infidelity", "optimal_scaling_infidelity"]
 
@@ -58,6 +58,7 @@ def infidelity(
     predict: Any = None,
 ) -> MetricResult:
     """Infidelity per sample; see the module docstring. Lower is better."""
+    space = scored_space(task, space)
     Xa, explanation = prepare(task, X, explanation)
     if perturbation == "auto":
         real = task.modality in (Modality.TABULAR, Modality.IMAGE)

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..explanation import Explanation
-from ..task import Modality, Task
+from ..task import PREDICTION, Modality, Task
 
 __all__ = [
     "MAX_CHUNK_BYTES",
@@ -36,7 +36,9 @@ __all__ = [
     "max_rows",
     "prepare",
     "rank_positions",
+    "regression_conventions",
     "score_rows",
+    "scored_space",
     "stepwise_inputs",
     "tie_keys",
     "to_space",
@@ -179,13 +181,49 @@ def check_inputs(task: Task, X: Any, explanation: Explanation) -> np.ndarray:
 
 
 def to_space(p: np.ndarray, space: str) -> np.ndarray:
-    """Target probabilities in ``space``: unchanged, or log-odds ``log(p / (1 - p))``."""
-    if space == "probability":
+    """Target outputs in ``space``: unchanged (probability, a regressor's prediction), or
+    log-odds ``log(p / (1 - p))``."""
+    if space in ("probability", PREDICTION):
         return p
     if space == "log_odds":
         q = np.clip(p, _EPS, 1 - _EPS)
         return np.log(q) - np.log1p(-q)
     raise InvalidInputError(f"space={space!r}", f"one of {SPACES}", "Use space='probability'.")
+
+
+def scored_space(task: Task, space: str) -> str:
+    """The space a metric scores on ``task``: ``space`` on a classifier; on a regressor the
+    raw prediction (the default ``"probability"`` means the model's own output there)."""
+    if space not in SPACES:
+        raise InvalidInputError(f"space={space!r}", f"one of {SPACES}", "Use space='probability'.")
+    if not task.is_regression:
+        return space
+    if space == "log_odds":
+        raise InvalidInputError(
+            f"space='log_odds' on regression task {task.name!r}",
+            "a classifier (log-odds of a probability)",
+            "Use the default space: a regressor is scored on its raw prediction.",
+        )
+    return PREDICTION
+
+
+#: Rows of the task's inputs whose predictions set a regressor's scale (``flat_tol``).
+SCALE_ROWS = 256
+
+
+def regression_conventions(task: Task, flat_tol: float) -> dict[str, Any]:
+    """The recorded conventions of a curve on a regressor: no normalisation (raw
+    prediction), and ``flat_tol`` in the prediction's units (relative to its spread)."""
+    if not task.is_regression:
+        return {}
+    scale = float(np.std(task.predict(task.X[:SCALE_ROWS])[:, 0]))
+    return {
+        "normalisation": "none: y is the raw prediction (AUC in its units, not in [0, 1]); "
+        "compare explainers on the same task",
+        "flat_tol": flat_tol * scale,
+        "flat_tol_rule": f"{flat_tol} x the std of the prediction over the task's first "
+        f"{SCALE_ROWS} inputs ({scale:.4g})",
+    }
 
 
 Fill = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
