@@ -122,10 +122,11 @@ class Task:
         single logit ``z``; the prediction ``(n, 1)`` for regression. The first call also
         checks the model's outputs on the task's inputs (``check_outputs``).
         """
+        out = self._predict(X)  # errors about this batch name this batch
         if self not in _CHECKED:
             self.check_outputs()
             _CHECKED.add(self)
-        return self._predict(X)
+        return out
 
     def _predict(self, X: Any) -> np.ndarray:
         source = f"task {self.name!r} scorer"
@@ -142,16 +143,17 @@ class Task:
         """Refuse a model whose outputs cannot be what ``output_kind`` says.
 
         Scores up to ``CHECK_ROWS`` of the task's inputs: besides the per-batch checks
-        (shape, range, rows summing to 1), a classifier whose every row is the same
-        one-hot vector explains nothing (all attributions 0) and is refused.
+        (shape, range, rows summing to 1), a classifier that gives distinct inputs the
+        same one-hot vector explains nothing (all attributions 0) and is refused.
         """
-        X = self.X[:CHECK_ROWS]
+        X = np.asarray(self.X[:CHECK_ROWS])
         p = self._predict(X)
         if self.output_kind is OutputKind.CLASSIFICATION and len(p) > 1:
-            if np.all(p == p[:1]) and np.isin(p[0], (0.0, 1.0)).all():
+            distinct = not np.all(X == X[:1])
+            if distinct and np.all(p == p[:1]) and np.isin(p[0], (0.0, 1.0)).all():
                 raise InvalidInputError(
                     f"task {self.name!r} scorer gives the same one-hot output "
-                    f"{p[0].tolist()} for all of the first {len(p)} inputs",
+                    f"{p[0].tolist()} for all of the first {len(p)} (distinct) inputs",
                     "class probabilities that depend on the input",
                     "Check what the model returns: a one-logit module needs "
                     "output='binary_logit' (or 'regression'), and a softmax over the batch "

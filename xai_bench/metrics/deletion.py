@@ -31,8 +31,8 @@ from .perturb import (
     masked_scores,
     prepare,
     rank_positions,
-    regression_conventions,
     scored_space,
+    space_conventions,
     to_space,
 )
 
@@ -59,7 +59,14 @@ def _auc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def perturbation_setup(
-    task: Task, X: Any, explanation: Explanation, *, baseline: Any, order: str, seed: int
+    task: Task,
+    X: Any,
+    explanation: Explanation,
+    *,
+    baseline: Any,
+    order: str,
+    seed: int,
+    space: str = "probability",
 ) -> tuple[np.ndarray, Explanation, np.ndarray, np.ndarray, Any, dict[str, Any]]:
     """Inputs, explanation (with its padding mask), rank positions, valid counts, bound
     fill and the recorded conventions."""
@@ -72,7 +79,7 @@ def perturbation_setup(
         "order": f"{order} attribution, descending; ties by a random permutation (seed {seed})",
         "baseline": describe(masker),
         "seed": seed,
-        **regression_conventions(task, FLAT_TOL),
+        **space_conventions(task, space, FLAT_TOL),
     }
     return Xa, explanation, positions, n_valid, fill, params
 
@@ -136,7 +143,7 @@ def curve(
         raise InvalidInputError(f"kind={kind!r}", f"one of {KINDS}", "Use kind='deletion'.")
     space = scored_space(task, space)
     Xa, explanation, positions, n_valid, fill, params = perturbation_setup(
-        task, X, explanation, baseline=baseline, order=order, seed=seed
+        task, X, explanation, baseline=baseline, order=order, seed=seed, space=space
     )
     x = step_grid(steps, n_valid)
     counts = grid_counts(x, n_valid)
@@ -166,7 +173,7 @@ def curve_result(
     """Build a curve MetricResult from target probabilities ``p`` (n, K+1) on grid ``x``."""
     K = len(x) - 1
     f_x, f_base = (p[:, -1], p[:, 0]) if kind == "insertion" else (p[:, 0], p[:, -1])
-    y = to_space(p, space)
+    y = to_space(p, space, params.get("log_odds_clip", 1e-7))
     tol = params.get("flat_tol", FLAT_TOL)  # in the prediction's units on a regressor
     return MetricResult(
         metric=f"{kind}_auc",

@@ -51,7 +51,8 @@ def eraser_result(
     space: str,
 ) -> MetricResult:
     """Comprehensiveness or sufficiency from f(x) (n,) and the bin probabilities (n, B)."""
-    deltas = to_space(f_x, space)[:, None] - to_space(p_bins, space)
+    eps = params.get("log_odds_clip", 1e-7)
+    deltas = to_space(f_x, space, eps)[:, None] - to_space(p_bins, space, eps)
     tol = params.get("flat_tol", FLAT_TOL)  # in the prediction's units on a regressor
     return MetricResult(
         metric=kind,
@@ -95,7 +96,7 @@ def perturbation_suite(
     """
     space = scored_space(task, space)
     Xa, explanation, positions, n_valid, fill, params = perturbation_setup(
-        task, X, explanation, baseline=baseline, order=order, seed=seed
+        task, X, explanation, baseline=baseline, order=order, seed=seed, space=space
     )
     x = step_grid(steps, n_valid)
     bins = grid_counts(np.asarray(fractions), n_valid)
@@ -130,7 +131,7 @@ def _eraser(
 ) -> MetricResult:
     space = scored_space(task, space)
     Xa, explanation, positions, n_valid, fill, params = perturbation_setup(
-        task, X, explanation, baseline=baseline, order=order, seed=seed
+        task, X, explanation, baseline=baseline, order=order, seed=seed, space=space
     )
     fractions = tuple(fractions)
     ends = np.column_stack([np.zeros(len(Xa), np.int64), n_valid])
