@@ -51,7 +51,9 @@ def test_from_torch_regression_and_callable_regression(data):
     expected = X @ np.array([1.0, 2.0, 0.0, -1.0]) + 0.5
     np.testing.assert_allclose(task.predict(X)[:, 0], expected, rtol=1e-5, atol=1e-5)
     for shape in (lambda z: z, lambda z: z[:, None]):  # (n,) and (n, 1)
-        call = xb.Task("call", "tabular", X, lambda b, s=shape: s(b @ np.ones(4)), output_kind="regression")
+        call = xb.Task(
+            "call", "tabular", X, lambda b, s=shape: s(b @ np.ones(4)), output_kind="regression"
+        )
         np.testing.assert_allclose(call.predict(X[:3]), (X[:3] @ np.ones(4))[:, None])
 
 
@@ -160,7 +162,9 @@ def named():
 def test_targets_by_class_name(named):
     task, X = named
     assert task.class_names == ("benign", "malignant")
-    np.testing.assert_array_equal(task.resolve_targets(X[:3], ["malignant", "benign", "benign"]), [1, 0, 0])
+    np.testing.assert_array_equal(
+        task.resolve_targets(X[:3], ["malignant", "benign", "benign"]), [1, 0, 0]
+    )
     np.testing.assert_array_equal(task.resolve_targets(X[:3], "malignant"), [1, 1, 1])
     ex = xb.get_explainer("captum.feature_ablation")
     by_name = ex.explain(task, X[:3], targets=["malignant", "benign", "malignant"])

@@ -149,7 +149,7 @@ class Task:
         X = np.asarray(self.X[:CHECK_ROWS])
         p = self._predict(X)
         if self.output_kind is OutputKind.CLASSIFICATION and len(p) > 1:
-            distinct = not np.all(X == X[:1])
+            distinct = not np.all(X[:1] == X)
             if distinct and np.all(p == p[:1]) and np.isin(p[0], (0.0, 1.0)).all():
                 raise InvalidInputError(
                     f"task {self.name!r} scorer gives the same one-hot output "

@@ -160,12 +160,12 @@ def synthetic_regression() -> Task:
         torch.manual_seed(SEED)
         return nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
 
-    def train(model: nn.Module) -> None:
+    def train(model: nn.Sequential) -> None:
         torch.manual_seed(SEED)
         first = model[0]
         with torch.no_grad():
             first.weight.mul_(cut)
-        first.weight.register_hook(lambda g: g * cut)  # Adam never moves a cut weight
+        hook = first.weight.register_hook(lambda g: g * cut)  # Adam never moves a cut weight
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)
         xb = torch.tensor(X_tr, dtype=torch.float32)
         yb = torch.tensor(y_tr, dtype=torch.float32)[:, None]
@@ -174,6 +174,7 @@ def synthetic_regression() -> Task:
             opt.zero_grad()
             nn.functional.mse_loss(model(xb), yb).backward()
             opt.step()
+        hook.remove()
 
     model = cached_torch("synthetic_regression_mlp", build, train)
     truth = np.zeros(X_te.shape, dtype=bool)
