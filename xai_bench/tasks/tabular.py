@@ -160,12 +160,12 @@ def synthetic_regression() -> Task:
         torch.manual_seed(SEED)
         return nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
 
-    def train(model: nn.Sequential) -> None:
+    def train(model: nn.Module) -> None:
         torch.manual_seed(SEED)
-        first = model[0]
+        weight = next(model.parameters())  # the first layer's (16, 8) weight
         with torch.no_grad():
-            first.weight.mul_(cut)
-        hook = first.weight.register_hook(lambda g: g * cut)  # Adam never moves a cut weight
+            weight.mul_(cut)
+        hook = weight.register_hook(lambda g: g * cut)  # Adam never moves a cut weight
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)
         xb = torch.tensor(X_tr, dtype=torch.float32)
         yb = torch.tensor(y_tr, dtype=torch.float32)[:, None]
