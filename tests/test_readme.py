@@ -25,6 +25,17 @@ def test_python_example_runs(tmp_path, monkeypatch, capsys):
     assert 0.0 <= ns["res"].scores.mean() <= 1.0
 
 
+def test_output_kinds_example_runs(tmp_path, monkeypatch):
+    section = README.read_text().split("**Output kinds.**", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    script = tmp_path / "kinds.py"
+    script.write_text(code)
+    ns = runpy.run_path(str(script))
+    assert ns["tree"].meta["output_space"] == "prediction"
+    assert ns["ig"].meta["output_space"] == "probability" and (ns["ig"].targets == 1).all()
+    assert ns["res"].params["space"] == "prediction"
+
+
 def test_quick_start_has_exactly_two_commands():
     section = README.read_text().split("## Quick start", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```sh\n(.*?)```", section, re.S)

@@ -83,16 +83,54 @@ def _object_columns(arr: np.ndarray) -> list[int]:
     return out
 
 
-def check_probabilities(out: Any, n_rows: int, source: str = "predict_proba") -> np.ndarray:
-    """Validate a batched scorer's output: float (n_rows, n_outputs) probabilities."""
+OUTPUT_KINDS = ("classification", "binary_logit", "regression")
+_ONE_SCORE_FIX = (
+    "Pass the model's predict_proba (not predict). A single score per row is explained "
+    "only when you say what it is: output_kind='binary_logit' (one logit of a binary "
+    "classifier) or output_kind='regression' (Task.from_torch: output=...)."
+)
+
+
+def check_output_kind(kind: Any) -> str:
+    """``kind`` as one of ``OUTPUT_KINDS``, else a clear error."""
+    if str(kind) not in OUTPUT_KINDS:
+        raise InvalidInputError(
+            f"output_kind={kind!r}", f"one of {OUTPUT_KINDS}", "Say what the model outputs."
+        )
+    return str(kind)
+
+
+def check_scores(out: Any, n_rows: int, source: str = "predict") -> np.ndarray:
+    """Validate a one-output scorer (a logit or a regression value): finite float (n_rows,)."""
     arr = np.asarray(out)
-    if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1 and arr.dtype.kind in "biu"):
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1 or arr.shape[0] != n_rows:
+        raise InvalidInputError(
+            f"{source} returned shape {arr.shape} for {n_rows} input rows",
+            f"one value per row: shape ({n_rows},) or ({n_rows}, 1)",
+            "Return the model's single output per row; class probabilities need "
+            "output_kind='classification'.",
+        )
+    if arr.dtype.kind not in "biuf":
+        raise InvalidInputError(
+            f"{source} returned dtype {arr.dtype}", "numbers", "Return a numeric array."
+        )
+    arr = arr.astype(np.float64, copy=False)
+    if not np.isfinite(arr).all():
+        check_finite(arr, f"{source} output")
+    return arr
+
+
+def check_probabilities(out: Any, n_rows: int, source: str = "predict_proba") -> np.ndarray:
+    """Validate a batched scorer's output: float (n_rows, n_classes) probabilities, k >= 2."""
+    arr = np.asarray(out)
+    if arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1):
         kind = "integer labels" if arr.dtype.kind in "biu" else "one score per row"
         raise InvalidInputError(
-            f"{source} returned a 1-D array of shape {arr.shape} ({kind})",
-            "probabilities of shape (n_samples, n_classes)",
-            "Pass the model's predict_proba (not predict); for a single score s, "
-            "return np.column_stack([1 - s, s]).",
+            f"{source} returned shape {arr.shape} ({kind})",
+            "class probabilities of shape (n_samples, n_classes) with n_classes >= 2",
+            _ONE_SCORE_FIX,
         )
     if arr.ndim != 2 or arr.shape[0] != n_rows:
         raise InvalidInputError(

@@ -28,6 +28,7 @@ class Requirement(StrEnum):
     TOKENIZER = "tokenizer"
     GROUND_TRUTH = "ground_truth"
     BACKGROUND = "background"
+    CLASSIFIER = "classifier"
 
 
 _REQUIREMENT_CHECKS: dict[Requirement, tuple[Callable[[Task], bool], str]] = {
@@ -41,6 +42,10 @@ _REQUIREMENT_CHECKS: dict[Requirement, tuple[Callable[[Task], bool], str]] = {
     Requirement.BACKGROUND: (
         lambda t: t.background is not None or t.modality is Modality.TABULAR,
         "needs background data",
+    ),
+    Requirement.CLASSIFIER: (
+        lambda t: not t.is_regression,
+        "explains class probabilities, not a regressor's prediction",
     ),
 }
 
@@ -133,6 +138,7 @@ class BaseExplainer(Parameterised):
             "model_rows": scorer.rows,
             **extra,
         }
+        meta["output_space"] = task.explained_space(meta["output_space"])  # regression, one logit
         mask = task.valid_mask(X) if task.modality in (Modality.TEXT, Modality.GENERATION) else None
         return Explanation(
             attributions=attr,

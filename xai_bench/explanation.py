@@ -23,7 +23,8 @@ class Explanation:
         Float attributions, one per feature; for text, padded to a common
         length with ``mask`` marking the real tokens.
     targets : ndarray of int, shape (n_samples,)
-        The output index (class or next token) that was explained.
+        The output index (class or next token) that was explained; class names are
+        accepted too, and resolved by the metric that scores them.
     explainer : str
         Registry id of the explainer, e.g. ``"captum.integrated_gradients"``.
     params : mapping
@@ -46,7 +47,9 @@ class Explanation:
 
     def __post_init__(self) -> None:
         attr = np.asarray(self.attributions, dtype=np.float64)
-        targets = np.asarray(self.targets).astype(np.int64).reshape(-1)
+        raw = np.asarray(self.targets).reshape(-1)
+        # class names are kept as given: a metric resolves them with task.resolve_targets
+        targets = raw if raw.dtype.kind in "US" else raw.astype(np.int64)
         if attr.ndim < 2:
             raise InvalidInputError(
                 f"attributions of shape {attr.shape}",

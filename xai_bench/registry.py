@@ -96,6 +96,7 @@ BUILTIN_TASKS: dict[str, str] = {
     "breast_cancer.mlp": "tasks.tabular:breast_cancer_mlp",
     "breast_cancer.gbt": "tasks.tabular:breast_cancer_gbt",
     "synthetic.linear": "tasks.tabular:synthetic_linear",
+    "synthetic.regression": "tasks.tabular:synthetic_regression",
     "digits.cnn": "tasks.image:digits_cnn",
     "sentiment.transformer": "tasks.text:sentiment_transformer",
     "sentiment.tfidf": "tasks.text:sentiment_tfidf",

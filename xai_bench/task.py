@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -10,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from ._tokens import check_token_ids, special_token_ids
-from ._validation import as_feature_matrix, check_probabilities
+from ._validation import as_feature_matrix, check_output_kind, check_probabilities, check_scores
 from .errors import InvalidInputError
 
-__all__ = ["CountingScorer", "Modality", "Task"]
+__all__ = ["CountingScorer", "Modality", "OutputKind", "Task"]
 
 
 class Modality(StrEnum):
@@ -23,7 +24,26 @@ class Modality(StrEnum):
     GENERATION = "generation"
 
 
+class OutputKind(StrEnum):
+    """What a task's model outputs, and so what an explanation explains.
+
+    - ``classification``: class probabilities ``(n, k)``, k >= 2;
+    - ``binary_logit``: one logit per row ``(n,)`` or ``(n, 1)`` of a binary classifier
+      (trained with BCE), explained through a sigmoid as two classes;
+    - ``regression``: one prediction per row ``(n,)`` or ``(n, 1)``, explained as is.
+    """
+
+    CLASSIFICATION = "classification"
+    BINARY_LOGIT = "binary_logit"
+    REGRESSION = "regression"
+
+
 OUTPUT_SPACES = ("probability", "log_odds")
+#: The explained output space of a regression task: the prediction itself.
+PREDICTION = "prediction"
+#: Rows of the task's inputs scored once to check its outputs (see ``Task.check_outputs``).
+CHECK_ROWS = 64
+_CHECKED: weakref.WeakSet[Any] = weakref.WeakSet()  # tasks whose outputs were checked
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,7 +59,9 @@ class Task:
         Evaluation inputs: (n, n_features) for tabular, (n, C, H, W) for images,
         (n, L) token ids padded with ``pad_token_id`` for text and generation.
     predict_proba : callable
-        Batched scorer ``inputs -> (n, n_outputs)`` probabilities.
+        Batched scorer: ``inputs -> (n, n_classes)`` probabilities for classification;
+        one logit (``binary_logit``) or one prediction (``regression``) per row,
+        ``(n,)`` or ``(n, 1)``, for the other output kinds.
     y : ndarray, optional
         Labels (for generation: the next token of each unit).
     model : object, optional
@@ -57,6 +79,8 @@ class Task:
         Default removal value; when None it is derived per modality (see ``removal_value``).
     meta : mapping
         Free-form provenance (source, training accuracy, ...).
+    output_kind : OutputKind or str
+        "classification" (default), "binary_logit" or "regression" (see ``OutputKind``).
     """
 
     name: str
@@ -74,9 +98,11 @@ class Task:
     ground_truth: Any = None
     baseline: Any = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    output_kind: OutputKind = OutputKind.CLASSIFICATION
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "modality", Modality(self.modality))
+        object.__setattr__(self, "output_kind", OutputKind(check_output_kind(self.output_kind)))
         if self.X is None or len(self.X) == 0:
             raise InvalidInputError(
                 f"task {self.name!r} has no inputs", "at least one sample", "Pass a non-empty X."
@@ -90,32 +116,116 @@ class Task:
 
     # -- scoring ---------------------------------------------------------------------
     def predict(self, X: Any) -> np.ndarray:
-        """Validated probabilities (n, n_outputs) for a batch of inputs."""
-        return check_probabilities(self.predict_proba(X), len(X), f"task {self.name!r} scorer")
+        """Validated outputs for a batch: float64 ``(n, n_outputs)``.
+
+        Class probabilities for classification; ``[1 - sigmoid(z), sigmoid(z)]`` for a
+        single logit ``z``; the prediction ``(n, 1)`` for regression. The first call also
+        checks the model's outputs on the task's inputs (``check_outputs``).
+        """
+        out = self._predict(X)  # errors about this batch name this batch
+        if self not in _CHECKED:
+            self.check_outputs()
+            _CHECKED.add(self)
+        return out
+
+    def _predict(self, X: Any) -> np.ndarray:
+        source = f"task {self.name!r} scorer"
+        if self.output_kind is OutputKind.CLASSIFICATION:
+            return check_probabilities(self.predict_proba(X), len(X), source)
+        z = check_scores(self.predict_proba(X), len(X), source)
+        if self.output_kind is OutputKind.REGRESSION:
+            return z[:, None]
+        from scipy.special import expit  # exact in both tails, unlike 1 - sigmoid(z)
+
+        return np.column_stack([expit(-z), expit(z)])
+
+    def check_outputs(self) -> None:
+        """Refuse a model whose outputs cannot be what ``output_kind`` says.
+
+        Scores up to ``CHECK_ROWS`` of the task's inputs: besides the per-batch checks
+        (shape, range, rows summing to 1), a classifier that gives distinct inputs the
+        same one-hot vector explains nothing (all attributions 0) and is refused.
+        """
+        X = np.asarray(self.X[:CHECK_ROWS])
+        p = self._predict(X)
+        if self.output_kind is OutputKind.CLASSIFICATION and len(p) > 1:
+            distinct = not np.all(X[:1] == X)
+            if distinct and np.all(p == p[:1]) and np.isin(p[0], (0.0, 1.0)).all():
+                raise InvalidInputError(
+                    f"task {self.name!r} scorer gives the same one-hot output "
+                    f"{p[0].tolist()} for all of the first {len(p)} (distinct) inputs",
+                    "class probabilities that depend on the input",
+                    "Check what the model returns: a one-logit module needs "
+                    "output='binary_logit' (or 'regression'), and a softmax over the batch "
+                    "axis (dim=0) is a common cause.",
+                )
 
     @property
     def n_outputs(self) -> int:
+        """Columns of ``predict``: classes (2 for a single logit), 1 for regression."""
         return int(self.predict(self.X[:1]).shape[1])
 
+    @property
+    def is_regression(self) -> bool:
+        return self.output_kind is OutputKind.REGRESSION
+
+    def explained_space(self, space: str) -> str:
+        """The output space an explainer or metric explains on this task.
+
+        ``space`` is what it explains on a classifier; a regressor's explained output is
+        its prediction, and a single logit's "logit" is the target's log-odds.
+        """
+        if self.output_kind is OutputKind.REGRESSION:
+            return PREDICTION if space in ("probability", "logit", "log_odds", "model") else space
+        if self.output_kind is OutputKind.BINARY_LOGIT and space == "logit":
+            return "log_odds"
+        return space
+
     def predicted(self, X: Any) -> np.ndarray:
-        """The predicted output index per row: the default explanation target."""
+        """The predicted output index per row: the default explanation target (0 for regression)."""
+        if self.output_kind is OutputKind.REGRESSION:
+            return np.zeros(len(X), dtype=np.int64)
         return self.predict(X).argmax(axis=1)
 
     def resolve_targets(self, X: Any, targets: Any = None) -> np.ndarray:
-        """Targets given by the user (validated), else the predicted class per row."""
+        """Targets given by the user (indices or class names, validated), else the
+        predicted class per row."""
         if targets is None:
             return self.predicted(X)
         t = np.asarray(targets)
+        if t.dtype.kind in "USO":
+            t = self._class_indices(t)
         if t.ndim == 0:
             t = np.full(len(X), int(t))
         n_out = self.n_outputs
         if t.shape != (len(X),) or t.dtype.kind not in "iu" or t.min() < 0 or t.max() >= n_out:
+            expected = (
+                "target 0 (the prediction) for every sample"
+                if self.is_regression
+                else f"one integer class index per sample in [0, {n_out - 1}]"
+            )
             raise InvalidInputError(
                 f"targets {t.tolist()[:8]} with shape {t.shape}",
-                f"one integer class index per sample in [0, {n_out - 1}]",
-                "Pass targets=None to explain the predicted class.",
+                expected,
+                "Pass targets=None to explain the predicted class"
+                + (f", or class names from {list(self.class_names)}." if self.class_names else "."),
             )
         return t.astype(np.int64)
+
+    def _class_indices(self, names: np.ndarray) -> np.ndarray:
+        """Class names -> class indices; an unknown name lists the valid ones."""
+        valid = list(self.class_names or ())
+        index = {name: i for i, name in enumerate(valid)}
+        unknown = sorted({str(v) for v in names.reshape(-1)} - set(index))
+        if unknown:
+            raise InvalidInputError(
+                f"unknown class name(s) {unknown[:8]} in targets",
+                f"class names of task {self.name!r}: {valid}"
+                if valid
+                else f"integer class indices (task {self.name!r} has no class_names)",
+                "Use one of the listed names, or an integer class index.",
+            )
+        return np.vectorize(lambda v: index[str(v)], otypes=[np.int64])(names)
 
     # -- features --------------------------------------------------------------------
     @property
@@ -184,10 +294,11 @@ class Task:
 
     @property
     def is_sklearn(self) -> bool:
+        method = "predict" if self.is_regression else "predict_proba"
         return (
             self.model is not None
             and hasattr(self.model, "get_params")
-            and hasattr(self.model, "predict_proba")
+            and hasattr(self.model, method)
         )
 
     # -- constructors ----------------------------------------------------------------
@@ -204,13 +315,20 @@ class Task:
         class_names: Any = None,
         ground_truth: Any = None,
     ) -> Task:
-        """Wrap a fitted scikit-learn classifier (anything with ``predict_proba``)."""
-        if not hasattr(estimator, "predict_proba"):
+        """Wrap a fitted scikit-learn classifier (``predict_proba``) or regressor (``predict``).
+
+        A regressor (``sklearn.base.is_regressor``) gives a regression task: its
+        ``predict`` is the explained output.
+        """
+        from sklearn.base import is_regressor
+
+        regression = is_regressor(estimator)
+        if not regression and not hasattr(estimator, "predict_proba"):
             raise InvalidInputError(
-                f"{type(estimator).__name__} has no predict_proba",
-                "a fitted classifier with predict_proba",
-                "Use a probabilistic classifier (e.g. LogisticRegression, or SVC(probability=True));"
-                " for regressors wrap the output into two columns and use Task(...) directly.",
+                f"{type(estimator).__name__} has no predict_proba and is not a regressor",
+                "a fitted classifier with predict_proba, or a scikit-learn regressor",
+                "Use a probabilistic classifier (e.g. LogisticRegression, or "
+                "SVC(probability=True)); a regressor is wrapped as a regression task.",
             )
         Xa, cols = as_feature_matrix(X, "X")
         bg = None if background is None else as_feature_matrix(background, "background")[0]
@@ -224,13 +342,15 @@ class Task:
         uses_frame = hasattr(estimator, "feature_names_in_")
         frame_cols = list(getattr(estimator, "feature_names_in_", []))
 
+        method = estimator.predict if regression else estimator.predict_proba
+
         def predict_proba(batch: Any) -> np.ndarray:
             arr = np.asarray(batch, dtype=np.float64)
             if uses_frame:  # keep sklearn's feature-name check quiet and correct
                 import pandas as pd
 
-                return estimator.predict_proba(pd.DataFrame(arr, columns=frame_cols))
-            return estimator.predict_proba(arr)
+                return method(pd.DataFrame(arr, columns=frame_cols))
+            return method(arr)
 
         task = cls(
             name=name or f"sklearn.{type(estimator).__name__.lower()}",
@@ -245,8 +365,9 @@ class Task:
             if class_names is not None
             else tuple(str(c) for c in getattr(estimator, "classes_", [])) or None,
             ground_truth=ground_truth,
+            output_kind=OutputKind.REGRESSION if regression else OutputKind.CLASSIFICATION,
         )
-        task.predict(Xa[:2])  # fail now, not in the middle of a run
+        task.predict(Xa[:2])  # fail now (outputs checked), not in the middle of a run
         return task
 
     @classmethod
@@ -265,10 +386,14 @@ class Task:
         ground_truth: Any = None,
         batch_size: int = 4096,
     ) -> Task:
-        """Wrap a ``torch.nn.Module`` returning logits (or probabilities) per class.
+        """Wrap a ``torch.nn.Module``; ``output`` says what it returns.
 
-        Inputs are cast to the module's parameter dtype and device; the module runs in
-        eval mode under ``no_grad`` and its previous mode is restored.
+        ``"logits"`` or ``"probabilities"`` per class (k >= 2 columns); ``"binary_logit"``:
+        one logit per row of a binary classifier (explained through a sigmoid as two
+        classes); ``"regression"``: one prediction per row. A one-column module is refused
+        unless ``output`` names one of the last two. Inputs are cast to the module's
+        parameter dtype and device; the module runs in eval mode under ``no_grad`` and
+        its previous mode is restored; outputs keep the module's precision.
         """
         if not _is_torch_module(module):
             raise InvalidInputError(
@@ -276,9 +401,9 @@ class Task:
                 "a torch.nn.Module",
                 "Use Task.from_sklearn for scikit-learn models, or Task(...) for any callable.",
             )
-        if output not in ("logits", "probabilities"):
+        if output not in TORCH_OUTPUTS:
             raise InvalidInputError(
-                f"output={output!r}", "'logits' or 'probabilities'", "Say what the module returns."
+                f"output={output!r}", f"one of {TORCH_OUTPUTS}", "Say what the module returns."
             )
         raw = X
         if np.asarray(raw).ndim == 2:
@@ -315,6 +440,8 @@ class Task:
             feature_names=feature_names if feature_names is not None else cols,
             class_names=class_names,
             ground_truth=ground_truth,
+            meta={"model_output": output},
+            output_kind=_TORCH_KINDS.get(output, OutputKind.CLASSIFICATION),
         )
         task.predict(Xa[:2])
         return task
@@ -367,8 +494,17 @@ def _is_torch_module(obj: Any) -> bool:
     )
 
 
+TORCH_OUTPUTS = ("logits", "probabilities", "binary_logit", "regression")
+_TORCH_KINDS = {"binary_logit": OutputKind.BINARY_LOGIT, "regression": OutputKind.REGRESSION}
+
+
 def torch_scorer(module: Any, *, output: str = "logits", batch_size: int = 4096) -> Callable:
-    """A numpy-in, numpy-out probability scorer around a torch module."""
+    """A numpy-in, numpy-out scorer around a torch module, in the module's precision.
+
+    ``output="logits"`` gives softmax probabilities, ``"probabilities"`` the outputs as
+    they are; ``"binary_logit"`` and ``"regression"`` the raw one-column output (the
+    Task applies the sigmoid to a logit).
+    """
     import torch
 
     def predict_proba(batch: Any) -> np.ndarray:
@@ -388,11 +524,22 @@ def torch_scorer(module: Any, *, output: str = "logits", batch_size: int = 4096)
                     chunk = chunk.to(
                         device=device, dtype=dtype if chunk.is_floating_point() else None
                     )
-                    outs.append(module(chunk).float())
+                    outs.append(module(chunk))
         finally:
             for m in training:
                 m.training = True
         out = outs[0] if len(outs) == 1 else torch.cat(outs)
+        if out.dtype not in (torch.float32, torch.float64):  # half precision: numpy has no
+            out = out.float()  # bfloat16; float64 models stay float64
+        if output in _TORCH_KINDS:
+            return out.cpu().double().numpy()
+        if out.ndim != 2 or out.shape[1] < 2:
+            raise InvalidInputError(
+                f"the module returned shape {tuple(out.shape)} with output={output!r}",
+                "one column per class (at least 2)",
+                "For a one-logit binary classifier (BCE) pass output='binary_logit'; for a "
+                "regressor pass output='regression'.",
+            )
         if output == "logits":
             return softmax_rows(out)
         return out.cpu().double().numpy()

@@ -33,6 +33,7 @@ class Profile(NamedTuple):
     tokenizer: bool
     ground_truth: bool
     background: bool
+    regression: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -43,6 +44,7 @@ PROFILES: dict[str, Profile] = {
     "sentiment.tfidf": Profile(TEXT, False, True, True, True, True),
     "sentiment.transformer": Profile(TEXT, True, False, True, True, True),
     "synthetic.linear": Profile(TABULAR, True, False, False, True, True),
+    "synthetic.regression": Profile(TABULAR, True, False, False, True, True, regression=True),
 }
 
 
@@ -55,6 +57,7 @@ def profile_of(task: Any) -> Profile:
         task.tokenizer is not None,
         task.ground_truth is not None,
         task.background is not None,
+        task.is_regression,
     )
 
 
@@ -68,6 +71,7 @@ def _stand_in(task_id: str) -> SimpleNamespace:
         tokenizer=present if p.tokenizer else None,
         ground_truth=present if p.ground_truth else None,
         background=present if p.background else None,
+        is_regression=p.regression,
     )
 
 

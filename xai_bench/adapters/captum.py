@@ -219,7 +219,13 @@ METHODS: dict[str, MethodSpec] = {
 
 
 def _forward_module(task: Task, space: str) -> Any:
-    """The task's module with its output mapped to the explained space."""
+    """The task's module with its output mapped to the explained space.
+
+    A regressor's one output is explained as is (whatever ``space``). A single logit z
+    becomes two class logits: ``[-z/2, z/2]`` before the softmax (so the probabilities are
+    ``[sigmoid(-z), sigmoid(z)]``), ``[-z, z]`` in logit space (each target's log-odds).
+    """
+    import torch
     from torch import nn
 
     module = task.model
@@ -239,7 +245,11 @@ def _forward_module(task: Task, space: str) -> Any:
             self.softmax = nn.Softmax(dim=-1)
 
             self.calls, self.rows = 0, 0
-            self.applies_softmax = space == "probability" and not returns_probs
+            self.applies_softmax = (
+                space == "probability" and not returns_probs and not task.is_regression
+            )
+            self.one_logit = task.output_kind == "binary_logit"
+            self.one_output = self.one_logit or task.is_regression
 
         def forward(self, x: Any) -> Any:
             self.calls, self.rows = self.calls + 1, self.rows + len(x)
@@ -247,12 +257,18 @@ def _forward_module(task: Task, space: str) -> Any:
                 x.round().long() if task.modality is TXT and x.is_floating_point() else x
             )
             out = getattr(out, "logits", out)  # Hugging Face model outputs
+            if self.one_output:  # (n,) or (n, 1): Captum's target 0 needs a column
+                out = out.reshape(len(out), 1)
+            if self.one_logit:
+                out = torch.cat([-out, out], 1) / (2 if self.applies_softmax else 1)
             return self.softmax(out) if self.applies_softmax else out
 
     return Explained()
 
 
 def _returns_probabilities(task: Task) -> bool:
+    if task.output_kind != "classification":  # a logit or a regression value
+        return False
     declared = task.meta.get("model_output")
     if declared is not None:
         return declared == "probabilities"

@@ -110,9 +110,11 @@ class Eli5Weights(BaseExplainer):
         base: list[float] = []
         seen: list[str] = []
         for i, (x, t) in enumerate(zip(X, targets, strict=True)):
+            # a regressor has one target, named by ELI5 ("y"), not by an index
+            which = None if task.is_regression else [int(t)]
             with _recording(seen):
                 found = eli5.explain_prediction(
-                    task.model, x, feature_names=names, top=None, targets=[int(t)]
+                    task.model, x, feature_names=names, top=None, targets=which
                 )
             weights, bias = _feature_weights(_target_of(found, self.name))
             for n, w in weights.items():
@@ -162,7 +164,7 @@ class Eli5Text(BaseExplainer):
     library: ClassVar[str] = "eli5"
     capabilities: ClassVar[Capabilities] = Capabilities(
         modalities=frozenset({Modality.TEXT}),
-        requires=frozenset({Requirement.TOKENIZER}),
+        requires=frozenset({Requirement.TOKENIZER, Requirement.CLASSIFIER}),
         stochastic=True,
         output_space="log_odds",
     )
@@ -220,8 +222,9 @@ class Eli5PermutationImportance(BaseExplainer):
 
     The score is the mean probability of each reference row's predicted class, so the
     importance of a column is how much shuffling it lowers the model's confidence in its
-    own predictions. Computed on the task's inputs (the same for every batch) and
-    broadcast to each explained sample.
+    own predictions; on a regressor it is minus the mean squared change of the
+    prediction. Computed on the task's inputs (the same for every batch) and broadcast to
+    each explained sample.
 
     Parameters
     ----------
@@ -248,10 +251,17 @@ class Eli5PermutationImportance(BaseExplainer):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         pi = require("eli5.permutation_importance", "eli5")
         ref = np.asarray(task.X, dtype=np.float64)[: self.max_rows]
-        labels = scorer(ref).argmax(1)
+        if task.is_regression:  # y: the model's own predictions
+            labels = scorer(ref)[:, 0]
 
-        def score(data: np.ndarray, y: np.ndarray) -> float:
-            return float(scorer(data)[np.arange(len(y)), y].mean())
+            def score(data: np.ndarray, y: np.ndarray) -> float:
+                return -float(np.mean((scorer(data)[:, 0] - y) ** 2))
+
+        else:
+            labels = scorer(ref).argmax(1)
+
+            def score(data: np.ndarray, y: np.ndarray) -> float:
+                return float(scorer(data)[np.arange(len(y)), y].mean())
 
         base, drops = pi.get_score_importances(
             score, ref, labels, n_iter=self.n_iter, random_state=self.seed

@@ -27,7 +27,8 @@ def _weights(local_exp: list[tuple[int, float]], size: int) -> np.ndarray:
 
 
 class LimeTabular(BaseExplainer):
-    """LIME's tabular explainer with the task's background as its training data.
+    """LIME's tabular explainer with the task's background as its training data
+    (``mode="regression"`` on a regressor: the weights explain the prediction).
 
     Parameters
     ----------
@@ -65,9 +66,10 @@ class LimeTabular(BaseExplainer):
         background = task_background(task)  # finite, numeric, numpy: LIME sees no surprises
         n_features = X.shape[1]
         names = list(task.feature_names or [f"x{j}" for j in range(n_features)])
+        regression = task.is_regression
         explainer = lime_tabular.LimeTabularExplainer(
             background,
-            mode="classification",
+            mode="regression" if regression else "classification",
             feature_names=names,
             kernel_width=self.kernel_width,
             discretize_continuous=self.discretize_continuous,
@@ -81,9 +83,10 @@ class LimeTabular(BaseExplainer):
             exp = explainer.explain_instance(
                 x, scorer, labels=(int(t),), num_features=n_features, num_samples=self.n_samples
             )
-            attr[i] = _weights(exp.local_exp[int(t)], n_features)
-            scores.append(float(exp.score[int(t)] if isinstance(exp.score, dict) else exp.score))
-            intercepts.append(float(exp.intercept[int(t)]))
+            label = 1 if regression else int(t)  # LIME files a regression under label 1
+            attr[i] = _weights(exp.local_exp[label], n_features)
+            scores.append(float(exp.score[label] if isinstance(exp.score, dict) else exp.score))
+            intercepts.append(float(exp.intercept[label]))
         meta = {"constant_features": constant_columns(background)}
         return attr, {**meta, "surrogate_r2": scores, "intercepts": intercepts}
 
@@ -107,7 +110,9 @@ class LimeImage(BaseExplainer):
     name: ClassVar[str] = "lime.image"
     library: ClassVar[str] = "lime"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        modalities=frozenset({Modality.IMAGE}), stochastic=True
+        modalities=frozenset({Modality.IMAGE}),
+        requires=frozenset({Requirement.CLASSIFIER}),
+        stochastic=True,
     )
 
     def __init__(
@@ -198,7 +203,7 @@ class LimeText(BaseExplainer):
     library: ClassVar[str] = "lime"
     capabilities: ClassVar[Capabilities] = Capabilities(
         modalities=frozenset({Modality.TEXT}),
-        requires=frozenset({Requirement.TOKENIZER}),
+        requires=frozenset({Requirement.TOKENIZER, Requirement.CLASSIFIER}),
         stochastic=True,
     )
 

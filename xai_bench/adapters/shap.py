@@ -76,8 +76,8 @@ class _ValidatedOnce:
         self.task, self.scorer, self.checked = task, scorer, False
 
     def __call__(self, batch: Any) -> np.ndarray:
-        if not self.checked:
-            self.checked = True
+        if not self.checked or self.task.output_kind != "classification":
+            self.checked = True  # a logit or prediction is mapped (and checked) by the task
             return self.scorer(batch)
         self.scorer.calls += 1
         self.scorer.rows += len(batch)
@@ -281,6 +281,8 @@ def _pick(
     if isinstance(values, list):
         values = np.stack([np.asarray(v) for v in values], axis=-1)
     v = np.asarray(values, dtype=np.float64)
+    if v.shape == (len(targets), *fshape, 1):  # one model output (a logit, a regression)
+        v = v[..., 0]
     b = np.asarray(base, dtype=np.float64).reshape(-1)
     if v.shape == (len(targets), *fshape) and task.n_outputs > 1:
         attr, b = _binary_flip(v, np.resize(b, len(targets)), targets, space, task.n_outputs)
@@ -352,13 +354,16 @@ class TreeShap(BaseExplainer):
             raise IncompatibleError(f"{self.name} needs a tree ensemble: {exc}") from exc
         space = self.model_output if self.model_output != "raw" else explainer.model.tree_output
         space = {"log_odds": "log_odds", "probability": "probability"}.get(space, str(space))
+        space = task.explained_space("model") if task.is_regression else space
         return _explain_values(explainer, task, X, targets, space, info)
 
 
 def linear_coefficients(model: Any) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """(coef (k, f), intercept (k,), space) of a sklearn linear classifier or a torch Linear.
+    """(coef (k, f), intercept (k,), space) of a sklearn linear model or a torch Linear.
 
-    A two-logit torch layer becomes one log-odds row ``w1 - w0``; None for other models.
+    A two-logit torch layer becomes one log-odds row ``w1 - w0``; one row is the log-odds
+    of a binary classifier or a regressor's prediction (``Task.explained_space`` says
+    which); None for other models.
     """
     if hasattr(model, "coef_") and hasattr(model, "intercept_"):
         coef = np.atleast_2d(np.asarray(model.coef_, dtype=np.float64))
@@ -378,9 +383,11 @@ def linear_coefficients(model: Any) -> tuple[np.ndarray, np.ndarray, str] | None
 
 
 class LinearShap(BaseExplainer):
-    """Interventional linear SHAP, ``phi = w * (x - E[x])``, on the model's log-odds.
+    """Interventional linear SHAP, ``phi = w * (x - E[x])``, on the model's log-odds
+    (a regressor's prediction).
 
-    Works for scikit-learn linear classifiers (``coef_``) and a torch ``nn.Linear``.
+    Works for scikit-learn linear classifiers and regressors (``coef_``) and a torch
+    ``nn.Linear``.
 
     Parameters
     ----------
@@ -548,7 +555,8 @@ class PartitionShap(BaseExplainer):
     name: ClassVar[str] = "shap.partition"
     library: ClassVar[str] = "shap"
     capabilities: ClassVar[Capabilities] = Capabilities(
-        modalities=frozenset({Modality.TEXT}), requires=frozenset({Requirement.TOKENIZER})
+        modalities=frozenset({Modality.TEXT}),
+        requires=frozenset({Requirement.TOKENIZER, Requirement.CLASSIFIER}),
     )
 
     def __init__(self, max_evals: int = 500) -> None:

@@ -24,7 +24,7 @@ from ._common import TARGET, BaseMetric
 from .agreement import rowwise_corr
 from .base import MetricInfo, MetricResult
 from .maskers import describe, resolve_masker
-from .perturb import _mix, prepare, score_rows, tie_keys, to_space
+from .perturb import _mix, log_odds_eps, prepare, score_rows, scored_space, tie_keys, to_space
 
 __all__ = [
     "AblationKendall",
@@ -55,6 +55,7 @@ def ablation_correlation(
 
     Higher is better. ``extra["delta"]`` holds f(x) - f(x without j), (n, F), NaN on padding.
     """
+    space = scored_space(task, space)
     Xa, explanation, fill, base = _setup(task, X, explanation, baseline)
     valid = explanation.flat_mask()
     n, F = valid.shape
@@ -69,7 +70,9 @@ def ablation_correlation(
         return out
 
     p = to_space(
-        score_rows(task, Xa, explanation.targets, rows_i, removed, fill, predict=predict), space
+        score_rows(task, Xa, explanation.targets, rows_i, removed, fill, predict=predict),
+        space,
+        log_odds_eps(task),
     )
     delta = np.full((n, F), np.nan)
     delta[ii, jj] = p[:n][ii] - p[n:]
@@ -113,6 +116,7 @@ def faithfulness_correlation(
     """
     if n_runs < 2:
         raise InvalidInputError(f"n_runs={n_runs}", "at least 2 runs", "Use n_runs=100.")
+    space = scored_space(task, space)
     Xa, explanation, fill, base = _setup(task, X, explanation, baseline)
     valid = explanation.flat_mask()
     n, F = valid.shape
@@ -137,7 +141,9 @@ def faithfulness_correlation(
         return out
 
     p = to_space(
-        score_rows(task, Xa, explanation.targets, rows_i, removed, fill, predict=predict), space
+        score_rows(task, Xa, explanation.targets, rows_i, removed, fill, predict=predict),
+        space,
+        log_odds_eps(task),
     )
     delta = p[:n][:, None] - p[n:].reshape(n, n_runs)
     i_all = np.repeat(np.arange(n), n_runs)

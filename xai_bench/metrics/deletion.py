@@ -3,7 +3,8 @@
 Conventions (recorded in every result's ``params``):
 
 - target: ``explanation.targets``; y = probability of the target (``space="log_odds"``
-  optional);
+  optional); on a regressor, y = the raw prediction (no normalisation; ``flat_tol``
+  scaled to the prediction's spread);
 - ranking: signed attribution descending (``order="abs"`` optional), seeded random
   tie-break, padding never removed;
 - x = fraction of valid features removed (deletion) or inserted (insertion), K+1 points
@@ -25,7 +26,15 @@ from ..task import Task
 from ._common import FLAT_TOL, TARGET, BaseMetric
 from .base import MetricInfo, MetricResult
 from .maskers import describe, resolve_masker
-from .perturb import grid_counts, masked_scores, prepare, rank_positions, to_space
+from .perturb import (
+    grid_counts,
+    masked_scores,
+    prepare,
+    rank_positions,
+    scored_space,
+    space_conventions,
+    to_space,
+)
 
 __all__ = [
     "ABPC",
@@ -50,7 +59,14 @@ def _auc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def perturbation_setup(
-    task: Task, X: Any, explanation: Explanation, *, baseline: Any, order: str, seed: int
+    task: Task,
+    X: Any,
+    explanation: Explanation,
+    *,
+    baseline: Any,
+    order: str,
+    seed: int,
+    space: str = "probability",
 ) -> tuple[np.ndarray, Explanation, np.ndarray, np.ndarray, Any, dict[str, Any]]:
     """Inputs, explanation (with its padding mask), rank positions, valid counts, bound
     fill and the recorded conventions."""
@@ -63,6 +79,7 @@ def perturbation_setup(
         "order": f"{order} attribution, descending; ties by a random permutation (seed {seed})",
         "baseline": describe(masker),
         "seed": seed,
+        **space_conventions(task, space, FLAT_TOL),
     }
     return Xa, explanation, positions, n_valid, fill, params
 
@@ -124,8 +141,9 @@ def curve(
     """
     if kind not in KINDS:
         raise InvalidInputError(f"kind={kind!r}", f"one of {KINDS}", "Use kind='deletion'.")
+    space = scored_space(task, space)
     Xa, explanation, positions, n_valid, fill, params = perturbation_setup(
-        task, X, explanation, baseline=baseline, order=order, seed=seed
+        task, X, explanation, baseline=baseline, order=order, seed=seed, space=space
     )
     x = step_grid(steps, n_valid)
     counts = grid_counts(x, n_valid)
@@ -155,7 +173,8 @@ def curve_result(
     """Build a curve MetricResult from target probabilities ``p`` (n, K+1) on grid ``x``."""
     K = len(x) - 1
     f_x, f_base = (p[:, -1], p[:, 0]) if kind == "insertion" else (p[:, 0], p[:, -1])
-    y = to_space(p, space)
+    y = to_space(p, space, params.get("log_odds_clip", 1e-7))
+    tol = params.get("flat_tol", FLAT_TOL)  # in the prediction's units on a regressor
     return MetricResult(
         metric=f"{kind}_auc",
         scores=_auc(x, y),
@@ -163,7 +182,7 @@ def curve_result(
         x=x,
         flags={
             "degenerate": explanation.degenerate(),
-            "flat_baseline": np.abs(f_x - f_base) < FLAT_TOL,
+            "flat_baseline": np.abs(f_x - f_base) < tol,
         },
         params={
             **params,
@@ -174,7 +193,7 @@ def curve_result(
             + ("inserted" if kind == "insertion" else "removed")
             + f", {K + 1} points in [0, 1]; count = round(x * n_valid), half up",
             "auc": "trapezoid over x in [0, 1]",
-            "flat_tol": FLAT_TOL,
+            "flat_tol": tol,
         },
         extra={"f_x": f_x, "f_baseline": f_base},
     )

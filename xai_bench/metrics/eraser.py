@@ -25,7 +25,7 @@ from ..task import Task
 from ._common import FLAT_TOL, BaseMetric
 from .base import MetricInfo, MetricResult
 from .deletion import curve_result, perturbation_setup, step_grid
-from .perturb import grid_counts, masked_scores, to_space
+from .perturb import grid_counts, masked_scores, scored_space, to_space
 
 __all__ = [
     "ERASER_FRACTIONS",
@@ -51,7 +51,9 @@ def eraser_result(
     space: str,
 ) -> MetricResult:
     """Comprehensiveness or sufficiency from f(x) (n,) and the bin probabilities (n, B)."""
-    deltas = to_space(f_x, space)[:, None] - to_space(p_bins, space)
+    eps = params.get("log_odds_clip", 1e-7)
+    deltas = to_space(f_x, space, eps)[:, None] - to_space(p_bins, space, eps)
+    tol = params.get("flat_tol", FLAT_TOL)  # in the prediction's units on a regressor
     return MetricResult(
         metric=kind,
         scores=deltas.mean(axis=1),
@@ -59,7 +61,7 @@ def eraser_result(
         x=np.asarray(fractions, dtype=np.float64),
         flags={
             "degenerate": explanation.degenerate(),
-            "flat_baseline": np.abs(f_x - f_base) < FLAT_TOL,
+            "flat_baseline": np.abs(f_x - f_base) < tol,
         },
         params={
             **params,
@@ -67,7 +69,7 @@ def eraser_result(
             "bins": list(fractions),
             "count": "round(k * n_valid), half up",
             "aggregate": _AGG,
-            "flat_tol": FLAT_TOL,
+            "flat_tol": tol,
         },
         extra={"f_x": f_x, "f_baseline": f_base},
     )
@@ -92,8 +94,9 @@ def perturbation_suite(
     (sample, feature count) pair is scored once per mode (remove top / keep top).
     Results equal the separate functions with the same parameters.
     """
+    space = scored_space(task, space)
     Xa, explanation, positions, n_valid, fill, params = perturbation_setup(
-        task, X, explanation, baseline=baseline, order=order, seed=seed
+        task, X, explanation, baseline=baseline, order=order, seed=seed, space=space
     )
     x = step_grid(steps, n_valid)
     bins = grid_counts(np.asarray(fractions), n_valid)
@@ -126,8 +129,9 @@ def _eraser(
     seed: int = 0,
     predict: Callable[[Any], np.ndarray] | None = None,
 ) -> MetricResult:
+    space = scored_space(task, space)
     Xa, explanation, positions, n_valid, fill, params = perturbation_setup(
-        task, X, explanation, baseline=baseline, order=order, seed=seed
+        task, X, explanation, baseline=baseline, order=order, seed=seed, space=space
     )
     fractions = tuple(fractions)
     ends = np.column_stack([np.zeros(len(Xa), np.int64), n_valid])

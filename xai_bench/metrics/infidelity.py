@@ -27,7 +27,15 @@ from ..task import Modality, Task
 from ._common import TARGET, BaseMetric
 from .base import MetricInfo, MetricResult
 from .maskers import describe, resolve_masker
-from .perturb import MAX_CHUNK_BYTES, prepare, score_rows, tie_keys, to_space
+from .perturb import (
+    MAX_CHUNK_BYTES,
+    log_odds_eps,
+    prepare,
+    score_rows,
+    scored_space,
+    tie_keys,
+    to_space,
+)
 
 __all__ = ["Infidelity", "infidelity", "optimal_scaling_infidelity"]
 
@@ -58,6 +66,8 @@ def infidelity(
     predict: Any = None,
 ) -> MetricResult:
     """Infidelity per sample; see the module docstring. Lower is better."""
+    space = scored_space(task, space)
+    eps = log_odds_eps(task)
     Xa, explanation = prepare(task, X, explanation)
     if perturbation == "auto":
         real = task.modality in (Modality.TABULAR, Modality.IMAGE)
@@ -85,8 +95,8 @@ def infidelity(
             pert *= valid[idx, None, :]
             batch = (Xf[idx, None, :] - pert).reshape(len(idx) * m, *Xa.shape[1:])
             probs = predict(batch)[np.arange(len(idx) * m), np.repeat(explanation.targets[idx], m)]
-            d[idx] = to_space(f_x[idx], space)[:, None] - to_space(
-                probs.reshape(len(idx), m), space
+            d[idx] = to_space(f_x[idx], space, eps)[:, None] - to_space(
+                probs.reshape(len(idx), m), space, eps
             )
             e[idx] = np.einsum("bmf,bf->bm", pert, phi[idx])
         base_params = {"noise": noise}
@@ -104,7 +114,7 @@ def infidelity(
         p = score_rows(
             task, Xa, explanation.targets, rows_i, lambda sl: flatS[sl], fill, predict=predict
         )
-        p = to_space(p, space)
+        p = to_space(p, space, eps)
         d = p[:n, None] - p[n:].reshape(n, m)
         e = (S * phi[:, None, :]).sum(axis=2)
         base_params = {"subset_size": subset_size, "baseline": describe(masker)}

@@ -26,17 +26,20 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..explanation import Explanation
-from ..task import Modality, Task
+from ..task import PREDICTION, Modality, Task
 
 __all__ = [
     "MAX_CHUNK_BYTES",
     "check_inputs",
     "grid_counts",
+    "log_odds_eps",
     "masked_scores",
     "max_rows",
     "prepare",
     "rank_positions",
     "score_rows",
+    "space_conventions",
+    "scored_space",
     "stepwise_inputs",
     "tie_keys",
     "to_space",
@@ -147,12 +150,15 @@ def grid_counts(fractions: np.ndarray, n_valid: np.ndarray) -> np.ndarray:
 
 
 def prepare(task: Task, X: Any, explanation: Explanation) -> tuple[np.ndarray, Explanation]:
-    """Checked inputs, and the explanation masked to the task's features.
+    """Checked inputs, and the explanation masked to the task's features (and its
+    targets as class indices when they were given as class names).
 
     On text, padding and special tokens are never ranked or removed, whatever the
     explanation's own mask says.
     """
     Xa = check_inputs(task, X, explanation)
+    if explanation.targets.dtype.kind in "US":
+        explanation = replace(explanation, targets=task.resolve_targets(Xa, explanation.targets))
     if task.modality in (Modality.TEXT, Modality.GENERATION):
         mask = task.valid_mask(Xa) & explanation.flat_mask().reshape(Xa.shape)
         explanation = replace(explanation, mask=mask)
@@ -178,14 +184,63 @@ def check_inputs(task: Task, X: Any, explanation: Explanation) -> np.ndarray:
     return arr
 
 
-def to_space(p: np.ndarray, space: str) -> np.ndarray:
-    """Target probabilities in ``space``: unchanged, or log-odds ``log(p / (1 - p))``."""
-    if space == "probability":
+def to_space(p: np.ndarray, space: str, eps: float = _EPS) -> np.ndarray:
+    """Target outputs in ``space``: unchanged (probability, a regressor's prediction), or
+    log-odds ``log(p / (1 - p))`` with p clipped to ``[eps, 1 - eps]``."""
+    if space in ("probability", PREDICTION):
         return p
     if space == "log_odds":
-        q = np.clip(p, _EPS, 1 - _EPS)
+        q = np.clip(p, eps, 1 - eps)
         return np.log(q) - np.log1p(-q)
     raise InvalidInputError(f"space={space!r}", f"one of {SPACES}", "Use space='probability'.")
+
+
+def scored_space(task: Task, space: str) -> str:
+    """The space a metric scores on ``task``: ``space`` on a classifier; on a regressor the
+    raw prediction (the default ``"probability"`` means the model's own output there)."""
+    if space not in SPACES:
+        raise InvalidInputError(f"space={space!r}", f"one of {SPACES}", "Use space='probability'.")
+    if not task.is_regression:
+        return space
+    if space == "log_odds":
+        raise InvalidInputError(
+            f"space='log_odds' on regression task {task.name!r}",
+            "a classifier (log-odds of a probability)",
+            "Use the default space: a regressor is scored on its raw prediction.",
+        )
+    return PREDICTION
+
+
+def log_odds_eps(task: Task) -> float:
+    """The log-odds clip for ``task``: float32 resolution (1e-7), or 1e-15 for a float64
+    torch model, whose saturated probabilities are exact to that level."""
+    if task.is_torch:
+        param = next(task.model.parameters(), None)
+        if param is not None and str(param.dtype) == "torch.float64":
+            return 1e-15
+    return _EPS
+
+
+#: Rows of the task's inputs whose predictions set a regressor's scale (``flat_tol``).
+SCALE_ROWS = 256
+
+
+def space_conventions(task: Task, space: str, flat_tol: float) -> dict[str, Any]:
+    """Recorded conventions that depend on the task's output: the log-odds clip, and on a
+    regressor no normalisation (raw prediction) with ``flat_tol`` in the prediction's
+    units (relative to its spread)."""
+    if space == "log_odds":
+        return {"log_odds_clip": log_odds_eps(task)}
+    if not task.is_regression:
+        return {}
+    scale = float(np.std(task.predict(task.X[:SCALE_ROWS])[:, 0]))
+    return {
+        "normalisation": "none: y is the raw prediction (AUC in its units, not in [0, 1]); "
+        "compare explainers on the same task",
+        "flat_tol": flat_tol * scale,
+        "flat_tol_rule": f"{flat_tol} x the std of the prediction over the task's first "
+        f"{SCALE_ROWS} inputs ({scale:.4g})",
+    }
 
 
 Fill = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]

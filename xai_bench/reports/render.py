@@ -293,7 +293,9 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info) -
                     series,
                     title=f"{_pretty(m)} curve — {task}",
                     xlabel=f"fraction of features {'inserted' if ins else 'removed'}",
-                    ylabel="p(target)",
+                    ylabel="prediction"
+                    if tinfo.get("output_kind") == "regression"
+                    else "p(target)",
                     y_range=_curve_range(series),
                     bands=banded,
                 ),

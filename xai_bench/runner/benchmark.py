@@ -440,6 +440,7 @@ def _task_info(task: Any, n_samples: int) -> tuple[dict[str, Any], np.ndarray, A
         "modality": task.modality.value,
         "feature_names": list(task.feature_names) if task.feature_names else None,
         "class_names": list(task.class_names) if task.class_names else None,
+        "output_kind": str(getattr(task, "output_kind", "classification")),
         "feature_shape": list(task.feature_shape),
         "n_samples": n,
         "y": y,

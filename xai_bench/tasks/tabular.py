@@ -1,7 +1,9 @@
-"""Tabular tasks: breast cancer (torch MLP, gradient-boosted trees) and a synthetic linear task."""
+"""Tabular tasks: breast cancer (torch MLP, gradient-boosted trees), a synthetic linear
+classifier and a synthetic regressor (both with known evidence features)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -129,8 +131,69 @@ def synthetic_linear() -> Task:
     )
 
 
-def _with_accuracy(task: Task) -> Task:
-    from dataclasses import replace
+REGRESSION_EVIDENCE = 3  # features 0-2 reach the model; 3-7 are cut off
 
+
+def regression_target(X: np.ndarray) -> np.ndarray:
+    """The function ``synthetic.regression`` learns: features 0-2 only, one interaction."""
+    return 2.0 * X[:, 0] - 1.5 * X[:, 1] + X[:, 2] + 0.5 * X[:, 0] * X[:, 1]
+
+
+@cache
+def synthetic_regression() -> Task:
+    """An 8-16-1 torch MLP regressor on 8 standard-normal features; only 0-2 matter.
+
+    The first layer's weights from features 3-7 are held at exactly zero while training,
+    so those features have no effect at all: ground truth for a regressor. The explained
+    output is the prediction itself (``output_kind="regression"``).
+    """
+    import torch
+    from torch import nn
+
+    rng = np.random.default_rng(SEED + 1)
+    X_tr, X_te = rng.standard_normal((512, 8)), rng.standard_normal((256, 8))
+    y_tr, y_te = regression_target(X_tr), regression_target(X_te)
+    cut = torch.ones(16, 8)
+    cut[:, REGRESSION_EVIDENCE:] = 0.0
+
+    def build() -> nn.Module:
+        torch.manual_seed(SEED)
+        return nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 1))
+
+    def train(model: nn.Module) -> None:
+        torch.manual_seed(SEED)
+        weight = next(model.parameters())  # the first layer's (16, 8) weight
+        with torch.no_grad():
+            weight.mul_(cut)
+        hook = weight.register_hook(lambda g: g * cut)  # Adam never moves a cut weight
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        xb = torch.tensor(X_tr, dtype=torch.float32)
+        yb = torch.tensor(y_tr, dtype=torch.float32)[:, None]
+        model.train()
+        for _ in range(400):
+            opt.zero_grad()
+            nn.functional.mse_loss(model(xb), yb).backward()
+            opt.step()
+        hook.remove()
+
+    model = cached_torch("synthetic_regression_mlp", build, train)
+    truth = np.zeros(X_te.shape, dtype=bool)
+    truth[:, :REGRESSION_EVIDENCE] = True
+    task = Task.from_torch(
+        model,
+        X_te,
+        y_te,
+        feature_names=[f"x{i}" for i in range(8)],
+        background=X_tr,
+        name="synthetic.regression",
+        output="regression",
+        ground_truth=truth,
+    )
+    pred = task.predict(X_te)[:, 0]
+    r2 = 1.0 - np.mean((pred - y_te) ** 2) / np.var(y_te)
+    return replace(task, meta={**task.meta, "r2": round(float(r2), 4)})
+
+
+def _with_accuracy(task: Task) -> Task:
     acc = float((task.predicted(task.X) == task.y).mean())
     return replace(task, meta={**task.meta, "accuracy": round(acc, 4)})
