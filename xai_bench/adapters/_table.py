@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from .._params import validated_init
 from ..explainer import BaseExplainer, Capabilities
 
 __all__ = ["TableExplainer", "build_adapter"]
@@ -54,5 +55,5 @@ def build_adapter(
         TableExplainer.__init__(self, **kw)
 
     __init__.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    cls.__init__ = __init__
+    cls.__init__ = validated_init(__init__)  # parameters checked against their specs
     return cls

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._deps import require
+from .._params import Spec, choice
 from .._torch import eval_mode, model_dtype_device, seeded
 from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import Capabilities, Requirement
@@ -301,6 +302,13 @@ class CaptumExplainer(TableExplainer):
 
     library: ClassVar[str] = "captum"
     spec: ClassVar[MethodSpec]
+    param_specs: ClassVar[dict[str, Spec]] = {
+        "space": choice("probability", "logit"),
+        "baseline": Spec("array"),  # None: the task's removal value
+        "method": choice(
+            "gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"
+        ),
+    }
 
     @classmethod
     def _defaults(cls) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._deps import require
+from .._params import Spec, count
 from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import BaseExplainer, Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
@@ -107,6 +108,7 @@ class KernelShap(BaseExplainer):
     name: ClassVar[str] = "shap.kernel"
     library: ClassVar[str] = "shap"
     capabilities: ClassVar[Capabilities] = Capabilities(modalities=TABULAR, stochastic=True)
+    param_specs: ClassVar[dict[str, Spec]] = {"l1_reg": Spec("any")}  # SHAP checks its options
 
     def __init__(
         self,
@@ -220,6 +222,7 @@ class PermutationShap(_MaskerShap):
     name: ClassVar[str] = "shap.permutation"
     library: ClassVar[str] = "shap"
     shap_class: ClassVar[str] = "PermutationExplainer"
+    param_specs: ClassVar[dict[str, Spec]] = {"max_evals": count(choices=("auto",))}
     capabilities: ClassVar[Capabilities] = Capabilities(modalities=TABULAR, stochastic=True)
 
     def __init__(self, max_evals: Any = "auto", max_background: int = 100, seed: int = 0) -> None:

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._params import PARAMS, check_param
 from ..errors import InvalidInputError
 from ..explanation import Explanation
 from ..task import Task
@@ -86,9 +87,13 @@ def perturbation_setup(
 
 def step_grid(steps: int | None, n_valid: np.ndarray) -> np.ndarray:
     """The K+1 fractions 0, 1/K, ..., 1; K = ``steps`` or the number of valid features."""
-    K = int(steps) if steps is not None else int(n_valid.max())
-    if K < 1:
-        raise InvalidInputError(f"steps={steps!r}", "a positive number of steps", "Use steps=None.")
+    K = check_param(PARAMS["steps"], "steps", steps) if steps is not None else int(n_valid.max())
+    if K < 1:  # only when every sample has no valid feature
+        raise InvalidInputError(
+            f"samples without any valid feature (steps={steps!r})",
+            "at least one feature per sample that can be removed",
+            "Drop the rows that are only padding.",
+        )
     return np.linspace(0.0, 1.0, K + 1)
 
 

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._params import PARAMS, check_param
 from .._rows import row_index
 from ..errors import IncompatibleError
 from ..explanation import Explanation
@@ -40,6 +41,7 @@ def precision_at_k(
     """
     if task.ground_truth is None:  # a skip, checked before anything else
         raise IncompatibleError(f"task {task.name!r} has no ground truth (known evidence features)")
+    k = None if k is None else check_param(PARAMS["k"], "k", k)
     Xa, explanation = prepare(task, X, explanation)
     truth = _truth(task, Xa) & explanation.flat_mask()
     positions, n_valid = rank_positions(explanation, order=order, seed=seed, X=Xa)

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._params import PARAMS, Spec, check_param, positive
 from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
 from ..task import Modality, Task
@@ -77,7 +78,7 @@ def infidelity(
     F = Xf.shape[1]
     valid = explanation.flat_mask()
     phi = explanation.flat()
-    m = int(n_perturbations)
+    m = check_param(PARAMS["n_perturbations"], "n_perturbations", n_perturbations)
     fp = tie_keys(np.concatenate([phi, Xf.astype(np.float64)], axis=1), 1, seed)[:, 0]
     rngs = _sample_rngs(seed, fp)
     predict = predict or task.predict
@@ -149,6 +150,11 @@ class Infidelity(BaseMetric):
         "output drop",
         reference="Yeh et al., On the (In)fidelity and Sensitivity of Explanations, NeurIPS 2019",
     )
+    # a fraction of the features (faithfulness_correlation also takes a count)
+    param_specs: ClassVar[dict[str, Spec]] = {
+        "subset_size": Spec("float", low=0.0, low_open=True, high=1.0),
+        "noise": positive(),  # zero noise perturbs nothing
+    }
 
     def __init__(
         self,
