@@ -27,6 +27,7 @@ def as_feature_matrix(X: Any, what: str = "X") -> tuple[np.ndarray, tuple[str, .
             )
         X = X.to_numpy()
     arr = np.asarray(X)
+    check_real(arr, what)
     if arr.dtype == object or arr.dtype.kind in "USO":
         cols = _object_columns(arr)
         raise InvalidInputError(
@@ -160,3 +161,90 @@ def check_probabilities(out: Any, n_rows: int, source: str = "predict_proba") ->
             "output='logits') which does it for you.",
         )
     return arr
+
+
+_NOT_REAL = {"c": "complex numbers", "M": "dates (datetime64)", "m": "durations (timedelta64)"}
+
+
+def check_real(arr: np.ndarray, what: str) -> None:
+    """Refuse complex, datetime and timedelta arrays: a float cast would silently drop the
+    imaginary part or turn dates into counts since 1970."""
+    kind = _NOT_REAL.get(np.asarray(arr).dtype.kind)
+    if kind:
+        raise InvalidInputError(
+            f"{what} holds {kind} (dtype {np.asarray(arr).dtype})",
+            "real-valued features",
+            "Encode them as real numbers first (e.g. split complex values into real and "
+            "imaginary columns; dates into year, day of year, ...).",
+        )
+
+
+def by_task_columns(X: Any, feature_names: tuple[str, ...] | None) -> Any:
+    """A DataFrame's columns put in the task's feature order (names must match).
+
+    A frame with default integer labels (``pd.DataFrame(array)``) is positional.
+    """
+    if not hasattr(X, "columns") or feature_names is None:
+        return X
+    if list(X.columns) == list(range(X.shape[1])):
+        return X
+    cols = [str(c) for c in X.columns]
+    if cols == list(feature_names):
+        return X
+    missing = sorted(set(feature_names) - set(cols))
+    extra = sorted(set(cols) - set(feature_names))
+    if missing or extra:
+        raise InvalidInputError(
+            f"DataFrame columns missing {missing[:5]} and unexpected {extra[:5]}",
+            f"the task's {len(feature_names)} feature names",
+            "Select the task's columns (df[list(task.feature_names)]).",
+        )
+    return X.set_axis(cols, axis=1)[list(feature_names)]
+
+
+def check_task_data(
+    X: Any,
+    tabular: bool,
+    feature_names: tuple[str, ...] | None,
+    background: Any,
+    baseline: Any,
+    token_ids: bool = False,
+) -> None:
+    """A Task's arrays agree with each other: X real-valued (2-D when tabular), one name
+    per feature, background rows and the baseline of the features' shape."""
+    arr = np.asarray(X) if not hasattr(X, "dtypes") else None
+    if arr is not None:
+        check_real(arr, "X")
+        if tabular and arr.ndim != 2:
+            raise InvalidInputError(
+                f"tabular X with shape {arr.shape}",
+                "a 2-D array (n_samples, n_features)",
+                "Reshape with X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one sample.",
+            )
+    shape = tuple(np.shape(X)[1:])
+    n_features = int(np.prod(shape))
+    if feature_names is not None and not token_ids and len(feature_names) != n_features:
+        raise InvalidInputError(
+            f"{len(feature_names)} feature names for {n_features} features (X shape {shape})",
+            "one name per feature",
+            "Pass feature_names with one entry per column of X, in order.",
+        )
+    if background is not None and not token_ids:
+        bshape = np.shape(background)
+        if len(bshape) != len(shape) + 1 or tuple(bshape[1:]) != shape:
+            raise InvalidInputError(
+                f"background of shape {bshape}",
+                f"rows shaped like X's samples: (n_rows, {', '.join(map(str, shape))})",
+                "Pass background rows with the same columns (and order) as X.",
+            )
+        if not hasattr(background, "dtypes"):
+            check_real(np.asarray(background), "background")
+    if baseline is not None:
+        try:
+            np.broadcast_to(np.asarray(baseline), shape)
+        except ValueError:
+            raise InvalidInputError(
+                f"baseline of shape {np.shape(baseline)}",
+                f"a number or an array that broadcasts to one sample's shape {shape}",
+                "Pass one removal value per feature (or a single number).",
+            ) from None

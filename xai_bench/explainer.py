@@ -12,7 +12,7 @@ import numpy as np
 
 from ._deps import version
 from ._params import Parameterised
-from ._validation import as_feature_matrix, check_finite
+from ._validation import as_feature_matrix, by_task_columns, check_finite
 from .errors import IncompatibleError, InvalidInputError
 from .explanation import Explanation
 from .task import CountingScorer, Modality, Task
@@ -152,7 +152,7 @@ class BaseExplainer(Parameterised):
 
     def _check_inputs(self, task: Task, X: Any) -> np.ndarray:
         if task.modality is Modality.TABULAR:  # DataFrames, object columns, NaN named by cell
-            X = as_feature_matrix(_by_task_columns(X, task), "X")[0]
+            X = as_feature_matrix(by_task_columns(X, task.feature_names), "X")[0]
         arr = np.asarray(X)
         if arr.ndim < 2 or len(arr) == 0:
             raise InvalidInputError(
@@ -174,26 +174,3 @@ class BaseExplainer(Parameterised):
         self, task: Task, X: np.ndarray, targets: np.ndarray, scorer: CountingScorer
     ) -> np.ndarray | tuple[np.ndarray, dict[str, Any]]:
         raise NotImplementedError
-
-
-def _by_task_columns(X: Any, task: Task) -> Any:
-    """A DataFrame's columns put in the task's feature order (names must match).
-
-    A frame with default integer labels (``pd.DataFrame(array)``) is positional.
-    """
-    if not hasattr(X, "columns") or task.feature_names is None:
-        return X
-    if list(X.columns) == list(range(X.shape[1])):
-        return X
-    cols = [str(c) for c in X.columns]
-    if cols == list(task.feature_names):
-        return X
-    missing = sorted(set(task.feature_names) - set(cols))
-    extra = sorted(set(cols) - set(task.feature_names))
-    if missing or extra:
-        raise InvalidInputError(
-            f"DataFrame columns missing {missing[:5]} and unexpected {extra[:5]}",
-            f"the task's {len(task.feature_names)} feature names",
-            "Select the task's columns (df[list(task.feature_names)]).",
-        )
-    return X.set_axis(cols, axis=1)[list(task.feature_names)]

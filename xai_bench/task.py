@@ -11,7 +11,13 @@ from typing import Any
 import numpy as np
 
 from ._tokens import check_token_ids, special_token_ids
-from ._validation import as_feature_matrix, check_output_kind, check_probabilities, check_scores
+from ._validation import (
+    as_feature_matrix,
+    check_output_kind,
+    check_probabilities,
+    check_scores,
+    check_task_data,
+)
 from .errors import InvalidInputError
 
 __all__ = ["CountingScorer", "Modality", "OutputKind", "Task"]
@@ -109,6 +115,11 @@ class Task:
             )
         if self.feature_names is not None:
             object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
+        text = self.modality in (Modality.TEXT, Modality.GENERATION)
+        check_task_data(
+            self.X, self.modality is Modality.TABULAR, self.feature_names, self.background,
+            self.baseline, token_ids=text,
+        )  # fmt: skip
         if self.class_names is not None:
             object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
         if self.modality in (Modality.TEXT, Modality.GENERATION):
@@ -333,12 +344,6 @@ class Task:
         Xa, cols = as_feature_matrix(X, "X")
         bg = None if background is None else as_feature_matrix(background, "background")[0]
         names = feature_names if feature_names is not None else cols
-        if names is not None and len(names) != Xa.shape[1]:
-            raise InvalidInputError(
-                f"{len(names)} feature names for {Xa.shape[1]} columns",
-                "one name per column",
-                "Pass feature_names matching X's columns.",
-            )
         uses_frame = hasattr(estimator, "feature_names_in_")
         frame_cols = list(getattr(estimator, "feature_names_in_", []))
 
@@ -406,12 +411,13 @@ class Task:
                 f"output={output!r}", f"one of {TORCH_OUTPUTS}", "Say what the module returns."
             )
         raw = X
-        if np.asarray(raw).ndim == 2:
+        if np.ndim(raw) <= 2:  # 1-D X is refused there, with how to reshape it
             Xa, cols = as_feature_matrix(raw, "X")
         else:
-            Xa, cols = np.asarray(raw, dtype=np.float64), None
-            from ._validation import check_finite
+            from ._validation import check_finite, check_real
 
+            check_real(np.asarray(raw), "X")
+            Xa, cols = np.asarray(raw, dtype=np.float64), None
             check_finite(Xa, "X")
         mod = (
             Modality(modality)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import by_task_columns
 from ..errors import InvalidInputError
 from ..explanation import Explanation
 from ..task import PREDICTION, Modality, Task
@@ -166,8 +167,16 @@ def prepare(task: Task, X: Any, explanation: Explanation) -> tuple[np.ndarray, E
 
 
 def check_inputs(task: Task, X: Any, explanation: Explanation) -> np.ndarray:
-    """X as an array matching the explanation's samples and the task's feature shape."""
-    arr = np.asarray(X)
+    """X as an array matching the explanation's samples and the task's feature shape, with
+    valid targets and finite attributions.
+
+    A DataFrame's columns are put in the task's order by name, as ``explain`` does.
+    Attributions with NaN or inf on a feature are refused (naming the rows): no score
+    could say what they rank.
+    """
+    if task.modality is Modality.TABULAR:
+        X = by_task_columns(X, task.feature_names)
+    arr = np.array(X) if hasattr(X, "columns") else np.asarray(X)  # frames: a writable copy
     if arr.ndim < 2 or arr.shape[0] != explanation.n_samples:
         raise InvalidInputError(
             f"X with shape {arr.shape} for an explanation of {explanation.n_samples} samples",
@@ -181,7 +190,30 @@ def check_inputs(task: Task, X: Any, explanation: Explanation) -> np.ndarray:
             "one attribution per input feature of the task",
             "Explain and score inputs of the same task.",
         )
+    _check_targets(task, explanation.targets)
+    bad = np.flatnonzero((~np.isfinite(explanation.flat()) & explanation.flat_mask()).any(axis=1))
+    if len(bad):
+        raise InvalidInputError(
+            f"attributions with NaN or inf in {len(bad)} row(s): {bad[:10].tolist()}",
+            "finite attributions on every feature",
+            "Fix the explainer, or score the other rows: "
+            "explanation.subset(rows) with the matching X[rows].",
+        )
     return arr
+
+
+def _check_targets(task: Task, targets: np.ndarray) -> None:
+    """Every target indexes an output of the model (-1 would silently read the last one)."""
+    n_out = task.n_outputs
+    bad = np.flatnonzero((targets < 0) | (targets >= n_out))
+    if len(bad):
+        raise InvalidInputError(
+            f"explanation.targets {targets[bad][:5].tolist()} at rows {bad[:5].tolist()}",
+            f"output indices in [0, {n_out - 1}] (the model of task {task.name!r} has "
+            f"{n_out} outputs)",
+            "Score an explanation of this task's model (explain(task, X, targets=None) "
+            "explains the predicted class).",
+        )
 
 
 def to_space(p: np.ndarray, space: str, eps: float = _EPS) -> np.ndarray:
