@@ -1,4 +1,4 @@
-"""SHAP/LIME/ELI5 adapters: a row's attributions do not depend on the batch it came in."""
+"""Sampling and model-agnostic adapters: a row's attributions do not depend on its batch."""
 
 from __future__ import annotations
 
@@ -22,13 +22,24 @@ CASES = [
     ("eli5.explain_prediction", "sentiment.tfidf", {}),
     ("eli5.text", "sentiment.transformer", {"n_samples": 100}),
     ("eli5.permutation_importance", "breast_cancer.mlp", {"n_iter": 2, "max_rows": 40}),
+    ("random", "breast_cancer.mlp", {}),
+    ("random", "sentiment.transformer", {}),
+    ("captum.gradient_shap", "breast_cancer.mlp", {"n_samples": 8}),
+    ("captum.gradient_shap", "digits.cnn", {"n_samples": 4}),
+    ("captum.kernel_shap", "breast_cancer.mlp", {"n_samples": 64}),
+    ("captum.lime", "breast_cancer.mlp", {"n_samples": 64}),
+    ("captum.shapley_value_sampling", "breast_cancer.mlp", {"n_samples": 4}),
 ]
 
 
-@pytest.mark.parametrize(("name", "task_id", "params"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "task_id", "params"), CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES]
+)
 def test_batch_and_single_rows_agree(name, task_id, params):
     task = xb.load_task(task_id)
     X = np.asarray(task.X)[:3]
+    if name == "random":  # a row's draws must not depend on its position either
+        X = np.asarray(task.X)[:6]
     explainer = xb.get_explainer(name, **params)
     batch = explainer.explain(task, X).attributions
     for i in range(len(X)):

@@ -11,6 +11,7 @@ from _metric_toys import WEIGHTS, additive_task, explanation
 
 import xai_bench as xb
 from xai_bench import BaseExplainer, Capabilities, Modality
+from xai_bench._rng import sample_rngs
 from xai_bench.metrics.agreement import agreement_matrix, rowwise_corr
 from xai_bench.metrics.base import MetricInfo
 from xai_bench.metrics.groundtruth import precision_at_k
@@ -52,11 +53,29 @@ def test_sensitivity_max_closed_form(times_input):
     task = additive_task(X=X)
     ex = TimesInput().explain(task, X)
     res = sensitivity_max(task, X, ex, radius=0.05, n_samples=7, seed=3)
-    noise = np.random.default_rng(3).uniform(-0.05, 0.05, size=(7, 2, 3))
+    # drawn per sample from (seed, the sample's content)
+    noise = np.stack([r.uniform(-0.05, 0.05, size=(7, 3)) for r in sample_rngs(X, 3)], axis=1)
     diff = np.linalg.norm(WEIGHTS * noise, axis=2) / np.linalg.norm(WEIGHTS * X, axis=1)
     np.testing.assert_allclose(res.scores, diff.max(axis=0))
     raw = sensitivity_max(task, X, ex, radius=0.05, n_samples=7, seed=3, normalise=False)
     np.testing.assert_allclose(raw.scores, np.linalg.norm(WEIGHTS * noise, axis=2).max(0))
+
+
+@pytest.mark.parametrize("explainer", ["random", "captum.integrated_gradients"])
+def test_sensitivity_max_does_not_depend_on_batching(mlp_task, explainer):
+    # the runner scores in chunks: a stored score must not depend on chunk_size
+    X = mlp_task.X[:6]
+    ex = xb.get_explainer(explainer).explain(mlp_task, X)
+    m = xb.get_metric("sensitivity_max", n_samples=4)
+    full = m.score(mlp_task, X, ex).scores
+    single = [
+        m.score(mlp_task, X[i : i + 1], ex.subset(slice(i, i + 1))).scores[0] for i in range(6)
+    ]
+    reordered = m.score(mlp_task, X[::-1], ex.subset(slice(None, None, -1))).scores[::-1]
+    # float32 model: a batched forward pass rounds differently in its last bits
+    np.testing.assert_allclose(full, single, rtol=1e-5)
+    np.testing.assert_allclose(full, reordered, rtol=1e-5)
+    assert np.ptp(full) > 0
 
 
 def test_sensitivity_max_skips_explainers_that_cannot_reexplain(linear_task):

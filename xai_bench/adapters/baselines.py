@@ -6,6 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from .._rng import sample_rngs
 from .._rows import row_index
 from ..explainer import BaseExplainer, Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
@@ -14,7 +15,7 @@ ALL = frozenset(Modality)
 
 
 class RandomExplainer(BaseExplainer):
-    """Standard-normal attributions from a seeded generator: the control every method must beat.
+    """Standard-normal attributions, seeded per sample: the control every method must beat.
 
     Parameters
     ----------
@@ -30,7 +31,9 @@ class RandomExplainer(BaseExplainer):
     def _attribute(
         self, task: Task, X: np.ndarray, targets: np.ndarray, scorer: CountingScorer
     ) -> np.ndarray:
-        return np.random.default_rng(self.seed).standard_normal(X.shape)
+        # one generator per row, from (seed, the row's content): the same row gets the
+        # same attributions alone or in any batch
+        return np.stack([rng.standard_normal(X.shape[1:]) for rng in sample_rngs(X, self.seed)])
 
 
 class OracleExplainer(BaseExplainer):

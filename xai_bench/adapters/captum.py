@@ -68,6 +68,10 @@ class MethodSpec:
     softmax_rule : bool
         DeepLift family: Captum's softmax rule mixes the rows of a batch, so explaining
         probabilities runs one row at a time.
+    batch_rng : bool
+        Captum draws the method's random numbers for the whole batch from one generator,
+        so a row's draws would depend on the rows before it: it runs one row at a time,
+        each from the same seed.
     params may include ``patch`` (images: square pixel blocks that count as one feature,
     the usual stand-in for superpixels on small images; None = every pixel).
     kwargs : callable, optional
@@ -85,6 +89,7 @@ class MethodSpec:
     stochastic: bool = False
     delta: bool = False
     softmax_rule: bool = False
+    batch_rng: bool = False
     kwargs: Callable[[dict[str, Any], np.ndarray], dict[str, Any]] | None = field(
         default=None, repr=False
     )
@@ -163,6 +168,7 @@ METHODS: dict[str, MethodSpec] = {
         "Expected gradients over random background rows.",
         baselines="distribution",
         stochastic=True,
+        batch_rng=True,
         delta=True,
         kwargs=lambda p, X: {"n_samples": p["n_samples"], "stdevs": p["stdevs"]},
     ),
@@ -206,6 +212,7 @@ METHODS: dict[str, MethodSpec] = {
         baselines="point",
         gradient=False,
         stochastic=True,
+        batch_rng=True,
     ),
     "lime": MethodSpec(
         "Lime",
@@ -215,6 +222,7 @@ METHODS: dict[str, MethodSpec] = {
         baselines="point",
         gradient=False,
         stochastic=True,
+        batch_rng=True,
     ),
 }
 
@@ -365,25 +373,27 @@ class CaptumExplainer(TableExplainer):
         meta: dict[str, Any] = {"output_space": space, "captum_class": ctor.__name__}
         with (
             eval_mode(task.model) if task.is_torch else contextlib.nullcontext(),
-            seeded(params.get("seed")),
             warnings.catch_warnings(record=True) as caught,
         ):
             warnings.simplefilter("always")
             target = torch.as_tensor(targets).to(device)
-            # Captum's DeepLift softmax rule normalises over the whole batch, which couples
-            # samples: run it one sample at a time so a batch equals its rows
-            per_row = spec.softmax_rule and getattr(forward, "applies_softmax", False)
+            # Captum's DeepLift softmax rule normalises over the whole batch, and sampling
+            # methods draw for the whole batch, which couples samples: run them one sample
+            # at a time (each from the seed) so a batch equals its rows
+            per_row = spec.batch_rng or (
+                spec.softmax_rule and getattr(forward, "applies_softmax", False)
+            )
             try:
-                parts = [
-                    method.attribute(
-                        inputs[rows],
-                        target=target[rows],
-                        **_rows(kwargs, rows, spec.baselines == "point"),
-                    )
-                    for rows in (
-                        [slice(i, i + 1) for i in range(len(X))] if per_row else [slice(None)]
-                    )
-                ]
+                parts = []
+                for rows in [slice(i, i + 1) for i in range(len(X))] if per_row else [slice(None)]:
+                    with seeded(params.get("seed")):
+                        parts.append(
+                            method.attribute(
+                                inputs[rows],
+                                target=target[rows],
+                                **_rows(kwargs, rows, spec.baselines == "point"),
+                            )
+                        )
             except RuntimeError as exc:
                 if spec.gradient and ("grad" in str(exc) or "differentiab" in str(exc)):
                     raise IncompatibleError(

@@ -13,12 +13,12 @@ engine calls on chunks: ``fill(X_rows, removed, sample_index) -> perturbed rows`
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .._params import Parameterised
+from .._rng import sample_rngs
 from ..errors import IncompatibleError, InvalidInputError
 from ..task import Modality, Task
 from .perturb import Fill
@@ -297,24 +297,6 @@ class ImputeMasker(Masker):
             return cur.reshape(len(rows), -1)
 
         return fill
-
-
-def sample_rngs(X: np.ndarray, seed: int) -> list[np.random.Generator]:
-    """One generator per sample, seeded by (seed, the sample's content).
-
-    A sample's random draws then do not depend on its position or on the batch it is
-    scored in, so batched and one-at-a-time results agree.
-    """
-    flat = np.ascontiguousarray(np.asarray(X, dtype=np.float64).reshape(len(X), -1))
-    return [
-        np.random.default_rng(
-            [
-                seed,
-                *np.frombuffer(hashlib.blake2b(row.tobytes(), digest_size=16).digest(), np.uint32),
-            ]
-        )
-        for row in flat
-    ]
 
 
 def _neighbour_mean(img: np.ndarray) -> np.ndarray:

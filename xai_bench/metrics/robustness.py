@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._rng import sample_rngs
 from ..errors import IncompatibleError, XaiBenchError
 from ..explanation import Explanation
 from ..task import Modality, Task
@@ -63,8 +64,14 @@ def sensitivity_max(
     Xa, explanation = prepare(task, X, explanation)
     Xa = Xa.astype(np.float64)
     n = len(Xa)
-    rng = np.random.default_rng(seed)
-    noise = rng.uniform(-radius, radius, size=(n_samples, *Xa.shape))
+    # drawn per sample from (seed, its content): a score never depends on its batch
+    noise = np.stack(
+        [
+            rng.uniform(-radius, radius, size=(n_samples, *Xa.shape[1:]))
+            for rng in sample_rngs(Xa, seed)
+        ],
+        axis=1,
+    )
     Xp = (Xa[None] + noise).reshape(n_samples * n, *Xa.shape[1:])
     phi = explanation.flat()
     new = _reexplain(_explainer(explanation), task, Xp, np.tile(explanation.targets, n_samples))
@@ -79,7 +86,8 @@ def sensitivity_max(
         params={
             "radius": radius,
             "n_samples": n_samples,
-            "noise": "uniform in [-radius, radius] per feature",
+            "noise": "uniform in [-radius, radius] per feature, drawn per sample from "
+            "(seed, the sample's content)",
             "normalise": "divide by ||phi(x)||_2" if normalise else "none",
             "seed": seed,
         },
