@@ -135,7 +135,6 @@ PARAMS: dict[str, Spec] = {
     "model_output": choice("raw", "probability"),
     "feature_perturbation": choice("interventional", "tree_path_dependent"),
     "aggregate": choice("sum", "l2"),
-    "mode": choice("replace", "delete"),
 }
 
 

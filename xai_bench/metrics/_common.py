@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from .._params import Parameterised, Spec, choice
+from .._params import Parameterised
 from ..errors import IncompatibleError
 from ..explanation import Explanation
 from ..task import Task
@@ -26,7 +26,6 @@ class BaseMetric(Parameterised):
 
     info: ClassVar[MetricInfo]
     _fn: ClassVar[Callable[..., MetricResult]]
-    param_specs: ClassVar[dict[str, Spec]] = {"method": choice("pearson", "spearman", "kendall")}
 
     def score(self, task: Task, X: Any, explanation: Explanation) -> MetricResult:
         fn = getattr(type(self), "_fn", None)

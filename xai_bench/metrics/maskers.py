@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._params import Parameterised
+from .._params import Parameterised, Spec, choice
 from .._rng import sample_rngs
 from ..errors import IncompatibleError, InvalidInputError
 from ..task import Modality, Task
@@ -182,6 +182,7 @@ class TokenMasker(Masker):
     """
 
     name: ClassVar[str] = "token"
+    param_specs: ClassVar[dict[str, Spec]] = {"mode": choice("replace", "delete")}
 
     def __init__(self, token: str | int = "mask", mode: str = "replace") -> None:
         self.token = token

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._params import Spec, choice
 from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
 from ..task import Modality, Task
@@ -208,6 +209,10 @@ class ModelRandomisation(BaseMetric):
         "layers top-down (cascading, sanity check)",
         reference="Adebayo et al., Sanity Checks for Saliency Maps, NeurIPS 2018",
     )
+    param_specs: ClassVar[dict[str, Spec]] = {
+        "mode": choice(*MODES),
+        "method": choice(*METHODS, "ssim"),
+    }
 
     def __init__(
         self, mode: str = "cascading", method: str = "spearman", order: str = "abs", seed: int = 0
