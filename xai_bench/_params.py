@@ -270,7 +270,9 @@ def check_params(obj: Any) -> None:
     owner = owner if isinstance(owner, str) else getattr(getattr(obj, "info", None), "name", None)
     owner = owner or type(obj).__name__
     for name, spec in param_specs(type(obj)).items():
-        value = getattr(obj, name)
+        value = getattr(obj, name, _EMPTY)
+        if value is _EMPTY:  # stored under another name: get_params() will say so
+            continue
         checked = check_param(spec, name, value, owner)
         if checked is not value:
             setattr(obj, name, checked)

@@ -90,7 +90,12 @@ class LimeTabular(BaseExplainer):
             attr[i] = _weights(exp.local_exp[label], n_features)
             scores.append(float(exp.score[label] if isinstance(exp.score, dict) else exp.score))
             intercepts.append(float(exp.intercept[label]))
-        meta = {"constant_features": constant_columns(background)}
+        constant = constant_columns(background)
+        # without discretisation LIME samples a column that is constant in its training
+        # data from N(mean, 1) (the scaler gives it unit scale): values the data never
+        # holds. It varies in nothing the background shows, so it gets 0, as with quartiles
+        attr[:, constant] = 0.0
+        meta = {"constant_features": constant}
         return attr, {**meta, "surrogate_r2": scores, "intercepts": intercepts}
 
 
