@@ -59,7 +59,7 @@ def test_list_shows_modalities_requirements_and_missing_libraries(monkeypatch, c
     rows = {line.split()[0]: line for line in valid.splitlines() if line.strip()}
     assert rows["shap.kernel"].split()[1:] == ["tabular"]
     assert rows["shap.tree"].split()[1:] == ["tabular", "(requires", "sklearn_model)"]
-    assert rows["lime.text"].split()[1:] == ["text", "(requires", "tokenizer)"]
+    assert rows["lime.text"].split()[1:] == ["text", "(requires", "classifier,", "tokenizer)"]
     assert cli.main(["list", "tasks"]) == 0
     assert "synthetic.linear" in capsys.readouterr().out.split()
 
