@@ -160,6 +160,7 @@ def prepare(task: Task, X: Any, explanation: Explanation) -> tuple[np.ndarray, E
     Xa = check_inputs(task, X, explanation)
     if explanation.targets.dtype.kind in "US":
         explanation = replace(explanation, targets=task.resolve_targets(Xa, explanation.targets))
+    _check_targets(task, explanation.targets)  # after names became indices
     if task.modality in (Modality.TEXT, Modality.GENERATION):
         mask = task.valid_mask(Xa) & explanation.flat_mask().reshape(Xa.shape)
         explanation = replace(explanation, mask=mask)
@@ -168,7 +169,7 @@ def prepare(task: Task, X: Any, explanation: Explanation) -> tuple[np.ndarray, E
 
 def check_inputs(task: Task, X: Any, explanation: Explanation) -> np.ndarray:
     """X as an array matching the explanation's samples and the task's feature shape, with
-    valid targets and finite attributions.
+    finite attributions (``prepare`` then checks the targets).
 
     A DataFrame's columns are put in the task's order by name, as ``explain`` does.
     Attributions with NaN or inf on a feature are refused (naming the rows): no score
@@ -190,7 +191,6 @@ def check_inputs(task: Task, X: Any, explanation: Explanation) -> np.ndarray:
             "one attribution per input feature of the task",
             "Explain and score inputs of the same task.",
         )
-    _check_targets(task, explanation.targets)
     bad = np.flatnonzero((~np.isfinite(explanation.flat()) & explanation.flat_mask()).any(axis=1))
     if len(bad):
         raise InvalidInputError(
