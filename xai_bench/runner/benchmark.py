@@ -13,14 +13,14 @@ import numpy as np
 
 from ..errors import InvalidInputError
 from ..explainer import check_compatible
-from ..explanation import Explanation
 from ..registry import explainer_class, metric_class
 from .backends import Executor
 from .jobs import Component, Job, execute, explain_key, prepare, score_key
+from .load import explanation_from_row
 from .memory import parse_size
 from .progress import StageProgress
 from .results import Results
-from .store import Store, array, from_blob, to_json
+from .store import Store, array, to_json
 
 __all__ = ["Benchmark"]
 
@@ -336,19 +336,6 @@ class Benchmark:
                     raise KeyboardInterrupt
                 db.record(run_id, job, out)
                 bar.update(out["status"])
-
-
-def explanation_from_row(row: Any) -> Explanation:
-    meta = json.loads(row["meta"])
-    return Explanation(
-        attributions=array(row["attributions"]),
-        targets=array(row["targets"]),
-        explainer=row["explainer"],
-        params=json.loads(row["params"]),
-        seconds=row["seconds"],
-        meta=meta,
-        mask=from_blob(row["mask"]),
-    )
 
 
 def _component(spec: Any, resolve: Any, kind: str) -> Component:

@@ -1,23 +1,65 @@
-"""Build a Results object from the rows of one run in a Store."""
+"""Read the rows of one run in a Store back into the tables of a Results.
+
+The runner's modules import in one direction: store rows -> ``load`` (this module: row
+decoding and the tables' columns) -> ``stats`` (numbers from the tables) -> ``results``
+(``Results``, which holds the tables and calls both) -> ``benchmark``.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from ..explanation import Explanation
-from .results import CURVE_COLUMNS, EXPLANATION_COLUMNS, FAILURE_COLUMNS, SCORE_COLUMNS, Results
-from .store import Store, array, from_blob
+from .store import array, from_blob
 
+if TYPE_CHECKING:
+    from .store import Store
+
+__all__ = ["RunTables", "explanation_from_row", "read_run"]
+
+SCORE_COLUMNS = ["task", "explainer", "metric", "sample", "seed", "score"]
+CURVE_COLUMNS = ["task", "explainer", "metric", "sample", "seed", "step", "x", "y"]
+EXPLANATION_COLUMNS = [
+    "task",
+    "explainer",
+    "sample",
+    "seed",
+    "seconds",
+    "model_calls",
+    "degenerate",
+]
+FAILURE_COLUMNS = ["task", "explainer", "metric", "seed", "status", "reason"]
 JOB_COLUMNS = ["kind", "chunk", "seconds", "pid", "worker_pid"]
 
 
-def load_results(store: Store, run_id: str | None = None) -> Results:
-    """The Results of ``run_id`` (default: the most recently updated run)."""
+class RunTables(Protocol):
+    """What the statistics read from a run (``Results`` has it)."""
+
+    scores: pd.DataFrame
+    explanations: pd.DataFrame
+    metric_info: dict[str, dict[str, Any]]
+
+
+def explanation_from_row(row: Any) -> Explanation:
+    """The Explanation stored in one row of the ``explanations`` table."""
+    return Explanation(
+        attributions=array(row["attributions"]),
+        targets=array(row["targets"]),
+        explainer=row["explainer"],
+        params=json.loads(row["params"]),
+        seconds=row["seconds"],
+        meta=json.loads(row["meta"]),
+        mask=from_blob(row["mask"]),
+    )
+
+
+def read_run(store: Store, run_id: str | None = None) -> dict[str, Any]:
+    """The fields of the Results of ``run_id`` (default: the most recently updated run)."""
     if run_id is None:
         runs = store.runs()
         if not runs:
@@ -26,12 +68,13 @@ def load_results(store: Store, run_id: str | None = None) -> Results:
             raise StoreError(f"the store {str(store.path)!r} holds no runs; run a benchmark first.")
         run_id = runs[-1]
     run = store.run_row(run_id)
-    return Results(
+    explanations, attributions = _explanations(store, run_id)
+    return dict(
         scores=_scores(store, run_id),
         curves=_curves(store, run_id),
-        explanations=_explanations(store, run_id),
+        explanations=explanations,
         failures=_failures(store, run_id),
-        attributions=_attributions(store, run_id),
+        attributions=attributions,
         tasks=_tasks(store, run_id),
         metric_info=_metric_info(store, run_id),
         provenance={
@@ -96,20 +139,20 @@ def _curves(store: Store, run_id: str) -> pd.DataFrame:
     return _frame(cols, CURVE_COLUMNS)
 
 
-def _explanations(store: Store, run_id: str) -> pd.DataFrame:
+def _explanations(
+    store: Store, run_id: str
+) -> tuple[pd.DataFrame, dict[tuple[str, str, int], Explanation]]:
+    """Per-sample cost and flags, and the ``(task, explainer, seed)`` Explanations, from
+    one pass over the stored explanations (each array decoded once)."""
     cols: dict[str, list[np.ndarray]] = defaultdict(list)
+    groups: dict[tuple[str, str, int], list[tuple[np.ndarray, Explanation]]] = defaultdict(list)
     for r in store.rows(
         "SELECT * FROM explanations WHERE run_id=? ORDER BY task, explainer, seed, chunk", run_id
     ):
         samples = array(r["samples"])
         n = len(samples)
-        calls = json.loads(r["meta"]).get("model_calls")
-        expl = Explanation(
-            array(r["attributions"]),
-            array(r["targets"]),
-            r["explainer"],
-            mask=from_blob(r["mask"]),
-        )
+        expl = explanation_from_row(r)
+        calls = expl.meta.get("model_calls")
         cols["task"].append(np.full(n, r["task"], dtype=object))
         cols["explainer"].append(np.full(n, r["explainer"], dtype=object))
         cols["sample"].append(samples)
@@ -117,7 +160,8 @@ def _explanations(store: Store, run_id: str) -> pd.DataFrame:
         cols["seconds"].append(np.full(n, (r["seconds"] or 0.0) / n))
         cols["model_calls"].append(np.full(n, np.nan if calls is None else calls / n))
         cols["degenerate"].append(expl.degenerate())
-    return _frame(cols, EXPLANATION_COLUMNS)
+        groups[(r["task"], r["explainer"], r["seed"])].append((samples, expl))
+    return _frame(cols, EXPLANATION_COLUMNS), _concat(groups)
 
 
 def _failures(store: Store, run_id: str) -> pd.DataFrame:
@@ -148,16 +192,9 @@ def _job_counts(store: Store, run_id: str) -> dict[str, int]:
     return {r["status"]: r["n"] for r in rows}
 
 
-def _attributions(store: Store, run_id: str) -> dict[tuple[str, str, int], Explanation]:
-    from .benchmark import explanation_from_row
-
-    groups: dict[tuple[str, str, int], list[tuple[np.ndarray, Explanation]]] = defaultdict(list)
-    for r in store.rows(
-        "SELECT * FROM explanations WHERE run_id=? ORDER BY task, explainer, seed, chunk", run_id
-    ):
-        groups[(r["task"], r["explainer"], r["seed"])].append(
-            (array(r["samples"]), explanation_from_row(r))
-        )
+def _concat(
+    groups: dict[tuple[str, str, int], list[tuple[np.ndarray, Explanation]]],
+) -> dict[tuple[str, str, int], Explanation]:
     out = {}
     for key, parts in groups.items():
         expl = Explanation.concat([e for _, e in parts])
