@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from ..registry import explainer_class, metric_class
 from .backends import Executor
 from .jobs import _TASKS, Component, Job, execute, explain_key, prepare, resolve_task, score_key
 from .load import explanation_from_row
-from .memory import parse_size
+from .memory import memory_hint, parse_size
 from .progress import StageProgress
 from .results import Results
 from .store import Store, array, to_json
@@ -333,11 +335,78 @@ class Benchmark:
                 db.record(run_id, job, {"status": "skipped", "reason": reason})
                 bar.update("skipped")
             todo = [job for job, _ in jobs]
+            if stage == "score":  # a score job takes milliseconds: dispatch them in batches
+                todo = self._batched(todo, db, run_id, executor, bar)
             for job, out in executor.map(todo, execute, prepare):
                 if out["status"] == "interrupted":  # left missing: a resume reruns it
                     raise KeyboardInterrupt
                 db.record(run_id, job, out)
                 bar.update(out["status"])
+
+    def _batched(
+        self, jobs: list[Job], db: Store, run_id: str, executor: Executor, bar: StageProgress
+    ) -> list[Job]:
+        """Run ``jobs`` in batches, one worker call each, and record every job's own outcome.
+
+        Returns the jobs of batches that timed out or crashed as a whole, to be run again
+        one by one, so that each of them gets its own timeout and its own status.
+        """
+        workers = executor.workers or os.cpu_count() or 1
+        size = min(SCORE_BATCH, -(-len(jobs) // (4 * workers)))  # >= 4 batches per worker
+        if size < 2:
+            return jobs
+        batches = [
+            JobBatch(group[i : i + size])
+            for group in _by_task(jobs)
+            for i in range(0, len(group), size)
+        ]
+        alone: list[Job] = []
+        for batch, out in executor.map(batches, execute_batch, prepare_batch):
+            if out["status"] == "interrupted":
+                raise KeyboardInterrupt
+            if out["status"] != "ok":
+                alone.extend(batch.jobs)
+                continue
+            for job, one in zip(batch.jobs, out["outcomes"], strict=True):
+                one["pid"] = out.get("pid", one["pid"])
+                one["worker_pid"] = out.get("worker_pid", one["worker_pid"])
+                if one["status"] == "failed":
+                    one["reason"] = memory_hint(one["reason"], "failed", executor.memory_limit)
+                db.record(run_id, job, one)
+                bar.update(one["status"])
+        return alone
+
+
+# most score jobs take a few milliseconds, less than dispatching them to a worker and back
+SCORE_BATCH = 16
+
+
+@dataclass(frozen=True, eq=False)
+class JobBatch:
+    """Jobs of one task run one after the other in one worker call (``execute_batch``)."""
+
+    jobs: list[Job]
+
+    @property
+    def key(self) -> str:
+        return f"batch of {len(self.jobs)} from {self.jobs[0].key}"
+
+
+def execute_batch(batch: JobBatch) -> dict[str, Any]:
+    """``execute`` on each job of ``batch``, in order, in this process: the same numbers
+    as running them one by one, since each job builds its own metric."""
+    return {"status": "ok", "outcomes": [execute(job) for job in batch.jobs]}
+
+
+def prepare_batch(batch: JobBatch) -> None:
+    prepare(batch.jobs[0])
+
+
+def _by_task(jobs: list[Job]) -> list[list[Job]]:
+    groups: dict[str, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job.task, []).append(job)
+    return list(groups.values())
 
 
 _STORED_TASKS = "SELECT task, info FROM tasks WHERE run_id=?"
