@@ -13,6 +13,8 @@ from .load import CURVE_COLUMNS, EXPLANATION_COLUMNS, FAILURE_COLUMNS, SCORE_COL
 
 __all__ = ["Results"]
 
+SUMMARY_VIEW = ["task", "explainer", "metric", "n", "mean", "ci_low", "ci_high", "mean_rank"]
+
 
 @dataclass
 class Results:
@@ -70,6 +72,27 @@ class Results:
             )
         with Store(store) as db:
             return cls(**read_run(db, run_id))
+
+    def __repr__(self) -> str:  # one line, never the tables themselves
+        s, f = self.scores, self.failures
+        status = f["status"].value_counts() if "status" in f else pd.Series(dtype=int)
+        parts = [
+            f"run {self.provenance.get('run_id', '(not stored)')!r}",
+            *(f"{s[c].nunique()} {c}s" for c in ("task", "explainer", "metric") if c in s),
+            f"{len(s):,} scores",
+            *(f"{n} {k}" for k, n in sorted(status.items())),
+        ]
+        return f"Results({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """The summary table (mean, 95% CI, mean rank), escaped by pandas."""
+        from html import escape
+
+        table = self.summary()
+        shown = [c for c in SUMMARY_VIEW if c in table.columns]
+        return f"<p>{escape(repr(self))}</p>" + table[shown].to_html(
+            index=False, escape=True, float_format=lambda v: f"{v:.4g}", na_rep="–"
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy scores: one row per (task, explainer, metric, sample, seed)."""
