@@ -45,3 +45,47 @@ def test_fast_decoder_refuses_what_np_load_refuses():
     assert load.from_blob(None) is None
     with pytest.raises(StoreError):
         load.array(None)
+
+
+def test_curves_and_scores_read_back_row_by_row(tmp_path):
+    import json
+
+    import xai_bench as xb
+    from xai_bench.runner.store import Store
+
+    bench = xb.Benchmark(
+        ["synthetic.linear"],
+        ["random", "oracle"],
+        [("deletion_auc", {"steps": 4}), ("insertion_auc", {"steps": 6})],
+        n_samples=10,
+        chunk_size=4,  # chunks of 4, 4 and 2 samples
+        seed=[0, 3],
+        progress=False,
+        workers=1,
+    )
+    res = bench.run(tmp_path / "s.sqlite", backend="local")
+    with Store(tmp_path / "s.sqlite") as db:
+        rows = list(
+            db.rows("SELECT * FROM metric_results ORDER BY task, explainer, metric, seed, chunk")
+        )
+        score_rows = list(
+            db.rows("SELECT * FROM scores ORDER BY task, explainer, metric, seed, sample")
+        )
+    expected = [
+        (r["task"], r["explainer"], r["metric"], int(s), r["seed"], step, x, y)
+        for r in rows
+        for s, curve in zip(np_load(r["samples"]), np_load(r["curves"]), strict=True)
+        for step, (x, y) in enumerate(zip(np_load(r["x"]), curve, strict=True))
+    ]
+    got = list(res.curves.itertuples(index=False, name=None))
+    assert got == expected and len(got) == 2 * 2 * 10 * (5 + 7)
+    assert res.curves["step"].dtype == np.int64 and res.curves["x"].dtype == np.float64
+    for (_, r), row in zip(res.scores.iterrows(), score_rows, strict=True):
+        assert (r["task"], r["sample"], r["seed"], r["score"]) == (
+            row["task"],
+            row["sample"],
+            row["seed"],
+            row["score"],
+        )
+        for flag, value in json.loads(row["flags"]).items():
+            assert r[flag] == value

@@ -130,18 +130,16 @@ def read_run(store: Store, run_id: str | None = None) -> dict[str, Any]:
 
 
 def _scores(store: Store, run_id: str) -> pd.DataFrame:
-    rows = [
-        dict(r)
-        for r in store.rows(
-            "SELECT task, explainer, metric, sample, seed, score, flags FROM scores WHERE run_id=?"
-            " ORDER BY task, explainer, metric, seed, sample",
-            run_id,
-        )
-    ]
+    rows = store.conn.execute(
+        "SELECT task, explainer, metric, sample, seed, score, flags FROM scores WHERE run_id=?"
+        " ORDER BY task, explainer, metric, seed, sample",
+        (run_id,),
+    ).fetchall()
     if not rows:
         return pd.DataFrame(columns=SCORE_COLUMNS)
-    flags = pd.DataFrame([json.loads(r.pop("flags") or "{}") for r in rows])
-    df = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    # one JSON document for all the flag cells: one parse instead of one per score
+    flags = pd.DataFrame(json.loads("[" + ",".join(r[6] or "{}" for r in rows) + "]"))
+    df = pd.DataFrame([r[:6] for r in rows], columns=SCORE_COLUMNS)
     for col in flags.columns:  # flags are booleans; per-sample extras are numbers
         values = flags[col]
         if all(isinstance(v, bool) for v in values.dropna()):
@@ -159,25 +157,38 @@ def _frame(columns: dict[str, list[np.ndarray]], order: list[str]) -> pd.DataFra
 
 
 def _curves(store: Store, run_id: str) -> pd.DataFrame:
-    cols: dict[str, list[np.ndarray]] = defaultdict(list)
-    for r in store.rows(
-        "SELECT * FROM metric_results WHERE run_id=? AND curves IS NOT NULL"
-        " ORDER BY task, explainer, metric, seed, chunk",
-        run_id,
-    ):
-        y = np.asarray(array(r["curves"]), dtype=np.float64)
-        samples = array(r["samples"])
-        n, k = y.shape
+    """Long format, one row per curve point; columns built whole, not per stored row."""
+    rows = list(
+        store.rows(
+            "SELECT task, explainer, metric, seed, samples, x, curves FROM metric_results"
+            " WHERE run_id=? AND curves IS NOT NULL ORDER BY task, explainer, metric, seed, chunk",
+            run_id,
+        )
+    )
+    if not rows:
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    ys = [np.asarray(array(r["curves"]), dtype=np.float64) for r in rows]
+    xs = []
+    for r, y in zip(rows, ys, strict=True):
         x = from_blob(r["x"])
-        x = np.linspace(0, 1, k) if x is None else np.asarray(x, dtype=np.float64)
-        for name in ("task", "explainer", "metric"):
-            cols[name].append(np.full(n * k, r[name], dtype=object))
-        cols["seed"].append(np.full(n * k, r["seed"]))
-        cols["sample"].append(np.repeat(samples, k))
-        cols["step"].append(np.tile(np.arange(k), n))
-        cols["x"].append(np.tile(x, n))
-        cols["y"].append(y.reshape(-1))
-    return _frame(cols, CURVE_COLUMNS)
+        xs.append(np.linspace(0, 1, y.shape[1]) if x is None else np.asarray(x, dtype=np.float64))
+    ns = np.array([y.shape[0] for y in ys], dtype=np.int64)
+    ks = np.array([y.shape[1] for y in ys], dtype=np.int64)
+    points = ns * ks  # curve points per stored row
+    k_of_sample = np.repeat(ks, ns)
+    first_step = np.repeat(np.cumsum(k_of_sample) - k_of_sample, k_of_sample)
+    step = np.arange(int(points.sum()), dtype=np.int64) - first_step
+    x_start = np.repeat(np.cumsum(ks) - ks, points)
+    cols = {
+        name: np.repeat(np.array([r[name] for r in rows], dtype=object), points)
+        for name in ("task", "explainer", "metric")
+    }
+    cols["seed"] = np.repeat(np.array([r["seed"] for r in rows]), points)
+    cols["sample"] = np.repeat(np.concatenate([array(r["samples"]) for r in rows]), k_of_sample)
+    cols["step"] = step
+    cols["x"] = np.concatenate(xs)[x_start + step]
+    cols["y"] = np.concatenate([y.reshape(-1) for y in ys])
+    return pd.DataFrame({c: cols[c] for c in CURVE_COLUMNS})
 
 
 def _explanations(
