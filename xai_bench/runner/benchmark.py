@@ -225,7 +225,9 @@ class Benchmark:
                         continue
                     if reason is False:
                         caps = getattr(e.cls, "capabilities", None)
-                        reason = check_compatible(caps, t.task, e.label) if caps else None
+                        reason = (
+                            check_compatible(caps, t.task, e.label) if caps is not None else None
+                        )
                     if reason:
                         job = Job(
                             skip_key,
