@@ -75,6 +75,44 @@ class Explanation:
         object.__setattr__(self, "params", dict(self.params))
         object.__setattr__(self, "meta", dict(self.meta))
 
+    def __repr__(self) -> str:  # one line, never the arrays themselves
+        from ._repr import head
+
+        parts = [
+            repr(self.explainer),
+            f"{self.n_samples} samples x {self.feature_shape}",
+            f"targets={head(self.targets.tolist())}",
+            f"{self.seconds:.3g} s",
+        ]
+        if self.mask is not None:
+            parts.append(f"{int(self.mask.sum())} of {self.mask.size} entries real (masked)")
+        return f"Explanation({', '.join(parts)})"
+
+    def _repr_html_(self, max_samples: int = 8, top: int = 10) -> str:
+        """Per sample: the target and the ``top`` features by |attribution|, coloured by
+        sign (red: for the target, blue: against), as the report's per-sample view."""
+        from html import escape
+
+        flat, mask = self.flat(), self.flat_mask()
+        scale = float(np.abs(np.where(mask, flat, 0.0)).max()) or 1.0
+        rows = []
+        for i in range(min(self.n_samples, max_samples)):
+            real = np.flatnonzero(mask[i])
+            order = real[np.argsort(-np.abs(flat[i, real]), kind="stable")[:top]]
+            cells = "".join(_feature_cell(self.feature_shape, j, flat[i, j], scale) for j in order)
+            rows.append(f"<tr><td>{i}</td><td>{int(self.targets[i])}</td><td>{cells}</td></tr>")
+        more = self.n_samples - max_samples
+        caption = (
+            f"{self.explainer}: {self.n_samples} sample(s) x {self.feature_shape},"
+            f" {self.seconds:.3g} s" + (f"; first {max_samples} shown" if more > 0 else "")
+        )
+        params = ", ".join(f"{escape(str(k))}={escape(repr(v))}" for k, v in self.params.items())
+        return (
+            f"<table><caption>{escape(caption)}<br><small>{params}</small></caption>"
+            f"<tr><th>sample</th><th>target</th><th>top {top} features by |attribution|</th></tr>"
+            f"{''.join(rows)}</table>"
+        )
+
     @property
     def n_samples(self) -> int:
         return int(self.attributions.shape[0])
@@ -126,3 +164,15 @@ class Explanation:
             seconds=float(sum(p.seconds for p in parts)),
             mask=None if all(p.mask is None for p in parts) else np.concatenate(masks),
         )
+
+
+def _feature_cell(shape: tuple[int, ...], j: int, value: float, scale: float) -> str:
+    """One feature as a coloured chip: its index (per axis) and its attribution."""
+    index = np.unravel_index(j, shape)
+    name = str(int(index[0])) if len(index) == 1 else str(tuple(int(k) for k in index))
+    alpha = min(1.0, abs(value) / scale)
+    rgb = "214,39,40" if value > 0 else "31,119,180"
+    return (
+        f'<span style="background:rgba({rgb},{alpha:.2f});padding:0 4px;margin:1px;'
+        f'display:inline-block" title="{value:.4g}">{name}: {value:.3g}</span>'
+    )

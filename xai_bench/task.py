@@ -125,6 +125,20 @@ class Task:
         if self.modality in (Modality.TEXT, Modality.GENERATION):
             check_token_ids(self)
 
+    def __repr__(self) -> str:  # one line, never the arrays themselves
+        from ._repr import describe_array, head
+
+        parts = [repr(self.name), str(self.modality.value), f"X={describe_array(self.X)}"]
+        if self.class_names:
+            parts.append(f"classes={head(self.class_names)}")
+        if self.feature_names:
+            parts.append(f"features={head(self.feature_names)}")
+        if self.model is not None:
+            parts.append(f"model={type(self.model).__name__}")
+        if self.ground_truth is not None:
+            parts.append("ground_truth")
+        return f"Task({', '.join(parts)})"
+
     # -- scoring ---------------------------------------------------------------------
     def predict(self, X: Any) -> np.ndarray:
         """Validated outputs for a batch: float64 ``(n, n_outputs)``.

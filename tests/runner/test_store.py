@@ -65,7 +65,7 @@ def test_explanation_payload_round_trips(tmp_path):
         mask=np.array([[1, 1, 0, 0], [1, 1, 1, 1]], dtype=bool),
     )
     db.record("r", job(0, "explain"), {"status": "ok", "explanation": expl, "seconds": 0.5})
-    from xai_bench.runner.benchmark import explanation_from_row
+    from xai_bench.runner.load import explanation_from_row
 
     row = next(db.rows("SELECT * FROM explanations"))
     back = explanation_from_row(row)

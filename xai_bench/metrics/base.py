@@ -63,6 +63,17 @@ class MetricResult:
     def mean(self) -> float:
         return float(np.mean(self.scores))
 
+    def __repr__(self) -> str:  # one line, never the arrays themselves
+        from .._repr import describe_array, head, mean_text
+
+        parts = [repr(self.metric), f"n={np.size(self.scores)}", f"mean={mean_text(self.scores)}"]
+        if self.curves is not None:
+            parts.append(f"curves={describe_array(np.asarray(self.curves))}")
+        flagged = {k: int(np.sum(v)) for k, v in self.flags.items() if np.any(v)}
+        if flagged:
+            parts.append(f"flags={head(f'{k}:{n}' for k, n in flagged.items())}")
+        return f"MetricResult({', '.join(parts)})"
+
 
 @runtime_checkable
 class Metric(Protocol):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +18,12 @@ from ..explainer import check_compatible
 from ..explanation import Explanation
 from ..registry import explainer_class, metric_class
 from .backends import Executor
-from .jobs import Component, Job, execute, explain_key, prepare, score_key
-from .memory import parse_size
+from .jobs import _TASKS, Component, Job, execute, explain_key, prepare, resolve_task, score_key
+from .load import explanation_from_row
+from .memory import memory_hint, parse_size
 from .progress import StageProgress
 from .results import Results
-from .store import Store, array, from_blob, to_json
+from .store import Store, array, to_json
 
 __all__ = ["Benchmark"]
 
@@ -96,23 +99,10 @@ class Benchmark:
             return [int(self.seed)]
         return [int(s) for s in self.seed]
 
-    def _tasks(self) -> list[tuple[str, Any, Any]]:
-        from .jobs import _TASKS, resolve_task
-
-        out = []
-        for ref in self.tasks:
-            task = resolve_task(ref)  # cached: forked jobs inherit the loaded task
-            if not hasattr(task, "modality") or not hasattr(task, "X"):
-                raise InvalidInputError(
-                    f"task {ref!r} of type {type(ref).__name__}",
-                    "a task id or a xai_bench.Task",
-                    "See `xai-bench list tasks`.",
-                )
-            label = ref if isinstance(ref, str) else task.name
-            _TASKS[label] = task
-            # forked workers find the task by label; dask workers need the object itself
-            out.append((label, ref if isinstance(ref, str) else task, task))
-        _unique([label for label, _, _ in out], "task")
+    def _tasks(self) -> list[_GridTask]:
+        """The grid's tasks by label; an id is loaded only when something needs the task."""
+        out = [_GridTask(ref) for ref in self.tasks]
+        _unique([t.label for t in out], "task")
         return out
 
     def explainer_components(self) -> list[Component]:
@@ -127,7 +117,7 @@ class Benchmark:
     def config(self) -> dict[str, Any]:
         """What determines the numbers; its hash names the run."""
         return {
-            "tasks": [label for label, _, _ in self._tasks()],
+            "tasks": [t.label for t in self._tasks()],
             "explainers": [_describe(c) for c in self.explainer_components()],
             "metrics": [_describe(c) for c in self.metric_components()],
             "n_samples": self.n_samples,
@@ -188,9 +178,13 @@ class Benchmark:
         elif retry_failed:
             db.forget_failures(run_id)
         db.start_run(run_id, config, prov)
-        for label, _, task in tasks:
-            info, X, truth = _task_info(task, self.n_samples)
-            db.put_task(run_id, label, info, X, truth)
+        stored = {r["task"]: json.loads(r["info"]) for r in db.rows(_STORED_TASKS, run_id)}
+        for t in tasks:
+            if t.label in stored:  # a resumed run: the task's rows are already there
+                t.info = stored[t.label]
+            else:
+                t.info, X, truth = _task_info(t.task, self.n_samples)
+                db.put_task(run_id, t.label, t.info, X, truth)
         for m in metrics:
             db.put_metric_info(run_id, m.label, _metric_info(m))
 
@@ -206,42 +200,52 @@ class Benchmark:
         return Results.load(db, run_id)
 
     def _explain_jobs(
-        self, tasks: list, explainers: list[Component], done: set[str], backend: str
+        self, tasks: list[_GridTask], explainers: list[Component], done: set[str], backend: str
     ) -> tuple[list, list]:
-        """Explain jobs still to run, and one skip per pair an explainer cannot serve."""
+        """Explain jobs still to run, and one skip per pair an explainer cannot serve.
+
+        A task is loaded only for a (task, explainer, seed) with a job missing, so that
+        resuming a finished run loads no model.
+        """
         jobs: list = []
         skips: list = []
-        for label, ref, task in tasks:
-            n = min(self.n_samples, len(task.X))
+        for t in tasks:
+            label = t.label
+            n = int(t.info["n_samples"])
             starts = range(0, n, self.chunk_size)
             chunks = [np.arange(s, min(s + self.chunk_size, n)) for s in starts]
+            # forked workers find the task by label; dask workers need the object
+            task_ref = label if backend != "dask" else t.ref
             for e in explainers:
-                caps = getattr(e.cls, "capabilities", None)
-                reason = check_compatible(caps, task, e.label) if caps is not None else None
+                reason: str | None | bool = False  # False: not checked yet
                 for seed in self.seeds:
-                    if reason:
-                        key = explain_key(label, e.label, -1, seed)
-                        if key not in done:
-                            job = Job(
-                                key,
-                                "explain",
-                                label,
-                                label,
-                                e.label,
-                                -1,
-                                seed,
-                                np.arange(n),
-                                explainer_spec=e,
-                            )
-                            skips.append((job, reason))
+                    keys = [explain_key(label, e.label, c, seed) for c in range(len(chunks))]
+                    skip_key = explain_key(label, e.label, -1, seed)
+                    if skip_key in done or all(k in done for k in keys):
                         continue
-                    # forked workers find the task by label; dask workers need the object
-                    task_ref = label if backend != "dask" else ref
+                    if reason is False:
+                        caps = getattr(e.cls, "capabilities", None)
+                        reason = (
+                            check_compatible(caps, t.task, e.label) if caps is not None else None
+                        )
+                    if reason:
+                        job = Job(
+                            skip_key,
+                            "explain",
+                            label,
+                            label,
+                            e.label,
+                            -1,
+                            seed,
+                            np.arange(n),
+                            explainer_spec=e,
+                        )
+                        skips.append((job, reason))
+                        continue
                     for c, samples in enumerate(chunks):
-                        key = explain_key(label, e.label, c, seed)
-                        if key not in done:
+                        if keys[c] not in done:
                             job = Job(
-                                key,
+                                keys[c],
                                 "explain",
                                 label,
                                 task_ref,
@@ -264,22 +268,23 @@ class Benchmark:
         executor: Executor,
     ) -> None:
         done = db.done_keys(run_id)
-        task_by = {label: (ref, task) for label, ref, task in tasks}
+        task_by = {t.label: t for t in tasks}
         wanted = {e.label for e in explainers}
         jobs, skips = [], []
         for row in db.rows("SELECT * FROM explanations WHERE run_id=? ORDER BY key", run_id):
             if row["task"] not in task_by or row["explainer"] not in wanted:
                 continue
-            ref, task = task_by[row["task"]]
-            expl = explanation_from_row(row)
+            t = task_by[row["task"]]
+            ref, modality = t.ref, t.info["modality"]
+            expl: Explanation | None = None  # decoded only when a job needs it
             samples = array(row["samples"])
             for m in metrics:
                 info = getattr(m.cls, "info", None)
-                if info is not None and task.modality not in info.modalities:
+                if info is not None and modality not in {x.value for x in info.modalities}:
                     key = score_key(row["task"], row["explainer"], m.label, -1, row["seed"])
                     if key not in done:  # one skip per pair and seed, not per chunk
                         done.add(key)
-                        reason = f"metric {m.label} does not support {task.modality.value} tasks"
+                        reason = f"metric {m.label} does not support {modality} tasks"
                         skips.append(
                             (
                                 Job(
@@ -301,6 +306,7 @@ class Benchmark:
                 key = score_key(row["task"], row["explainer"], m.label, row["chunk"], row["seed"])
                 if key in done:
                     continue
+                expl = expl or explanation_from_row(row)
                 job = Job(
                     key,
                     "score",
@@ -331,24 +337,112 @@ class Benchmark:
                 db.record(run_id, job, {"status": "skipped", "reason": reason})
                 bar.update("skipped")
             todo = [job for job, _ in jobs]
+            if stage == "score":  # a score job takes milliseconds: dispatch them in batches
+                todo = self._batched(todo, db, run_id, executor, bar)
             for job, out in executor.map(todo, execute, prepare):
                 if out["status"] == "interrupted":  # left missing: a resume reruns it
                     raise KeyboardInterrupt
                 db.record(run_id, job, out)
                 bar.update(out["status"])
 
+    def _batched(
+        self, jobs: list[Job], db: Store, run_id: str, executor: Executor, bar: StageProgress
+    ) -> list[Job]:
+        """Run ``jobs`` in batches, one worker call each, and record every job's own outcome.
 
-def explanation_from_row(row: Any) -> Explanation:
-    meta = json.loads(row["meta"])
-    return Explanation(
-        attributions=array(row["attributions"]),
-        targets=array(row["targets"]),
-        explainer=row["explainer"],
-        params=json.loads(row["params"]),
-        seconds=row["seconds"],
-        meta=meta,
-        mask=from_blob(row["mask"]),
-    )
+        Returns the jobs of batches that timed out or crashed as a whole, to be run again
+        one by one, so that each of them gets its own timeout and its own status.
+        """
+        workers = executor.workers or os.cpu_count() or 1
+        size = min(SCORE_BATCH, -(-len(jobs) // (4 * workers)))  # >= 4 batches per worker
+        if size < 2:
+            return jobs
+        batches = [
+            JobBatch(group[i : i + size])
+            for group in _by_task(jobs)
+            for i in range(0, len(group), size)
+        ]
+        alone: list[Job] = []
+        for batch, out in executor.map(batches, execute_batch, prepare_batch):
+            if out["status"] == "interrupted":
+                raise KeyboardInterrupt
+            if out["status"] != "ok":
+                alone.extend(batch.jobs)
+                continue
+            for job, one in zip(batch.jobs, out["outcomes"], strict=True):
+                one["pid"] = out.get("pid", one["pid"])
+                one["worker_pid"] = out.get("worker_pid", one["worker_pid"])
+                if one["status"] == "failed":
+                    one["reason"] = memory_hint(one["reason"], "failed", executor.memory_limit)
+                db.record(run_id, job, one)
+                bar.update(one["status"])
+        return alone
+
+
+# most score jobs take a few milliseconds, less than dispatching them to a worker and back
+SCORE_BATCH = 16
+
+
+@dataclass(frozen=True, eq=False)
+class JobBatch:
+    """Jobs of one task run one after the other in one worker call (``execute_batch``)."""
+
+    jobs: list[Job]
+
+    @property
+    def key(self) -> str:
+        return f"batch of {len(self.jobs)} from {self.jobs[0].key}"
+
+
+def execute_batch(batch: JobBatch) -> dict[str, Any]:
+    """``execute`` on each job of ``batch``, in order, in this process: the same numbers
+    as running them one by one, since each job builds its own metric."""
+    return {"status": "ok", "outcomes": [execute(job) for job in batch.jobs]}
+
+
+def prepare_batch(batch: JobBatch) -> None:
+    prepare(batch.jobs[0])
+
+
+def _by_task(jobs: list[Job]) -> list[list[Job]]:
+    groups: dict[str, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job.task, []).append(job)
+    return list(groups.values())
+
+
+_STORED_TASKS = "SELECT task, info FROM tasks WHERE run_id=?"
+
+
+class _GridTask:
+    """A task of the grid: its label, how jobs refer to it, and the task once loaded."""
+
+    def __init__(self, ref: Any) -> None:
+        self.ref = ref
+        self.info: dict[str, Any] = {}  # what the store keeps of it (_task_info)
+        self._task: Any = None
+        if not isinstance(ref, str):
+            self._check(ref)
+            self._task = ref
+        self.label = ref if isinstance(ref, str) else ref.name
+        if self._task is not None:  # forked workers find the task by label
+            _TASKS[self.label] = self._task
+
+    @property
+    def task(self) -> Any:
+        if self._task is None:
+            self._task = self._check(resolve_task(self.ref))  # cached in this process
+            _TASKS[self.label] = self._task
+        return self._task
+
+    def _check(self, task: Any) -> Any:
+        if not hasattr(task, "modality") or not hasattr(task, "X"):
+            raise InvalidInputError(
+                f"task {self.ref!r} of type {type(self.ref).__name__}",
+                "a task id or a xai_bench.Task",
+                "See `xai-bench list tasks`.",
+            )
+        return task
 
 
 def _component(spec: Any, resolve: Any, kind: str) -> Component:

@@ -1,23 +1,106 @@
-"""Build a Results object from the rows of one run in a Store."""
+"""Read the rows of one run in a Store back into the tables of a Results.
+
+The runner's modules import in one direction: store rows -> ``load`` (this module: row
+decoding and the tables' columns) -> ``stats`` (numbers from the tables) -> ``results``
+(``Results``, which holds the tables and calls both) -> ``benchmark``.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 from collections import defaultdict
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from ..explanation import Explanation
-from .results import CURVE_COLUMNS, EXPLANATION_COLUMNS, FAILURE_COLUMNS, SCORE_COLUMNS, Results
-from .store import Store, array, from_blob
+from .store import array as _checked_array
+from .store import from_blob as _np_load
 
+if TYPE_CHECKING:
+    from .store import Store
+
+__all__ = ["RunTables", "explanation_from_row", "read_run"]
+
+SCORE_COLUMNS = ["task", "explainer", "metric", "sample", "seed", "score"]
+CURVE_COLUMNS = ["task", "explainer", "metric", "sample", "seed", "step", "x", "y"]
+EXPLANATION_COLUMNS = [
+    "task",
+    "explainer",
+    "sample",
+    "seed",
+    "seconds",
+    "model_calls",
+    "degenerate",
+]
+FAILURE_COLUMNS = ["task", "explainer", "metric", "seed", "status", "reason"]
 JOB_COLUMNS = ["kind", "chunk", "seconds", "pid", "worker_pid"]
 
 
-def load_results(store: Store, run_id: str | None = None) -> Results:
-    """The Results of ``run_id`` (default: the most recently updated run)."""
+_NPY_1_0 = b"\x93NUMPY\x01\x00"
+
+
+@lru_cache(maxsize=1024)
+def _npy_header(prefix: bytes) -> tuple[tuple[int, ...], bool, np.dtype]:
+    f = io.BytesIO(prefix)
+    np.lib.format.read_magic(f)
+    return np.lib.format.read_array_header_1_0(f)
+
+
+def from_blob(blob: bytes | None) -> np.ndarray | None:
+    """``store.from_blob``, five times faster on a run's thousands of small arrays.
+
+    A run stores a few distinct array headers many times: each is parsed once, then the
+    data is read with ``frombuffer`` (a copy, as ``np.load`` gives). Anything else (other
+    format versions, object dtypes, a damaged blob) goes to ``store.from_blob``.
+    """
+    if blob is None or not blob.startswith(_NPY_1_0):
+        return _np_load(blob)
+    end = 10 + int.from_bytes(blob[8:10], "little")
+    try:
+        shape, fortran, dtype = _npy_header(bytes(blob[:end]))
+        if dtype.hasobject:
+            return _np_load(blob)
+        data = np.frombuffer(blob, dtype=dtype, offset=end, count=int(np.prod(shape)))
+        if end + data.nbytes != len(blob):
+            return _np_load(blob)
+        return data.reshape(shape, order="F" if fortran else "C").copy(order="K")
+    except ValueError:
+        return _np_load(blob)
+
+
+def array(blob: bytes) -> np.ndarray:
+    """``from_blob`` for columns that always hold an array."""
+    out = from_blob(blob)
+    return _checked_array(blob) if out is None else out
+
+
+class RunTables(Protocol):
+    """What the statistics read from a run (``Results`` has it)."""
+
+    scores: pd.DataFrame
+    explanations: pd.DataFrame
+    metric_info: dict[str, dict[str, Any]]
+
+
+def explanation_from_row(row: Any) -> Explanation:
+    """The Explanation stored in one row of the ``explanations`` table."""
+    return Explanation(
+        attributions=array(row["attributions"]),
+        targets=array(row["targets"]),
+        explainer=row["explainer"],
+        params=json.loads(row["params"]),
+        seconds=row["seconds"],
+        meta=json.loads(row["meta"]),
+        mask=from_blob(row["mask"]),
+    )
+
+
+def read_run(store: Store, run_id: str | None = None) -> dict[str, Any]:
+    """The fields of the Results of ``run_id`` (default: the most recently updated run)."""
     if run_id is None:
         runs = store.runs()
         if not runs:
@@ -26,12 +109,13 @@ def load_results(store: Store, run_id: str | None = None) -> Results:
             raise StoreError(f"the store {str(store.path)!r} holds no runs; run a benchmark first.")
         run_id = runs[-1]
     run = store.run_row(run_id)
-    return Results(
+    explanations, attributions = _explanations(store, run_id)
+    return dict(
         scores=_scores(store, run_id),
         curves=_curves(store, run_id),
-        explanations=_explanations(store, run_id),
+        explanations=explanations,
         failures=_failures(store, run_id),
-        attributions=_attributions(store, run_id),
+        attributions=attributions,
         tasks=_tasks(store, run_id),
         metric_info=_metric_info(store, run_id),
         provenance={
@@ -46,18 +130,16 @@ def load_results(store: Store, run_id: str | None = None) -> Results:
 
 
 def _scores(store: Store, run_id: str) -> pd.DataFrame:
-    rows = [
-        dict(r)
-        for r in store.rows(
-            "SELECT task, explainer, metric, sample, seed, score, flags FROM scores WHERE run_id=?"
-            " ORDER BY task, explainer, metric, seed, sample",
-            run_id,
-        )
-    ]
+    rows = store.conn.execute(
+        "SELECT task, explainer, metric, sample, seed, score, flags FROM scores WHERE run_id=?"
+        " ORDER BY task, explainer, metric, seed, sample",
+        (run_id,),
+    ).fetchall()
     if not rows:
         return pd.DataFrame(columns=SCORE_COLUMNS)
-    flags = pd.DataFrame([json.loads(r.pop("flags") or "{}") for r in rows])
-    df = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    # one JSON document for all the flag cells: one parse instead of one per score
+    flags = pd.DataFrame(json.loads("[" + ",".join(r[6] or "{}" for r in rows) + "]"))
+    df = pd.DataFrame([r[:6] for r in rows], columns=SCORE_COLUMNS)
     for col in flags.columns:  # flags are booleans; per-sample extras are numbers
         values = flags[col]
         if all(isinstance(v, bool) for v in values.dropna()):
@@ -75,41 +157,54 @@ def _frame(columns: dict[str, list[np.ndarray]], order: list[str]) -> pd.DataFra
 
 
 def _curves(store: Store, run_id: str) -> pd.DataFrame:
-    cols: dict[str, list[np.ndarray]] = defaultdict(list)
-    for r in store.rows(
-        "SELECT * FROM metric_results WHERE run_id=? AND curves IS NOT NULL"
-        " ORDER BY task, explainer, metric, seed, chunk",
-        run_id,
-    ):
-        y = np.asarray(array(r["curves"]), dtype=np.float64)
-        samples = array(r["samples"])
-        n, k = y.shape
+    """Long format, one row per curve point; columns built whole, not per stored row."""
+    rows = list(
+        store.rows(
+            "SELECT task, explainer, metric, seed, samples, x, curves FROM metric_results"
+            " WHERE run_id=? AND curves IS NOT NULL ORDER BY task, explainer, metric, seed, chunk",
+            run_id,
+        )
+    )
+    if not rows:
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    ys = [np.asarray(array(r["curves"]), dtype=np.float64) for r in rows]
+    xs = []
+    for r, y in zip(rows, ys, strict=True):
         x = from_blob(r["x"])
-        x = np.linspace(0, 1, k) if x is None else np.asarray(x, dtype=np.float64)
-        for name in ("task", "explainer", "metric"):
-            cols[name].append(np.full(n * k, r[name], dtype=object))
-        cols["seed"].append(np.full(n * k, r["seed"]))
-        cols["sample"].append(np.repeat(samples, k))
-        cols["step"].append(np.tile(np.arange(k), n))
-        cols["x"].append(np.tile(x, n))
-        cols["y"].append(y.reshape(-1))
-    return _frame(cols, CURVE_COLUMNS)
+        xs.append(np.linspace(0, 1, y.shape[1]) if x is None else np.asarray(x, dtype=np.float64))
+    ns = np.array([y.shape[0] for y in ys], dtype=np.int64)
+    ks = np.array([y.shape[1] for y in ys], dtype=np.int64)
+    points = ns * ks  # curve points per stored row
+    k_of_sample = np.repeat(ks, ns)
+    first_step = np.repeat(np.cumsum(k_of_sample) - k_of_sample, k_of_sample)
+    step = np.arange(int(points.sum()), dtype=np.int64) - first_step
+    x_start = np.repeat(np.cumsum(ks) - ks, points)
+    cols = {
+        name: np.repeat(np.array([r[name] for r in rows], dtype=object), points)
+        for name in ("task", "explainer", "metric")
+    }
+    cols["seed"] = np.repeat(np.array([r["seed"] for r in rows]), points)
+    cols["sample"] = np.repeat(np.concatenate([array(r["samples"]) for r in rows]), k_of_sample)
+    cols["step"] = step
+    cols["x"] = np.concatenate(xs)[x_start + step]
+    cols["y"] = np.concatenate([y.reshape(-1) for y in ys])
+    return pd.DataFrame({c: cols[c] for c in CURVE_COLUMNS})
 
 
-def _explanations(store: Store, run_id: str) -> pd.DataFrame:
+def _explanations(
+    store: Store, run_id: str
+) -> tuple[pd.DataFrame, dict[tuple[str, str, int], Explanation]]:
+    """Per-sample cost and flags, and the ``(task, explainer, seed)`` Explanations, from
+    one pass over the stored explanations (each array decoded once)."""
     cols: dict[str, list[np.ndarray]] = defaultdict(list)
+    groups: dict[tuple[str, str, int], list[tuple[np.ndarray, Explanation]]] = defaultdict(list)
     for r in store.rows(
         "SELECT * FROM explanations WHERE run_id=? ORDER BY task, explainer, seed, chunk", run_id
     ):
         samples = array(r["samples"])
         n = len(samples)
-        calls = json.loads(r["meta"]).get("model_calls")
-        expl = Explanation(
-            array(r["attributions"]),
-            array(r["targets"]),
-            r["explainer"],
-            mask=from_blob(r["mask"]),
-        )
+        expl = explanation_from_row(r)
+        calls = expl.meta.get("model_calls")
         cols["task"].append(np.full(n, r["task"], dtype=object))
         cols["explainer"].append(np.full(n, r["explainer"], dtype=object))
         cols["sample"].append(samples)
@@ -117,7 +212,8 @@ def _explanations(store: Store, run_id: str) -> pd.DataFrame:
         cols["seconds"].append(np.full(n, (r["seconds"] or 0.0) / n))
         cols["model_calls"].append(np.full(n, np.nan if calls is None else calls / n))
         cols["degenerate"].append(expl.degenerate())
-    return _frame(cols, EXPLANATION_COLUMNS)
+        groups[(r["task"], r["explainer"], r["seed"])].append((samples, expl))
+    return _frame(cols, EXPLANATION_COLUMNS), _concat(groups)
 
 
 def _failures(store: Store, run_id: str) -> pd.DataFrame:
@@ -148,16 +244,9 @@ def _job_counts(store: Store, run_id: str) -> dict[str, int]:
     return {r["status"]: r["n"] for r in rows}
 
 
-def _attributions(store: Store, run_id: str) -> dict[tuple[str, str, int], Explanation]:
-    from .benchmark import explanation_from_row
-
-    groups: dict[tuple[str, str, int], list[tuple[np.ndarray, Explanation]]] = defaultdict(list)
-    for r in store.rows(
-        "SELECT * FROM explanations WHERE run_id=? ORDER BY task, explainer, seed, chunk", run_id
-    ):
-        groups[(r["task"], r["explainer"], r["seed"])].append(
-            (array(r["samples"]), explanation_from_row(r))
-        )
+def _concat(
+    groups: dict[tuple[str, str, int], list[tuple[np.ndarray, Explanation]]],
+) -> dict[tuple[str, str, int], Explanation]:
     out = {}
     for key, parts in groups.items():
         expl = Explanation.concat([e for _, e in parts])

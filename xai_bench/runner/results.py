@@ -8,20 +8,12 @@ from typing import Any
 
 import pandas as pd
 
+from . import stats
+from .load import CURVE_COLUMNS, EXPLANATION_COLUMNS, FAILURE_COLUMNS, SCORE_COLUMNS, read_run
+
 __all__ = ["Results"]
 
-SCORE_COLUMNS = ["task", "explainer", "metric", "sample", "seed", "score"]
-CURVE_COLUMNS = ["task", "explainer", "metric", "sample", "seed", "step", "x", "y"]
-EXPLANATION_COLUMNS = [
-    "task",
-    "explainer",
-    "sample",
-    "seed",
-    "seconds",
-    "model_calls",
-    "degenerate",
-]
-FAILURE_COLUMNS = ["task", "explainer", "metric", "seed", "status", "reason"]
+SUMMARY_VIEW = ["task", "explainer", "metric", "n", "mean", "ci_low", "ci_high", "mean_rank"]
 
 
 @dataclass
@@ -67,11 +59,10 @@ class Results:
     @classmethod
     def load(cls, store: Any, run_id: str | None = None) -> Results:
         """Read a run back from a results store (path or Store); default: the latest run."""
-        from .load import load_results
         from .store import Store
 
         if isinstance(store, Store):
-            return load_results(store, run_id)
+            return cls(**read_run(store, run_id))
         if not Path(store).is_file():
             from ..errors import StoreError
 
@@ -80,7 +71,28 @@ class Results:
                 " written by `xai-bench run` (see its --store option)."
             )
         with Store(store) as db:
-            return load_results(db, run_id)
+            return cls(**read_run(db, run_id))
+
+    def __repr__(self) -> str:  # one line, never the tables themselves
+        s, f = self.scores, self.failures
+        status = f["status"].value_counts() if "status" in f else pd.Series(dtype=int)
+        parts = [
+            f"run {self.provenance.get('run_id', '(not stored)')!r}",
+            *(f"{s[c].nunique()} {c}s" for c in ("task", "explainer", "metric") if c in s),
+            f"{len(s):,} scores",
+            *(f"{n} {k}" for k, n in sorted(status.items())),
+        ]
+        return f"Results({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """The summary table (mean, 95% CI, mean rank), escaped by pandas."""
+        from html import escape
+
+        table = self.summary()
+        shown = [c for c in SUMMARY_VIEW if c in table.columns]
+        return f"<p>{escape(repr(self))}</p>" + table[shown].to_html(
+            index=False, escape=True, float_format=lambda v: f"{v:.4g}", na_rep="–"
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy scores: one row per (task, explainer, metric, sample, seed)."""
@@ -88,18 +100,14 @@ class Results:
 
     def summary(self, **kwargs: Any) -> pd.DataFrame:
         """Per (task, explainer, metric): mean, median, 95% CI, tests and ranks."""
-        from .stats import summarize
-
-        return summarize(self, **kwargs)
+        return stats.summarize(self, **kwargs)
 
     def rank_stability(self, across: str = "seed") -> pd.DataFrame:
         """Does the leaderboard hold across seeds (``"seed"``) or metric variants (``"metric"``)?
 
         Mean pairwise Kendall tau between leaderboards, per task and metric.
         """
-        from .stats import rank_stability
-
-        return rank_stability(self, across=across)
+        return stats.rank_stability(self, across=across)
 
     def to_html(
         self, path: str | Path, *, interactive: bool = False, summary: pd.DataFrame | None = None

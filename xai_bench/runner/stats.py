@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from .results import Results
+    from .load import RunTables
 
 KEYS = ["task", "explainer", "metric"]
 CONTROL = "random"
@@ -277,7 +277,7 @@ def sanity_passes(metric: str, info: dict, mean: float) -> bool | None:
     return bool(mean >= thr) if info.get("higher_is_better", True) else bool(mean <= thr)
 
 
-def _directions(results: Results) -> dict[str, bool]:
+def _directions(results: RunTables) -> dict[str, bool]:
     return {
         m: bool(info.get("higher_is_better", True))
         if info.get("higher_is_better") is not None
@@ -331,7 +331,7 @@ def _tests(
 
 
 def summarize(
-    results: Results, level: float = 0.95, alpha: float = ALPHA, resolution: float = RESOLUTION
+    results: RunTables, level: float = 0.95, alpha: float = ALPHA, resolution: float = RESOLUTION
 ) -> pd.DataFrame:
     """One row per (task, explainer, metric) with the columns listed in the module docs."""
     scores = results.scores
@@ -436,7 +436,7 @@ def _with_sanity(summary: pd.DataFrame, info: dict[str, dict]) -> pd.DataFrame:
     return summary
 
 
-def _cost(results: Results) -> dict[tuple[str, str], dict[str, float]]:
+def _cost(results: RunTables) -> dict[tuple[str, str], dict[str, float]]:
     ex = results.explanations
     if ex.empty:
         return {}
@@ -473,7 +473,7 @@ def _seed_stability(grp: pd.DataFrame, sign: float) -> tuple[float, dict[str, fl
     return _mean_tau(ranks), {e: float(ranks[e].std(ddof=0)) for e in ranks.columns}
 
 
-def rank_stability(results: Results, across: str = "seed") -> pd.DataFrame:
+def rank_stability(results: RunTables, across: str = "seed") -> pd.DataFrame:
     """Does the leaderboard order hold? Mean pairwise Kendall tau per (task, group).
 
     ``across="seed"``: leaderboards of each seed, per (task, metric).

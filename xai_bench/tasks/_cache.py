@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import building
+
 CACHE_VERSION = "v1"
 
 
@@ -31,7 +33,8 @@ def cached_torch(name: str, build: Callable[[], Any], train: Callable[[Any], Non
             return module
         except Exception:  # a stale or truncated cache file: retrain and overwrite
             path.unlink(missing_ok=True)
-    train(module)
+    with building(name):
+        train(module)
     module.eval()
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp))
@@ -59,7 +62,8 @@ def cached_sklearn(name: str, fit: Callable[[], Any]) -> Any:
         except Exception:  # a stale or truncated cache file
             pass
         path.unlink(missing_ok=True)
-    est = fit()
+    with building(name):
+        est = fit()
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     sio.dump(est, tmp)
     os.replace(tmp, path)
