@@ -324,7 +324,7 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info) -
     seed, expls = S.explanations_for(results, task)
     views, agreement = [], None
     if expls:
-        n = min(x.n_samples for x in expls.values())
+        ids = set(S.sample_ids(next(iter(expls.values()))).tolist())
         best = (
             blocks[primary]["best"]["explainer"]
             if primary and blocks[primary]["best"] is not None
@@ -338,7 +338,7 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info) -
         per_sample = S.sample_scores(results.scores, task, primary, seed) if primary else {}
         shown = {e: x for e, x in expls.items() if e not in T.CONTROLS} or expls
         for pick in S.pick_samples(pscores, shown, best, directions.get(primary, False)):
-            if pick["sample"] < n:
+            if pick["sample"] in ids:
                 views.append(
                     {
                         **pick,

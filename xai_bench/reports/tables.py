@@ -229,6 +229,7 @@ def failures(results: Any) -> list[dict[str, Any]]:
             continue
         grouped[key] = row
         rows.append(row)
+    rows += missing(results)
     ex = results.explanations
     if len(ex) and "degenerate" in ex:
         deg = ex.assign(d=ex["degenerate"].astype(bool)).groupby(["task", "explainer"])["d"]
@@ -271,3 +272,64 @@ def failures(results: Any) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+MISSING_REASON = (
+    "{k} of {n} {kind} jobs never ran (the run was interrupted, stopped early or ran out"
+    " of disk); rerun the same command with --resume to compute them."
+)
+
+
+def missing(results: Any) -> list[dict[str, Any]]:
+    """Jobs the run's config asks for that have no row at all in the store: one row per
+    (task, explainer, seed) for explain jobs and per (task, explainer, metric, seed) for
+    score jobs. Failed and skipped jobs have rows and are listed by :func:`failures`."""
+    config = (getattr(results, "provenance", None) or {}).get("config") or {}
+    size, jobs = config.get("chunk_size"), getattr(results, "jobs", pd.DataFrame())
+    if not size or not {"kind", "task", "explainer", "metric", "chunk", "seed"} <= set(jobs):
+        return []
+    done = {
+        (r.kind, r.task, r.explainer, r.metric if r.kind == "score" else None, r.chunk, r.seed)
+        for r in jobs.itertuples()
+    }
+    metrics = [m["label"] for m in config.get("metrics", [])]
+    rows: list[dict[str, Any]] = []
+    for task in config.get("tasks", []):
+        n = int((results.tasks.get(task) or {}).get("n_samples") or 0)
+        chunks = range(-(-n // int(size)))
+        for e in (x["label"] for x in config.get("explainers", [])):
+            for seed in config.get("seeds", []):
+                if ("explain", task, e, None, -1, seed) in done:
+                    continue  # skipped as a whole
+                ran = [c for c in chunks if ("explain", task, e, None, c, seed) in done]
+                if len(ran) < len(chunks):
+                    rows.append(
+                        _missing_row(
+                            task, e, "", seed, len(chunks) - len(ran), len(chunks), "explain"
+                        )
+                    )
+                ok = jobs[
+                    (jobs["kind"] == "explain")
+                    & (jobs["task"] == task)
+                    & (jobs["explainer"] == e)
+                    & (jobs["seed"] == seed)
+                    & (jobs["status"] == "ok")
+                ]["chunk"].tolist()
+                for m in metrics:
+                    if ("score", task, e, m, -1, seed) in done:
+                        continue
+                    k = sum(("score", task, e, m, c, seed) not in done for c in ok)
+                    if k:
+                        rows.append(_missing_row(task, e, m, seed, k, len(ok), "score"))
+    return rows
+
+
+def _missing_row(task: str, e: str, m: str, seed: Any, k: int, n: int, kind: str) -> dict:
+    return {
+        "status": "missing",
+        "task": task,
+        "explainer": e,
+        "metric": m,
+        "seed": seed,
+        "reason": MISSING_REASON.format(k=k, n=n, kind=kind),
+    }
