@@ -9,6 +9,7 @@ job in the current process and never raises: every outcome is a dict with a ``st
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import time
 import traceback
@@ -91,11 +92,18 @@ def job_seed(seed: int, chunk: int) -> int:
 
 
 def explain_key(task: str, explainer: str, chunk: int, seed: int) -> str:
-    return f"explain|{task}|{explainer}|{chunk}|{seed}"
+    return job_key("explain", task, explainer, None, chunk, seed)
 
 
 def score_key(task: str, explainer: str, metric: str, chunk: int, seed: int) -> str:
-    return f"score|{task}|{explainer}|{metric}|{chunk}|{seed}"
+    return job_key("score", task, explainer, metric, chunk, seed)
+
+
+def job_key(kind: str, task: str, explainer: str, metric: str | None, chunk: int, seed: int) -> str:
+    """A JSON array of the job's fields: unique whatever characters the labels hold
+    (joining them with a separator let ``a|b``/``c`` and ``a``/``b|c`` share a key)."""
+    parts = [kind, task, explainer, *([] if kind == "explain" else [metric]), int(chunk), int(seed)]
+    return json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
 
 
 _TASKS: dict[str, Any] = {}

@@ -141,12 +141,37 @@ class Store:
                 self.conn.execute("PRAGMA synchronous = NORMAL")
             _check_tables(self.conn, self.path)
             self.conn.executescript(SCHEMA)
+            self._upgrade_keys()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open the results store {str(self.path)!r}: {exc}. Expected a writable"
                 " path to an xai-bench SQLite file. Pick another --store path or delete the"
                 " damaged file."
             ) from exc
+
+    def _upgrade_keys(self) -> None:
+        """Rewrite the ``explain|task|...`` keys of older stores as the JSON keys of
+        ``jobs.job_key``, from each row's own columns, so that a resume finds its jobs."""
+        old = "SELECT 1 FROM jobs WHERE key NOT LIKE '[%' LIMIT 1"
+        if self.conn.execute(old).fetchone() is None:
+            return
+        from .jobs import job_key
+
+        stmts = []
+        for table, cols in (
+            ("jobs", "kind, task, explainer, metric, chunk, seed"),
+            ("explanations", "'explain', task, explainer, NULL, chunk, seed"),
+            ("metric_results", "'score', task, explainer, metric, chunk, seed"),
+        ):
+            sql = f"SELECT rowid, {cols} FROM {table} WHERE key NOT LIKE '[%'"
+            for rowid, *fields in self.conn.execute(sql).fetchall():
+                stmts.append(
+                    (
+                        f"UPDATE OR REPLACE {table} SET key=? WHERE rowid=?",
+                        (job_key(*fields), rowid),
+                    )
+                )
+        self._write(stmts)
 
     # -- writing ---------------------------------------------------------------------
     def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
