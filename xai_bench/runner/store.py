@@ -7,6 +7,7 @@ else as JSON. A job's outcome and its payload are written in one transaction, so
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -21,6 +22,8 @@ import numpy as np
 from ..errors import StoreError
 
 __all__ = ["Store", "from_blob", "to_blob"]
+
+WAL_PAGES = 256  # checkpoint the WAL into the store every ~1 MiB (4 KiB pages)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -139,6 +142,11 @@ class Store:
             if isinstance(self.path, Path):
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
+                # the WAL holds every page version since the last checkpoint: SQLite's
+                # 1000-page default let it reach 4 MiB for a 1 MiB store and fill a small
+                # disk long before the store did; keep it to about 1 MiB
+                self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
+                self.conn.execute(f"PRAGMA journal_size_limit = {WAL_PAGES * 4096}")
             _check_tables(self.conn, self.path)
             self.conn.executescript(SCHEMA)
             self._upgrade_keys()
@@ -175,7 +183,21 @@ class Store:
 
     # -- writing ---------------------------------------------------------------------
     def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        """Run ``statements`` in one transaction; disk-full becomes a StoreError."""
+        """Run ``statements`` in one transaction; disk-full becomes a StoreError.
+
+        On a full disk the WAL is first checkpointed into the store and truncated, and
+        the transaction tried once more: what the WAL held twice then takes space once.
+        """
+        try:
+            self._transaction(statements)
+        except StoreError as exc:
+            if "is full" not in str(exc) or not isinstance(self.path, Path):
+                raise
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._transaction(statements)
+
+    def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             for sql, args in statements:
