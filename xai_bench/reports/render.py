@@ -114,6 +114,9 @@ def render_report(
     Path
         The written file.
     """
+    from ..runner.store import check_report_path
+
+    check_report_path(path, results.provenance.get("store"))
     ctx = build_context(results, summary)
     ctx["interactive"] = interactive
     ctx["plotly_js"] = _plotly_js() if interactive else ""

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import StoreError
+from ..errors import InvalidInputError, StoreError
 
-__all__ = ["Store", "from_blob", "to_blob"]
+__all__ = ["Store", "check_report_path", "from_blob", "to_blob"]
 
 WAL_PAGES = 256  # checkpoint the WAL into the store every ~1 MiB (4 KiB pages)
 
@@ -115,6 +115,51 @@ def _check_tables(conn: sqlite3.Connection, path: Path | str) -> None:
             f" version): it lacks {', '.join(missing)}. Rerun into a new --store path, or"
             " restore the file from a backup."
         )
+
+
+def check_report_path(output: str | Path, store: str | Path | None = None) -> None:
+    """Refuse to write a report over the results ``store`` or over any existing file that
+    is not an HTML report (a report written there would destroy it).
+
+    Raises
+    ------
+    InvalidInputError
+        When ``output`` is the store, a folder, or a file that is not HTML.
+    """
+    out = Path(output)
+    fix = (
+        "Write the report to a new FILE.html (or over an older report), e.g. -o reports/NAME.html."
+    )
+    if store not in (None, ":memory:") and _same_file(out, Path(str(store))):
+        raise InvalidInputError(
+            f"report output {str(out)!r}, which is the results store",
+            "an HTML file path other than the store",
+            fix + " The store keeps the results; the report is made from it.",
+        )
+    if out.is_dir():
+        raise InvalidInputError(f"report output {str(out)!r}, a folder", "an HTML file path", fix)
+    if out.exists():
+        head = b""
+        with contextlib.suppress(OSError), out.open("rb") as f:
+            head = f.read(512)
+        if not _is_html(head):
+            kind = "an SQLite database" if head.startswith(b"SQLite format 3") else "not HTML"
+            raise InvalidInputError(
+                f"report output {str(out)!r}, an existing file that is {kind}",
+                "a new file, or an HTML report to replace",
+                fix,
+            )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return a.samefile(b)
+    return a.resolve() == b.resolve()
+
+
+def _is_html(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith((b"<!doctype html", b"<html"))
 
 
 class Store:
