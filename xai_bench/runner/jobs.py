@@ -130,22 +130,8 @@ def execute(job: Job) -> dict[str, Any]:
     start = time.perf_counter()
     out: dict[str, Any] = {"pid": os.getpid(), "worker_pid": os.getpid()}
     try:
-        task = resolve_task(job.task_ref)
-        X = np.asarray(task.X)[job.samples]
-        if job.kind == "explain" and job.explainer_spec is not None:
-            expl = job.explainer_spec.build(job_seed(job.seed, job.chunk)).explain(task, X)
-            _check_explanation(expl, len(X), job.explainer)
-            out.update(status="ok", explanation=expl, model_calls=expl.meta.get("model_calls"))
-        elif job.metric_spec is not None and job.explanation is not None:
-            res = job.metric_spec.build(None).score(task, X, job.explanation)
-            _check_result(res, len(X), job.metric or "")
-            out.update(status="ok", result=res)
-        else:
-            raise InvalidInputError(
-                f"job {job.key!r} without its explainer, metric or explanation",
-                "a complete job",
-                "This is a runner bug.",
-            )
+        with local_joblib():
+            _run(job, out)
     except IncompatibleError as exc:
         out.update(status="skipped", reason=str(exc))
     except Exception as exc:
@@ -156,6 +142,35 @@ def execute(job: Job) -> dict[str, Any]:
         )
     out["seconds"] = time.perf_counter() - start
     return out
+
+
+def local_joblib() -> Any:
+    """joblib inside a job runs here, one call after the other: inside a dask job it
+    would inherit the dask backend and block in ``Client.nthreads`` (LIME reaches it
+    through scikit-learn's ``pairwise_distances``), and a job has one core anyway."""
+    from joblib import parallel_config
+
+    return parallel_config(backend="sequential", n_jobs=1)
+
+
+def _run(job: Job, out: dict[str, Any]) -> None:
+    """The job's own work; its outcome goes into ``out``."""
+    task = resolve_task(job.task_ref)
+    X = np.asarray(task.X)[job.samples]
+    if job.kind == "explain" and job.explainer_spec is not None:
+        expl = job.explainer_spec.build(job_seed(job.seed, job.chunk)).explain(task, X)
+        _check_explanation(expl, len(X), job.explainer)
+        out.update(status="ok", explanation=expl, model_calls=expl.meta.get("model_calls"))
+    elif job.metric_spec is not None and job.explanation is not None:
+        res = job.metric_spec.build(None).score(task, X, job.explanation)
+        _check_result(res, len(X), job.metric or "")
+        out.update(status="ok", result=res)
+    else:
+        raise InvalidInputError(
+            f"job {job.key!r} without its explainer, metric or explanation",
+            "a complete job",
+            "This is a runner bug.",
+        )
 
 
 def _check_explanation(expl: Any, n: int, name: str) -> None:
