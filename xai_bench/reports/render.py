@@ -148,11 +148,15 @@ def build_context(results: Any, summary: Any = None) -> dict[str, Any]:
     palette = {e: st.color for e, st in styles.items()}
     ranks = T.mean_ranks(summary[summary["metric"].isin(directions)], directions)
     cost = T.seconds_per_explanation(results)
+    startup = T.startup_seconds(results)
     task_names = list(dict.fromkeys([*results.tasks, *sorted(results.scores["task"].unique())]))
 
     tasks = [
         _task_block(results, t, summary, directions, styles, ranks, cost, info) for t in task_names
     ]
+    for t in tasks:  # the one-time start-up cost, shown apart from the per-explanation cost
+        for p in t["cost"]:
+            p["startup"] = startup.get((t["id"], p["label"]), np.nan)
     for k, t in enumerate(tasks):
         t["anchor"] = f"task-{k}"
     fails = T.failures(results)

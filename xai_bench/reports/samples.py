@@ -50,9 +50,9 @@ def explanations_for(results: Any, task: str) -> tuple[int | None, dict[str, Any
     keep = np.array(sorted(common or ()), dtype=int)
     out = {}
     for e, x in own.items():
-        ids = sample_ids(x)
-        if set(keep.tolist()) <= set(ids.tolist()):
-            row = {int(s): r for r, s in enumerate(ids)}
+        rows = sample_ids(x)
+        if set(keep.tolist()) <= set(rows.tolist()):
+            row = {int(s): r for r, s in enumerate(rows)}
             sub = x.subset(np.array([row[int(s)] for s in keep], dtype=int))
             out[e] = replace(sub, meta={**x.meta, "samples": keep.tolist()})
     return seed, out

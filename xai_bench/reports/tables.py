@@ -133,7 +133,33 @@ def mean_ranks(summary: pd.DataFrame, directions: dict[str, bool]) -> dict[tuple
 
 
 def seconds_per_explanation(results: Any) -> dict[tuple, tuple[float, float]]:
-    """(task, explainer) -> (seconds, model calls) per explained sample."""
+    """(task, explainer) -> (seconds, black-box model calls) per explained sample; the
+    calls are 0 for white-box explainers (whose own count is of forward passes)."""
+    out = _cost(results)
+    inside = white_box(results)
+    return {k: (secs, 0.0 if k[1] in inside else calls) for k, (secs, calls) in out.items()}
+
+
+WHITE_BOX = ("torch_model", "sklearn_model")  # Requirement values: reads the model itself
+
+
+def white_box(results: Any) -> set[str]:
+    """Explainer labels of the run whose method reads the model's internals (gradients,
+    weights, trees) instead of calling it as a black box."""
+    from ..registry import explainer_class
+
+    out = set()
+    for spec in ((results.provenance or {}).get("config") or {}).get("explainers", []):
+        try:
+            caps = getattr(explainer_class(spec["id"]), "capabilities")  # noqa: B009
+        except Exception:  # a plugin missing here: its calls are shown as counted
+            continue
+        if {str(r) for r in caps.requires} & set(WHITE_BOX):
+            out.add(spec["label"])
+    return out
+
+
+def _cost(results: Any) -> dict[tuple, tuple[float, float]]:
     ex = results.explanations
     out: dict[tuple, tuple[float, float]] = {}
     if len(ex):
@@ -154,6 +180,18 @@ def seconds_per_explanation(results: Any) -> dict[tuple, tuple[float, float]]:
                 float(calls) / expl.n_samples if finite(calls) else np.nan,
             )
     return out
+
+
+def startup_seconds(results: Any) -> dict[tuple, float]:
+    """(task, explainer) -> mean one-time start-up seconds of a worker process: importing
+    the explainer's library and its first call (numba/JIT compilation), which the runner
+    pays before a worker's first job of the pair and keeps out of the per-explanation cost."""
+    jobs = results.jobs
+    if not len(jobs) or "startup" not in jobs:
+        return {}
+    warm = jobs[(jobs["kind"] == "explain") & pd.to_numeric(jobs["startup"]).notna()]
+    means = warm.groupby(["task", "explainer"])["startup"].mean()
+    return {k: float(v) for k, v in means.items()}
 
 
 def pareto_front(points: list[dict], hib: bool) -> list[dict]:

@@ -8,11 +8,14 @@ job in the current process and never raises: every outcome is a dict with a ``st
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import inspect
 import json
 import os
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +86,35 @@ class Job:
     metric: str | None = None
     metric_spec: Component | None = None
     explanation: Explanation | None = None
+
+    def warm_up(self) -> Iterator[float]:
+        """Warm this process for the job before its clock starts; yields the seconds of
+        each step: importing the explainer's library, then one explanation of the job's
+        first sample (imports, numba/JIT compilation, first-call set-up). Done once per
+        process and (task, explainer); both steps yield 0.0 when there is nothing to do.
+        A failure here is left for the job itself to record."""
+        spec = self.explainer_spec
+        todo = (
+            self.kind == "explain" and spec is not None and (self.task, self.explainer) not in _WARM
+        )
+        start = time.perf_counter()
+        if todo and spec is not None:
+            library = getattr(spec.cls, "library", None)
+            if isinstance(library, str) and library != "xai-bench":
+                with contextlib.suppress(Exception):
+                    importlib.import_module(library)
+        yield time.perf_counter() - start
+        start = time.perf_counter()
+        if todo and spec is not None:
+            _WARM.add((self.task, self.explainer))
+            with contextlib.suppress(Exception), local_joblib():
+                task = resolve_task(self.task_ref)
+                X = np.asarray(task.X)[self.samples[:1]]
+                spec.build(job_seed(self.seed, self.chunk)).explain(task, X)
+        yield time.perf_counter() - start
+
+
+_WARM: set[tuple[str, str]] = set()  # (task, explainer) pairs this process has warmed
 
 
 def job_seed(seed: int, chunk: int) -> int:

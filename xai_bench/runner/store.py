@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS jobs (
     run_id TEXT, key TEXT, kind TEXT, task TEXT, explainer TEXT, metric TEXT,
     chunk INTEGER, seed INTEGER, status TEXT, reason TEXT, seconds REAL,
-    model_calls INTEGER, pid INTEGER, worker_pid INTEGER, finished REAL,
+    model_calls INTEGER, pid INTEGER, worker_pid INTEGER, finished REAL, startup REAL,
     PRIMARY KEY (run_id, key));
 CREATE TABLE IF NOT EXISTS explanations (
     run_id TEXT, key TEXT, task TEXT, explainer TEXT, chunk INTEGER, seed INTEGER,
@@ -195,12 +195,20 @@ class Store:
             _check_tables(self.conn, self.path)
             self.conn.executescript(SCHEMA)
             self._upgrade_keys()
+            self._add_column("jobs", "startup REAL")
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open the results store {str(self.path)!r}: {exc}. Expected a writable"
                 " path to an xai-bench SQLite file. Pick another --store path or delete the"
                 " damaged file."
             ) from exc
+
+    def _add_column(self, table: str, column: str) -> None:
+        """Add a column that stores written by earlier releases lack."""
+        have = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+        if column.split()[0] not in have:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     def _upgrade_keys(self) -> None:
         """Rewrite the ``explain|task|...`` keys of older stores as the JSON keys of
@@ -318,7 +326,9 @@ class Store:
         """Commit one finished job (its status row and its payload) atomically."""
         stmts: list[tuple[str, tuple[Any, ...]]] = [
             (
-                "INSERT OR REPLACE INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO jobs (run_id, key, kind, task, explainer, metric, chunk,"
+                " seed, status, reason, seconds, model_calls, pid, worker_pid, finished, startup)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     job.key,
@@ -335,6 +345,7 @@ class Store:
                     outcome.get("pid"),
                     outcome.get("worker_pid"),
                     time.time(),
+                    outcome.get("startup"),
                 ),
             )
         ]
