@@ -212,6 +212,9 @@ def _written(out: Path, write: Any) -> Path:
 
 
 def _write_report(results: Any, output: str, interactive: bool, summary: Any = None) -> int:
+    from .runner.store import check_report_path
+
+    check_report_path(output, results.provenance.get("store"))  # the temporary file is not
     try:
         path = _written(
             Path(output),

@@ -40,7 +40,7 @@ def test_colliding_labels_keep_every_job(tmp_path):
     assert {("sal|deletion_auc", "x"), ("sal", "deletion_auc|x")} <= pairs
 
 
-def test_a_store_with_old_keys_resumes_without_recomputing(tmp_path):
+def test_a_store_of_an_earlier_release_resumes_without_recomputing(tmp_path):
     path = tmp_path / "old.sqlite"
     plain = lambda: colliding(("sal", "sal2"), ("x", "y"))  # noqa: E731
     first = plain().run(path, backend="local")
@@ -55,6 +55,7 @@ def test_a_store_with_old_keys_resumes_without_recomputing(tmp_path):
                 old = "|".join(str(f) for f in fields if f is not None)
                 db.conn.execute(f"UPDATE {table} SET key=? WHERE rowid=?", (old, rowid))
         db.conn.execute("UPDATE jobs SET seconds = -1")
+        db.conn.execute("ALTER TABLE jobs DROP COLUMN startup")  # nor did they record it
     again = plain().run(path, backend="local")
     assert len(again.jobs) == len(first.jobs)
     assert (again.jobs["seconds"] == -1).all()  # nothing was recomputed

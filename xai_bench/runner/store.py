@@ -192,10 +192,10 @@ class Store:
                 # disk long before the store did; keep it to about 1 MiB
                 self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
                 self.conn.execute(f"PRAGMA journal_size_limit = {WAL_PAGES * 4096}")
+            self._add_column("jobs", "startup REAL")  # before the check: older stores lack it
             _check_tables(self.conn, self.path)
             self.conn.executescript(SCHEMA)
             self._upgrade_keys()
-            self._add_column("jobs", "startup REAL")
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open the results store {str(self.path)!r}: {exc}. Expected a writable"
@@ -206,7 +206,7 @@ class Store:
     def _add_column(self, table: str, column: str) -> None:
         """Add a column that stores written by earlier releases lack."""
         have = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
-        if column.split()[0] not in have:
+        if have and column.split()[0] not in have:  # a table without it: an older store
             with contextlib.suppress(sqlite3.OperationalError):  # another process added it
                 self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
