@@ -131,6 +131,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     backend = args.backend or config.backend
     if backend == "dask" and address:
         _check_reachable(address)
+    from .runner.store import check_report_path
+
+    check_report_path(output, store)  # before the run, not after hours of it
     bench = config.benchmark()
     if args.workers:
         bench.workers = args.workers
@@ -209,6 +212,9 @@ def _written(out: Path, write: Any) -> Path:
 
 
 def _write_report(results: Any, output: str, interactive: bool, summary: Any = None) -> int:
+    from .runner.store import check_report_path
+
+    check_report_path(output, results.provenance.get("store"))  # the temporary file is not
     try:
         path = _written(
             Path(output),
@@ -367,6 +373,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     # load_config checks every id and builds every explainer and metric from its params;
     # it never imports a task loader (that would run the config's code)
     config = _load(args)
+    from .runner.store import check_report_path
+
+    check_report_path(
+        config.output or f"reports/{config.name}.html", config.store or f"runs/{config.name}.sqlite"
+    )
     bench = config.benchmark(progress=False, load_tasks=False)
     explainers = bench.explainer_components()  # the random control added, labels unique
     metrics = bench.metric_components()

@@ -109,6 +109,21 @@ class Slow(BaseExplainer):
         return np.abs(X) + np.arange(X.shape[1]) * 1e-3
 
 
+class Flaky(BaseExplainer):
+    """|x| attributions, but raises on the batch that holds row ``bad_row`` of the task."""
+
+    name: ClassVar[str] = "test.flaky"
+    capabilities: ClassVar[Capabilities] = TAB
+
+    def __init__(self, bad_row: int = 8) -> None:
+        self.bad_row = bad_row
+
+    def _attribute(self, task, X, targets, scorer):
+        if (np.asarray(X) == np.asarray(task.X)[self.bad_row]).all(axis=1).any():
+            raise RuntimeError(f"boom on the batch with row {self.bad_row}")
+        return np.abs(X) + np.arange(X.shape[1]) * 1e-3
+
+
 class TopMass:
     """Share of the top-3 attributed features that carry ground truth (a tiny metric)."""
 
@@ -127,7 +142,7 @@ class TopMass:
         return MetricResult("test.top_mass", scores, params={"k": self.k})
 
 
-EXPLAINERS = [Raises, Sleeps, Exits, Segfaults, Killed, Slow, Hog]
+EXPLAINERS = [Raises, Sleeps, Exits, Segfaults, Killed, Slow, Hog, Flaky]
 
 
 def register_all(overwrite: bool = True) -> None:

@@ -114,6 +114,9 @@ def render_report(
     Path
         The written file.
     """
+    from ..runner.store import check_report_path
+
+    check_report_path(path, results.provenance.get("store"))
     ctx = build_context(results, summary)
     ctx["interactive"] = interactive
     ctx["plotly_js"] = _plotly_js() if interactive else ""
@@ -145,11 +148,15 @@ def build_context(results: Any, summary: Any = None) -> dict[str, Any]:
     palette = {e: st.color for e, st in styles.items()}
     ranks = T.mean_ranks(summary[summary["metric"].isin(directions)], directions)
     cost = T.seconds_per_explanation(results)
+    startup = T.startup_seconds(results)
     task_names = list(dict.fromkeys([*results.tasks, *sorted(results.scores["task"].unique())]))
 
     tasks = [
         _task_block(results, t, summary, directions, styles, ranks, cost, info) for t in task_names
     ]
+    for t in tasks:  # the one-time start-up cost, shown apart from the per-explanation cost
+        for p in t["cost"]:
+            p["startup"] = startup.get((t["id"], p["label"]), np.nan)
     for k, t in enumerate(tasks):
         t["anchor"] = f"task-{k}"
     fails = T.failures(results)
@@ -324,7 +331,7 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info) -
     seed, expls = S.explanations_for(results, task)
     views, agreement = [], None
     if expls:
-        n = min(x.n_samples for x in expls.values())
+        ids = set(S.sample_ids(next(iter(expls.values()))).tolist())
         best = (
             blocks[primary]["best"]["explainer"]
             if primary and blocks[primary]["best"] is not None
@@ -338,7 +345,7 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info) -
         per_sample = S.sample_scores(results.scores, task, primary, seed) if primary else {}
         shown = {e: x for e, x in expls.items() if e not in T.CONTROLS} or expls
         for pick in S.pick_samples(pscores, shown, best, directions.get(primary, False)):
-            if pick["sample"] < n:
+            if pick["sample"] in ids:
                 views.append(
                     {
                         **pick,

@@ -6,6 +6,7 @@ row ``i`` explains ``Results.tasks[task]["X"][i]`` and scores with ``sample == i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import combinations
 from typing import Any
 
@@ -29,14 +30,47 @@ PICKS = (
 
 
 def explanations_for(results: Any, task: str) -> tuple[int | None, dict[str, Any]]:
-    """The lowest seed of ``task`` and its explanations per explainer."""
+    """The lowest seed of ``task`` and its explanations per explainer, on common samples.
+
+    A run with failed, interrupted or skipped jobs leaves explainers with different
+    samples; every explanation returned covers the same samples, in the same order
+    (``meta["samples"]``, see :func:`sample_ids`). Explainers are taken most complete
+    first, and one that shares no sample with those already taken is left out.
+    """
     seeds = sorted({s for (t, _e, s) in results.attributions if t == task})
     if not seeds:
         return None, {}
     seed = seeds[0]
-    return seed, {
-        e: x for (t, e, s), x in sorted(results.attributions.items()) if t == task and s == seed
-    }
+    own = {e: x for (t, e, s), x in sorted(results.attributions.items()) if t == task and s == seed}
+    common: set[int] | None = None
+    for e in sorted(own, key=lambda e: -len(sample_ids(own[e]))):
+        ids = set(sample_ids(own[e]).tolist())
+        if common is None or common & ids:
+            common = ids if common is None else common & ids
+    keep = np.array(sorted(common or ()), dtype=int)
+    out = {}
+    for e, x in own.items():
+        rows = sample_ids(x)
+        if set(keep.tolist()) <= set(rows.tolist()):
+            row = {int(s): r for r, s in enumerate(rows)}
+            sub = x.subset(np.array([row[int(s)] for s in keep], dtype=int))
+            out[e] = replace(sub, meta={**x.meta, "samples": keep.tolist()})
+    return seed, out
+
+
+def sample_ids(expl: Any) -> np.ndarray:
+    """The sample ids of an explanation's rows: ``meta["samples"]``, else 0..n-1 (also
+    when a ``subset()`` left ``meta`` describing other rows)."""
+    ids = expl.meta.get("samples")
+    if ids is None or len(ids) != expl.n_samples:
+        return np.arange(expl.n_samples)
+    return np.asarray(ids, dtype=int)
+
+
+def _row(expls: dict[str, Any], i: int) -> int:
+    """The row that sample ``i`` has in every explanation from :func:`explanations_for`."""
+    ids = sample_ids(next(iter(expls.values()))).tolist()
+    return ids.index(i)
 
 
 def _rank_rows(a: np.ndarray, m: np.ndarray) -> list[np.ndarray]:
@@ -99,10 +133,12 @@ def disagreement(expls: dict[str, Any]) -> np.ndarray | None:
 def pick_samples(
     scores: pd.DataFrame, expls: dict[str, Any], best_expl: str | None, hib: bool
 ) -> list[dict[str, Any]]:
-    """Best / worst sample for ``best_expl`` on the primary metric, and most disagreement."""
-    n = min(x.n_samples for x in expls.values())
+    """Best / worst sample for ``best_expl`` on the primary metric, and most disagreement.
+
+    Samples are ids (as in ``scores``), among those ``expls`` all explain."""
+    ids = sample_ids(next(iter(expls.values())))
     own = scores[scores["explainer"] == best_expl] if best_expl else scores.iloc[:0]
-    own = own[own["sample"].astype(int) < n].dropna(subset=["score"])
+    own = own[own["sample"].astype(int).isin(ids)].dropna(subset=["score"])
     picks = []
     if len(own):
         order = own.sort_values("score", ascending=not hib)
@@ -111,11 +147,11 @@ def pick_samples(
             ("worst", int(order["sample"].iloc[-1]), float(order["score"].iloc[-1])),
         ]
     else:
-        picks += [("best", 0, np.nan), ("worst", n - 1, np.nan)]
+        picks += [("best", int(ids[0]), np.nan), ("worst", int(ids[-1]), np.nan)]
     dis = disagreement(expls)
     if dis is not None and np.isfinite(dis).any():
-        i = int(np.nanargmax(dis))
-        picks.append(("disagree", i, float(dis[i])))
+        r = int(np.nanargmax(dis))
+        picks.append(("disagree", int(ids[r]), float(dis[r])))
     else:
         picks.append(("disagree", picks[0][1], np.nan))
     labels = dict(PICKS)
@@ -125,7 +161,7 @@ def pick_samples(
             "label": labels[k],
             "sample": i,
             "value": v,
-            "disagreement": None if dis is None else float(dis[i]),
+            "disagreement": None if dis is None else float(dis[_row(expls, i)]),
         }
         for k, i, v in picks
     ]
@@ -140,34 +176,42 @@ def _class_name(info: dict, k: Any) -> str:
 
 
 def sample_view(info: dict, expls: dict[str, Any], i: int, sample_scores: dict) -> dict:
-    """Everything the template needs to draw sample ``i`` of one task."""
+    """Everything the template needs to draw sample ``i`` (an id) of one task."""
     modality = str(info.get("modality", "tabular"))
     first = next(iter(expls.values()))
+    r = _row(expls, i)
     view: dict[str, Any] = {
         "sample": i,
         "modality": modality,
-        "target": _class_name(info, first.targets[i]),
+        "target": _class_name(info, first.targets[r]),
     }
     y = info.get("y")
     if modality == "generation":
-        view["target"] = generated_tokens(info, first.n_samples)[i]
+        view["target"] = generated_tokens(info, _n_task(info, expls))[i]
     elif y is not None and i < len(y):
         view["true"] = _class_name(info, y[i])
     cols = [{"explainer": e, "score": sample_scores.get(e)} for e in expls]
     view["columns"] = cols
     if modality == "tabular":
-        view["rows"] = _tabular_rows(info, expls, i)
+        view["rows"] = _tabular_rows(info, expls, i, r)
     elif modality == "image":
-        view["images"] = _image_maps(info, expls, i)
+        view["images"] = _image_maps(info, expls, i, r)
     else:
-        view["texts"] = _token_rows(info, expls, i)
+        view["texts"] = _token_rows(info, expls, i, r)
         if modality == "generation":
             view["matrices"] = _generation_matrices(info, expls, i)
     return view
 
 
-def _tabular_rows(info: dict, expls: dict[str, Any], i: int) -> list[dict]:
-    a = np.vstack([x.flat()[i] for x in expls.values()])  # (n_expl, F)
+def _n_task(info: dict, expls: dict[str, Any]) -> int:
+    """Samples of the task (ids run from 0 to this)."""
+    return max(
+        int(info.get("n_samples") or 0), int(sample_ids(next(iter(expls.values()))).max()) + 1
+    )
+
+
+def _tabular_rows(info: dict, expls: dict[str, Any], i: int, r: int) -> list[dict]:
+    a = np.vstack([x.flat()[r] for x in expls.values()])  # (n_expl, F)
     scale = np.abs(a).max(axis=1)
     names = list(info.get("feature_names") or [f"feature {j}" for j in range(a.shape[1])])
     X = info.get("X")
@@ -212,7 +256,7 @@ def _as_image(arr: np.ndarray) -> np.ndarray:
     return a
 
 
-def _image_maps(info: dict, expls: dict[str, Any], i: int) -> list[dict]:
+def _image_maps(info: dict, expls: dict[str, Any], i: int, r: int) -> list[dict]:
     img = _as_image(np.asarray(info["X"])[i]) if info.get("X") is not None else None
     out = (
         [{"label": "input", "svg": svg.image_map(img, None, title="input")}]
@@ -220,7 +264,7 @@ def _image_maps(info: dict, expls: dict[str, Any], i: int) -> list[dict]:
         else []
     )
     for e, x in expls.items():
-        att = _as_image(x.attributions[i])
+        att = _as_image(x.attributions[r])
         base = img if img is not None and img.shape == att.shape else np.zeros_like(att)
         out.append(
             {"label": e, "explainer": e, "svg": svg.image_map(base, att, title=f"{e} attribution")}
@@ -235,10 +279,10 @@ def _tokens(info: dict, i: int, n: int) -> list[str]:
     return [f"#{k}" for k in range(n)]
 
 
-def _token_rows(info: dict, expls: dict[str, Any], i: int) -> list[dict]:
+def _token_rows(info: dict, expls: dict[str, Any], i: int, r: int) -> list[dict]:
     rows = []
     for e, x in expls.items():
-        a, m = x.flat()[i], x.flat_mask()[i]
+        a, m = x.flat()[r], x.flat_mask()[r]
         vals = a[m]
         toks = _tokens(info, i, len(vals))
         scale = float(np.abs(vals).max()) if len(vals) else 1.0
@@ -292,9 +336,10 @@ def _generation_matrices(info: dict, expls: dict[str, Any], i: int) -> list[dict
     Rows are the steps of the same sequence (see :func:`sequences`), columns the
     prefix positions; each row is normalised to Σ|a| = 1.
     """
-    n = next(iter(expls.values())).n_samples
+    ids = sample_ids(next(iter(expls.values())))
+    n = _n_task(info, expls)
     seq = sequences(info, n)
-    steps = [k for k in range(n) if seq[k] == seq[i]]
+    steps = [k for k in range(len(ids)) if seq[ids[k]] == seq[i]]  # rows of this sequence
     gen = generated_tokens(info, n)
     out = []
     for e, x in expls.items():
@@ -305,8 +350,8 @@ def _generation_matrices(info: dict, expls: dict[str, Any], i: int) -> list[dict
             tot = np.abs(v).sum() or 1.0
             mat[r, : len(v)] = v / tot
         longest = max(steps, key=lambda k: x.flat_mask()[k].sum())
-        cols = _tokens(info, longest, width)
-        rows = [gen[k] for k in steps]
+        cols = _tokens(info, int(ids[longest]), width)
+        rows = [gen[ids[k]] for k in steps]
         out.append(
             {
                 "explainer": e,

@@ -133,7 +133,33 @@ def mean_ranks(summary: pd.DataFrame, directions: dict[str, bool]) -> dict[tuple
 
 
 def seconds_per_explanation(results: Any) -> dict[tuple, tuple[float, float]]:
-    """(task, explainer) -> (seconds, model calls) per explained sample."""
+    """(task, explainer) -> (seconds, black-box model calls) per explained sample; the
+    calls are 0 for white-box explainers (whose own count is of forward passes)."""
+    out = _cost(results)
+    inside = white_box(results)
+    return {k: (secs, 0.0 if k[1] in inside else calls) for k, (secs, calls) in out.items()}
+
+
+WHITE_BOX = ("torch_model", "sklearn_model")  # Requirement values: reads the model itself
+
+
+def white_box(results: Any) -> set[str]:
+    """Explainer labels of the run whose method reads the model's internals (gradients,
+    weights, trees) instead of calling it as a black box."""
+    from ..registry import explainer_class
+
+    out = set()
+    for spec in ((results.provenance or {}).get("config") or {}).get("explainers", []):
+        try:
+            caps = getattr(explainer_class(spec["id"]), "capabilities")  # noqa: B009
+        except Exception:  # a plugin missing here: its calls are shown as counted
+            continue
+        if {str(r) for r in caps.requires} & set(WHITE_BOX):
+            out.add(spec["label"])
+    return out
+
+
+def _cost(results: Any) -> dict[tuple, tuple[float, float]]:
     ex = results.explanations
     out: dict[tuple, tuple[float, float]] = {}
     if len(ex):
@@ -154,6 +180,18 @@ def seconds_per_explanation(results: Any) -> dict[tuple, tuple[float, float]]:
                 float(calls) / expl.n_samples if finite(calls) else np.nan,
             )
     return out
+
+
+def startup_seconds(results: Any) -> dict[tuple, float]:
+    """(task, explainer) -> mean one-time start-up seconds of a worker process: importing
+    the explainer's library and its first call (numba/JIT compilation), which the runner
+    pays before a worker's first job of the pair and keeps out of the per-explanation cost."""
+    jobs = results.jobs
+    if not len(jobs) or "startup" not in jobs:
+        return {}
+    warm = jobs[(jobs["kind"] == "explain") & pd.to_numeric(jobs["startup"]).notna()]
+    means = warm.groupby(["task", "explainer"])["startup"].mean()
+    return {k: float(v) for k, v in means.items()}
 
 
 def pareto_front(points: list[dict], hib: bool) -> list[dict]:
@@ -229,6 +267,7 @@ def failures(results: Any) -> list[dict[str, Any]]:
             continue
         grouped[key] = row
         rows.append(row)
+    rows += missing(results)
     ex = results.explanations
     if len(ex) and "degenerate" in ex:
         deg = ex.assign(d=ex["degenerate"].astype(bool)).groupby(["task", "explainer"])["d"]
@@ -271,3 +310,64 @@ def failures(results: Any) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+MISSING_REASON = (
+    "{k} of {n} {kind} jobs never ran (the run was interrupted, stopped early or ran out"
+    " of disk); rerun the same command with --resume to compute them."
+)
+
+
+def missing(results: Any) -> list[dict[str, Any]]:
+    """Jobs the run's config asks for that have no row at all in the store: one row per
+    (task, explainer, seed) for explain jobs and per (task, explainer, metric, seed) for
+    score jobs. Failed and skipped jobs have rows and are listed by :func:`failures`."""
+    config = (getattr(results, "provenance", None) or {}).get("config") or {}
+    size, jobs = config.get("chunk_size"), getattr(results, "jobs", pd.DataFrame())
+    if not size or not {"kind", "task", "explainer", "metric", "chunk", "seed"} <= set(jobs):
+        return []
+    done = {
+        (r.kind, r.task, r.explainer, r.metric if r.kind == "score" else None, r.chunk, r.seed)
+        for r in jobs.itertuples()
+    }
+    metrics = [m["label"] for m in config.get("metrics", [])]
+    rows: list[dict[str, Any]] = []
+    for task in config.get("tasks", []):
+        n = int((results.tasks.get(task) or {}).get("n_samples") or 0)
+        chunks = range(-(-n // int(size)))
+        for e in (x["label"] for x in config.get("explainers", [])):
+            for seed in config.get("seeds", []):
+                if ("explain", task, e, None, -1, seed) in done:
+                    continue  # skipped as a whole
+                ran = [c for c in chunks if ("explain", task, e, None, c, seed) in done]
+                if len(ran) < len(chunks):
+                    rows.append(
+                        _missing_row(
+                            task, e, "", seed, len(chunks) - len(ran), len(chunks), "explain"
+                        )
+                    )
+                ok = jobs[
+                    (jobs["kind"] == "explain")
+                    & (jobs["task"] == task)
+                    & (jobs["explainer"] == e)
+                    & (jobs["seed"] == seed)
+                    & (jobs["status"] == "ok")
+                ]["chunk"].tolist()
+                for m in metrics:
+                    if ("score", task, e, m, -1, seed) in done:
+                        continue
+                    k = sum(("score", task, e, m, c, seed) not in done for c in ok)
+                    if k:
+                        rows.append(_missing_row(task, e, m, seed, k, len(ok), "score"))
+    return rows
+
+
+def _missing_row(task: str, e: str, m: str, seed: Any, k: int, n: int, kind: str) -> dict:
+    return {
+        "status": "missing",
+        "task": task,
+        "explainer": e,
+        "metric": m,
+        "seed": seed,
+        "reason": MISSING_REASON.format(k=k, n=n, kind=kind),
+    }

@@ -80,21 +80,27 @@ class _Worker:
         import cloudpickle
 
         start = time.perf_counter()
+        steps: list[float] = []  # seconds of the warm-up steps the child reported
         try:
             self.conn.send_bytes(cloudpickle.dumps((fn, job, memory_limit)))
-            ready = self.conn.poll(timeout)
-            out = self.conn.recv() if ready else None
+            while True:
+                ready = self.conn.poll(_limit(timeout, len(steps)))
+                out = self.conn.recv() if ready else None
+                if not isinstance(out, float):
+                    break
+                steps.append(out)
         except (EOFError, OSError):
             ready, out = True, None
         if out is not None:
-            return out, True
+            return _with_startup(out, steps), True
         base = {"seconds": time.perf_counter() - start, "pid": self.pid, "worker_pid": os.getpid()}
         if not ready:
             self.kill()
             return {
                 **base,
                 "status": "timeout",
-                "reason": f"killed after the {timeout:g} s timeout",
+                "reason": f"killed after the {_limit(timeout, len(steps)):g} s timeout"
+                + WARMING[min(len(steps), len(WARMING) - 1)],
             }, False
         status = self.kill()
         if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGINT:
@@ -133,6 +139,8 @@ def _serve(conn: Any) -> None:
             return
         fn, job, memory_limit = pickle.loads(msg)
         with limit_address_space(memory_limit):
+            for seconds in _warm_up(job):  # each step has its own time limit
+                conn.send(seconds)
             out = fn(job)
         out["pid"], out["worker_pid"] = os.getpid(), os.getppid()
         try:
@@ -146,6 +154,42 @@ def _serve(conn: Any) -> None:
                     "worker_pid": os.getppid(),
                 }
             )
+
+
+# Warm-up (see ``Job.warm_up``): importing the library gets IMPORT_TIMEOUT (at least
+# the timeout), the first call on one sample and then the job get the timeout each.
+IMPORT_TIMEOUT = 600.0
+WARMING = (
+    " while importing the explainer's library",
+    " while warming up (its first call, on one sample)",
+    "",
+)
+
+
+def _limit(timeout: float | None, step: int) -> float | None:
+    """The time limit of warm-up step ``step`` (0: import, 1: first call, 2: the job)."""
+    if timeout is None:
+        return None
+    return max(timeout, IMPORT_TIMEOUT) if step == 0 else timeout
+
+
+def _warm_up(job: Any) -> list[float] | Iterator[float]:
+    """The job's warm-up steps (two), or two no-ops for jobs that have none."""
+    warm = getattr(job, "warm_up", None)
+    return warm() if warm is not None else [0.0, 0.0]
+
+
+def _with_startup(out: dict[str, Any], steps: list[float]) -> dict[str, Any]:
+    """``out`` with ``startup``: seconds spent warming up before the job, if any."""
+    total = sum(steps)
+    out["startup"] = total if total > 0.001 else None
+    return out
+
+
+def warmed(fn: Callable[[Any], dict[str, Any]], job: Any) -> dict[str, Any]:
+    """``fn(job)`` after the job's warm-up, in this process (the ``local`` backend)."""
+    steps = list(_warm_up(job))
+    return _with_startup(fn(job), steps)
 
 
 _IDLE: queue.LifoQueue[_Worker] = queue.LifoQueue()
@@ -296,7 +340,7 @@ class Executor:
         if not jobs:
             return
         if self.backend == "local":
-            call: Callable[[Any], dict[str, Any]] = fn
+            call: Callable[[Any], dict[str, Any]] = partial(warmed, fn)
         else:
             call = partial(isolated, fn, timeout=self.timeout, memory_limit=self.memory_limit)
         tagged = partial(_tag, call, prepare)

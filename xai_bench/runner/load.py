@@ -231,7 +231,7 @@ def _failures(store: Store, run_id: str) -> pd.DataFrame:
 def _job_rows(store: Store, run_id: str) -> pd.DataFrame:
     rows = store.rows(
         "SELECT key, kind, task, explainer, metric, chunk, seed, status, reason, seconds,"
-        " model_calls, pid, worker_pid FROM jobs WHERE run_id=? ORDER BY key",
+        " model_calls, pid, worker_pid, startup FROM jobs WHERE run_id=? ORDER BY key",
         run_id,
     )
     return pd.DataFrame([dict(r) for r in rows])

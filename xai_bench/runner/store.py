@@ -7,6 +7,7 @@ else as JSON. A job's outcome and its payload are written in one transaction, so
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -18,9 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import StoreError
+from ..errors import InvalidInputError, StoreError
 
-__all__ = ["Store", "from_blob", "to_blob"]
+__all__ = ["Store", "check_report_path", "from_blob", "to_blob"]
+
+WAL_PAGES = 256  # checkpoint the WAL into the store every ~1 MiB (4 KiB pages)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -28,7 +31,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS jobs (
     run_id TEXT, key TEXT, kind TEXT, task TEXT, explainer TEXT, metric TEXT,
     chunk INTEGER, seed INTEGER, status TEXT, reason TEXT, seconds REAL,
-    model_calls INTEGER, pid INTEGER, worker_pid INTEGER, finished REAL,
+    model_calls INTEGER, pid INTEGER, worker_pid INTEGER, finished REAL, startup REAL,
     PRIMARY KEY (run_id, key));
 CREATE TABLE IF NOT EXISTS explanations (
     run_id TEXT, key TEXT, task TEXT, explainer TEXT, chunk INTEGER, seed INTEGER,
@@ -114,6 +117,51 @@ def _check_tables(conn: sqlite3.Connection, path: Path | str) -> None:
         )
 
 
+def check_report_path(output: str | Path, store: str | Path | None = None) -> None:
+    """Refuse to write a report over the results ``store`` or over any existing file that
+    is not an HTML report (a report written there would destroy it).
+
+    Raises
+    ------
+    InvalidInputError
+        When ``output`` is the store, a folder, or a file that is not HTML.
+    """
+    out = Path(output)
+    fix = (
+        "Write the report to a new FILE.html (or over an older report), e.g. -o reports/NAME.html."
+    )
+    if store not in (None, ":memory:") and _same_file(out, Path(str(store))):
+        raise InvalidInputError(
+            f"report output {str(out)!r}, which is the results store",
+            "an HTML file path other than the store",
+            fix + " The store keeps the results; the report is made from it.",
+        )
+    if out.is_dir():
+        raise InvalidInputError(f"report output {str(out)!r}, a folder", "an HTML file path", fix)
+    if out.exists():
+        head = b""
+        with contextlib.suppress(OSError), out.open("rb") as f:
+            head = f.read(512)
+        if not _is_html(head):
+            kind = "an SQLite database" if head.startswith(b"SQLite format 3") else "not HTML"
+            raise InvalidInputError(
+                f"report output {str(out)!r}, an existing file that is {kind}",
+                "a new file, or an HTML report to replace",
+                fix,
+            )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return a.samefile(b)
+    return a.resolve() == b.resolve()
+
+
+def _is_html(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith((b"<!doctype html", b"<html"))
+
+
 class Store:
     """A results store at ``path`` (``None`` or ``":memory:"`` keeps it in memory).
 
@@ -139,8 +187,15 @@ class Store:
             if isinstance(self.path, Path):
                 self.conn.execute("PRAGMA journal_mode = WAL")
                 self.conn.execute("PRAGMA synchronous = NORMAL")
+                # the WAL holds every page version since the last checkpoint: SQLite's
+                # 1000-page default let it reach 4 MiB for a 1 MiB store and fill a small
+                # disk long before the store did; keep it to about 1 MiB
+                self.conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
+                self.conn.execute(f"PRAGMA journal_size_limit = {WAL_PAGES * 4096}")
+            self._add_column("jobs", "startup REAL")  # before the check: older stores lack it
             _check_tables(self.conn, self.path)
             self.conn.executescript(SCHEMA)
+            self._upgrade_keys()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
                 f"cannot open the results store {str(self.path)!r}: {exc}. Expected a writable"
@@ -148,9 +203,54 @@ class Store:
                 " damaged file."
             ) from exc
 
+    def _add_column(self, table: str, column: str) -> None:
+        """Add a column that stores written by earlier releases lack."""
+        have = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+        if have and column.split()[0] not in have:  # a table without it: an older store
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+
+    def _upgrade_keys(self) -> None:
+        """Rewrite the ``explain|task|...`` keys of older stores as the JSON keys of
+        ``jobs.job_key``, from each row's own columns, so that a resume finds its jobs."""
+        old = "SELECT 1 FROM jobs WHERE key NOT LIKE '[%' LIMIT 1"
+        if self.conn.execute(old).fetchone() is None:
+            return
+        from .jobs import job_key
+
+        stmts = []
+        for table, cols in (
+            ("jobs", "kind, task, explainer, metric, chunk, seed"),
+            ("explanations", "'explain', task, explainer, NULL, chunk, seed"),
+            ("metric_results", "'score', task, explainer, metric, chunk, seed"),
+        ):
+            sql = f"SELECT rowid, {cols} FROM {table} WHERE key NOT LIKE '[%'"
+            for rowid, *fields in self.conn.execute(sql).fetchall():
+                stmts.append(
+                    (
+                        f"UPDATE OR REPLACE {table} SET key=? WHERE rowid=?",
+                        (job_key(*fields), rowid),
+                    )
+                )
+        self._write(stmts)
+
     # -- writing ---------------------------------------------------------------------
     def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
-        """Run ``statements`` in one transaction; disk-full becomes a StoreError."""
+        """Run ``statements`` in one transaction; disk-full becomes a StoreError.
+
+        On a full disk the WAL is first checkpointed into the store and truncated, and
+        the transaction tried once more: what the WAL held twice then takes space once.
+        """
+        try:
+            self._transaction(statements)
+        except StoreError as exc:
+            if "is full" not in str(exc) or not isinstance(self.path, Path):
+                raise
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._transaction(statements)
+
+    def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             for sql, args in statements:
@@ -226,7 +326,9 @@ class Store:
         """Commit one finished job (its status row and its payload) atomically."""
         stmts: list[tuple[str, tuple[Any, ...]]] = [
             (
-                "INSERT OR REPLACE INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO jobs (run_id, key, kind, task, explainer, metric, chunk,"
+                " seed, status, reason, seconds, model_calls, pid, worker_pid, finished, startup)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     job.key,
@@ -243,6 +345,7 @@ class Store:
                     outcome.get("pid"),
                     outcome.get("worker_pid"),
                     time.time(),
+                    outcome.get("startup"),
                 ),
             )
         ]
