@@ -85,3 +85,16 @@ def test_bad_options_fail_where_they_enter(mlp_task):
         model_randomisation(mlp_task, X, ig, order="abs2")
     with pytest.raises(xb.IncompatibleError, match="SSIM"):
         model_randomisation(mlp_task, X, ig, method="ssim")
+
+
+def test_max_steps_coarsens_the_curve_not_the_score(digits_task):
+    """Grouped cascade steps: fewer re-explanations, the same fully randomised model."""
+    X, sal = _explain(digits_task, "captum.saliency", n=6)
+    full = xb.get_metric("model_randomisation").score(digits_task, X, sal)
+    two = xb.get_metric("model_randomisation", max_steps=2).score(digits_task, X, sal)
+    np.testing.assert_array_equal(two.x, [0, 2, 4])  # layers randomised after each step
+    np.testing.assert_array_equal(two.scores, full.scores)
+    np.testing.assert_array_equal(two.curves[:, 1], full.curves[:, 2])  # top two layers
+    assert two.params["max_steps"] == 2
+    with pytest.raises(xb.errors.InvalidInputError, match="max_steps"):
+        xb.get_metric("model_randomisation", max_steps=0)

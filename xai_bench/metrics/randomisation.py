@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._params import Spec, choice
+from .._params import Spec, choice, count
 from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
 from ..task import Modality, Task
@@ -77,6 +77,13 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float, win_size: int = 7) -> 
     return s[:, p : s.shape[1] - p, p : s.shape[2] - p].reshape(len(s), -1).mean(axis=1)
 
 
+def _groups(n_layers: int, max_steps: int | None) -> list[range]:
+    """Contiguous top-down groups of layer indices, at most ``max_steps`` of them."""
+    k = n_layers if max_steps is None else min(max_steps, n_layers)
+    bounds = np.linspace(0, n_layers, k + 1).round().astype(int)
+    return [range(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
 def _check(task: Task, method: str, order: str, mode: str) -> None:
     if not task.is_torch:
         raise IncompatibleError("model randomisation needs a torch model (task.model)")
@@ -120,13 +127,19 @@ def model_randomisation(
     method: str = "spearman",
     order: str = "abs",
     seed: int = 0,
+    max_steps: int | None = None,
 ) -> MetricResult:
     """Similarity of the attributions before and after re-initialising the model's layers.
 
     Lower is better. ``curves`` holds the similarity after each step (step 0: the trained
     model, similarity 1), ``x`` the number of layers randomised (cascading) or the index
-    of the one layer randomised (independent), top first. Each layer is reset with its
-    ``reset_parameters()`` under ``torch.manual_seed(seed + step)``.
+    of the last layer randomised (independent), top first. Layer ``i`` (top first, from 1)
+    is reset with its ``reset_parameters()`` under ``torch.manual_seed(seed + i)``.
+
+    ``max_steps`` bounds the cost: the layers are split top-down into at most that many
+    contiguous groups of near-equal size, one group per step (one re-explanation each).
+    The seeds stay per layer, so the fully randomised model, and hence the cascading
+    score, does not depend on ``max_steps``; only the curve is coarser.
     """
     _check(task, method, order, mode)
     import torch
@@ -139,6 +152,7 @@ def model_randomisation(
         raise IncompatibleError(
             "the torch model has no layer with parameters and reset_parameters()"
         )
+    groups = _groups(len(todo), max_steps)
     valid = explanation.flat_mask()
     nonzero = valid
     if task.modality in (Modality.TABULAR, Modality.IMAGE):
@@ -148,12 +162,13 @@ def model_randomisation(
     sims, sims_nz = [], []
     new = phi
     try:
-        for step, layer in enumerate(todo, start=1):
+        for group in groups:
             if mode == "independent":
                 model.load_state_dict(state)
-            with torch.random.fork_rng():
-                torch.manual_seed(seed + step)
-                layer.reset_parameters()
+            for i in group:
+                with torch.random.fork_rng():
+                    torch.manual_seed(seed + i + 1)
+                    todo[i].reset_parameters()
             new = _reexplain(explainer, task, Xa, explanation.targets)
             sims.append(_similarity(phi, new, explanation, method, order, valid))
             if method != "ssim":
@@ -174,7 +189,7 @@ def model_randomisation(
         metric="model_randomisation",
         scores=scores,
         curves=curves,
-        x=np.arange(len(todo) + 1, dtype=np.float64),
+        x=np.array([0, *(g[-1] + 1 for g in groups)], dtype=np.float64),
         flags={
             "degenerate": explanation.degenerate(),
             "unchanged": np.all(np.isclose(phi, new), axis=1),
@@ -195,6 +210,7 @@ def model_randomisation(
             "method": method,
             "order": order,
             "seed": seed,
+            "max_steps": max_steps,
         },
         extra=extra,
     )
@@ -212,14 +228,21 @@ class ModelRandomisation(BaseMetric):
     param_specs: ClassVar[dict[str, Spec]] = {
         "mode": choice(*MODES),
         "method": choice(*METHODS, "ssim"),
+        "max_steps": count(none=True),
     }
 
     def __init__(
-        self, mode: str = "cascading", method: str = "spearman", order: str = "abs", seed: int = 0
+        self,
+        mode: str = "cascading",
+        method: str = "spearman",
+        order: str = "abs",
+        seed: int = 0,
+        max_steps: int | None = None,
     ) -> None:
         self.mode = mode
         self.method = method
         self.order = order
         self.seed = seed
+        self.max_steps = max_steps
 
     _fn = staticmethod(model_randomisation)
