@@ -151,8 +151,10 @@ def build_context(results: Any, summary: Any = None) -> dict[str, Any]:
     startup = T.startup_seconds(results)
     task_names = list(dict.fromkeys([*results.tasks, *sorted(results.scores["task"].unique())]))
 
+    means = T.curve_means(results.curves)
     tasks = [
-        _task_block(results, t, summary, directions, styles, ranks, cost, info) for t in task_names
+        _task_block(results, t, summary, directions, styles, ranks, cost, info, means)
+        for t in task_names
     ]
     for t in tasks:  # the one-time start-up cost, shown apart from the per-explanation cost
         for p in t["cost"]:
@@ -173,7 +175,7 @@ def build_context(results: Any, summary: Any = None) -> dict[str, Any]:
         ],
         "directions": directions,
         "sanity": _sanity(results, tasks, summary, info),
-        "cascades": _cascades(results, task_names, styles, info),
+        "cascades": _cascades(results, task_names, styles, info, means),
         "failures": fails,
         "n_failed": int((statuses == "failed").sum()) if len(statuses) else 0,
         "n_skipped": int((statuses == "skipped").sum()) if len(statuses) else 0,
@@ -209,7 +211,7 @@ def _explainer_groups(results: Any) -> list[list[str]]:
     return list(groups.values())
 
 
-def _task_block(results, task, summary, directions, styles, ranks, cost, info) -> dict:
+def _task_block(results, task, summary, directions, styles, ranks, cost, info, means) -> dict:
     palette = {e: st.color for e, st in styles.items()}
     tinfo = dict(results.tasks.get(task, {}))
     modality = str(tinfo.get("modality", "tabular"))
@@ -279,13 +281,14 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info) -
     banded = [r["explainer"] for r in rows if not (r["control"] or r["reference"])][:3]
     banded += list(T.CONTROLS)
     curves = []
-    cdf = results.curves
-    present = set(cdf.loc[cdf["task"] == task, "metric"]) if len(cdf) else set()
+    present = (
+        set(means.loc[task].index.get_level_values("metric")) if task in means.index else set()
+    )
     for m in sorted(
         (m for m in present if T.is_curve_metric(m, info.get(m, {}))),
         key=lambda m: (m not in T.CURVE_PREFERENCE, m),
     ):
-        series = T.curve_series(cdf, task, m, palette)
+        series = T.curve_series(means, task, m, palette)
         if not series:
             continue
         for s in series:
@@ -665,7 +668,9 @@ def _sanity(results, tasks, summary, info) -> list[dict]:
     return out
 
 
-def _cascades(results: Any, task_names: list[str], styles: dict, info: dict) -> list[dict]:
+def _cascades(
+    results: Any, task_names: list[str], styles: dict, info: dict, means: pd.DataFrame
+) -> list[dict]:
     """Per task, the model-randomisation curve of each explainer: similarity against the
     number of layers re-initialised (top down), with the all-feature and non-zero-input
     scores. Only metrics that stored such curves (``metrics.randomisation``)."""
@@ -680,7 +685,7 @@ def _cascades(results: Any, task_names: list[str], styles: dict, info: dict) -> 
         similarity = str(params.get("similarity", "rank correlation"))
         cascading = params.get("mode", "cascading") == "cascading"
         for task in task_names:
-            series = T.curve_series(cdf, task, m, palette)
+            series = T.curve_series(means, task, m, palette)
             if not series:
                 continue
             for s in series:
