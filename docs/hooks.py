@@ -50,13 +50,18 @@ def _run_tutorial(name: str, out: Path) -> tuple[str, str, float]:
     try:
         proc = subprocess.run(
             [sys.executable, str(script)],
-            cwd=out, env=dict(_env(), XB_DOCS_OUT=str(out)),
-            capture_output=True, text=True, timeout=TUTORIAL_TIMEOUT,
+            cwd=out,
+            env=dict(_env(), XB_DOCS_OUT=str(out)),
+            capture_output=True,
+            text=True,
+            timeout=TUTORIAL_TIMEOUT,
         )
     except subprocess.TimeoutExpired as exc:
         raise PluginError(f"tutorial {name} took over {TUTORIAL_TIMEOUT}s") from exc
     if proc.returncode != 0:
-        raise PluginError(f"tutorial {name} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        raise PluginError(
+            f"tutorial {name} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+        )
     return name, proc.stdout, time.perf_counter() - t0
 
 
@@ -68,8 +73,10 @@ def on_config(config: Any) -> Any:
             items = section["Reference"]
             for i, item in enumerate(items):
                 if isinstance(item, dict) and item.get("Explainers") == "reference/explainers.md":
-                    items[i] = {"Explainers": ["reference/explainers.md"] + [
-                        f"reference/explainers/{lib}.md" for lib in libs]}
+                    items[i] = {
+                        "Explainers": ["reference/explainers.md"]
+                        + [f"reference/explainers/{lib}.md" for lib in libs]
+                    }
     return config
 
 
@@ -84,8 +91,8 @@ def on_pre_build(config: Any) -> None:
         return
     with ThreadPoolExecutor(max_workers=2) as pool:
         _state["tutorials"] = {
-            name: (stdout, secs) for name, stdout, secs in pool.map(
-                lambda n: _run_tutorial(n, out), SCRIPTS)
+            name: (stdout, secs)
+            for name, stdout, secs in pool.map(lambda n: _run_tutorial(n, out), SCRIPTS)
         }
     _state["screenshot"] = _screenshot(out / "tabular.html", out / "report.png")
 
@@ -97,9 +104,19 @@ def _screenshot(report: Path, png: Path) -> bool:
         return False
     try:
         subprocess.run(
-            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-             f"--screenshot={png}", "--window-size=1280,1500", report.as_uri()],
-            capture_output=True, timeout=60, check=True,
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                f"--screenshot={png}",
+                "--window-size=1280,1500",
+                report.as_uri(),
+            ],
+            capture_output=True,
+            timeout=60,
+            check=True,
         )
     except (subprocess.SubprocessError, OSError):
         return False

@@ -137,9 +137,15 @@ def _explainer_page(lib: str, rows: list[dict[str, Any]]) -> str:
                 out.append(f"| `{k}` | {_md(v)} |{cell}")
         else:
             out.append("No parameters.")
-        out += ["", f"::: {r['cls']}", "    options:", "      show_root_heading: false",
-                "      members: false", "      show_bases: false",
-                "      force_inspection: true"]
+        out += [
+            "",
+            f"::: {r['cls']}",
+            "    options:",
+            "      show_root_heading: false",
+            "      members: false",
+            "      show_bases: false",
+            "      force_inspection: true",
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -213,8 +219,14 @@ def metrics_page() -> str:
             out += ["", '??? note "Conventions of `' + module + '`"', ""]
             out += ["    " + line if line else "" for line in r["doc"].splitlines()]
         target = r["fn"] or r["cls"]
-        out += ["", f"::: {target}", "    options:", "      show_root_heading: true",
-                "      heading_level: 3", "      members: false"]
+        out += [
+            "",
+            f"::: {target}",
+            "    options:",
+            "      show_root_heading: true",
+            "      heading_level: 3",
+            "      members: false",
+        ]
     out += ["", "## Reproducing other libraries' numbers", ""]
     out.append(readme_section("Metrics and conventions", start="**Conversions", demote=1))
     return "\n".join(out) + "\n"
@@ -229,7 +241,7 @@ def readme_section(
     m = re.search(rf"^## {re.escape(heading)}\s*$", text, flags=re.M)
     if not m:
         raise KeyError(f"README has no section '## {heading}'")
-    body = text[m.end():]
+    body = text[m.end() :]
     nxt = re.search(r"^## ", body, flags=re.M)
     body = body[: nxt.start()] if nxt else body
     if start is not None:
@@ -285,9 +297,7 @@ def explainers_index(pages: dict[str, str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def tutorial_page(
-    name: str, script: str, stdout: str, seconds: float, report: bool = True
-) -> str:
+def tutorial_page(name: str, script: str, stdout: str, seconds: float, report: bool = True) -> str:
     """A tutorial script as a page: its docstring, its code, and the output of this build."""
     import ast
 
@@ -318,7 +328,10 @@ def tutorial_page(
     )
 
 
-_DIRECTIVE = re.compile(r"^<!-- (readme|config-fields|config-schema|report-screenshot|metric-functions):?\s*(.*?)\s*-->$", re.M)
+_DIRECTIVE = re.compile(
+    r"^<!-- (readme|config-fields|config-schema|report-screenshot|metric-functions):?\s*(.*?)\s*-->$",
+    re.M,
+)
 
 
 def expand(markdown: str, screenshot: bool = False) -> str:

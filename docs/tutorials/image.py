@@ -23,9 +23,14 @@ for eid in ["random", "captum.saliency", "captum.integrated_gradients"]:
 bench = xb.Benchmark(
     tasks=["digits.cnn"],
     explainers=["random", "captum.saliency", "captum.integrated_gradients"],
-    metrics=[("deletion_auc", {"steps": 16, "baseline": "zero"}),
-             ("insertion_auc", {"steps": 16, "baseline": "zero"})],
-    n_samples=8, seed=0, name="image", progress=False,
+    metrics=[
+        ("deletion_auc", {"steps": 16, "baseline": "zero"}),
+        ("insertion_auc", {"steps": 16, "baseline": "zero"}),
+    ],
+    n_samples=8,
+    seed=0,
+    name="image",
+    progress=False,
 )
 results = bench.run(store="image.sqlite", backend="local")
 print(results.to_frame().groupby(["explainer", "metric"])["score"].mean().round(3).unstack())

@@ -14,10 +14,15 @@ from sklearn.preprocessing import StandardScaler
 import xai_bench as xb
 
 data = load_wine(as_frame=True)
-model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(data.data, data.target)
+model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(
+    data.data, data.target
+)
 
 task = xb.Task.from_sklearn(
-    model, data.data, data.target, name="wine.logreg",
+    model,
+    data.data,
+    data.target,
+    name="wine.logreg",
     class_names=list(data.target_names),
 )
 print(task.name, task.modality.value, "features:", task.feature_names)
@@ -29,8 +34,12 @@ res = xb.get_metric("deletion_auc", steps=13).score(task, X, expl)
 print(f"deletion AUC {res.mean:.3f}; baseline: {res.params['baseline']}")
 
 results = xb.Benchmark(
-    tasks=[task], explainers=["random", ("shap.permutation", {"max_evals": 200})],
-    metrics=[("deletion_auc", {"steps": 13})], n_samples=8, name="wine", progress=False,
+    tasks=[task],
+    explainers=["random", ("shap.permutation", {"max_evals": 200})],
+    metrics=[("deletion_auc", {"steps": 13})],
+    n_samples=8,
+    name="wine",
+    progress=False,
 ).run(store="sklearn.sqlite", backend="local")
 print(results.to_frame().groupby("explainer")["score"].mean().round(3))
 results.to_html(os.path.join(os.environ.get("XB_DOCS_OUT", "."), "own_sklearn.html"))

@@ -13,7 +13,11 @@ task = xb.load_task("breast_cancer.mlp")
 X = task.X[:8]
 print(task.name, task.modality.value, "features:", X.shape[1])
 
-for eid, params in [("random", {}), ("shap.kernel", {"n_samples": 100}), ("lime.tabular", {"n_samples": 200})]:
+for eid, params in [
+    ("random", {}),
+    ("shap.kernel", {"n_samples": 100}),
+    ("lime.tabular", {"n_samples": 200}),
+]:
     expl = xb.get_explainer(eid, **params).explain(task, X)
     deletion = xb.get_metric("deletion_auc", steps=10).score(task, X, expl)
     insertion = xb.get_metric("insertion_auc", steps=10).score(task, X, expl)
@@ -24,9 +28,16 @@ print("conventions:", sorted(deletion.params))
 
 bench = xb.Benchmark(
     tasks=["breast_cancer.mlp"],
-    explainers=["random", ("shap.kernel", {"n_samples": 100}), ("lime.tabular", {"n_samples": 200})],
+    explainers=[
+        "random",
+        ("shap.kernel", {"n_samples": 100}),
+        ("lime.tabular", {"n_samples": 200}),
+    ],
     metrics=[("deletion_auc", {"steps": 10}), ("insertion_auc", {"steps": 10})],
-    n_samples=8, seed=0, name="tabular", progress=False,
+    n_samples=8,
+    seed=0,
+    name="tabular",
+    progress=False,
 )
 results = bench.run(store="tabular.sqlite", backend="local")
 frame = results.to_frame()

@@ -23,7 +23,10 @@ bench = xb.Benchmark(
     tasks=["sentiment.tfidf"],
     explainers=["random", ("lime.text", {"n_samples": 200}), "eli5.text"],
     metrics=["comprehensiveness", "sufficiency"],
-    n_samples=8, seed=0, name="text", progress=False,
+    n_samples=8,
+    seed=0,
+    name="text",
+    progress=False,
 )
 results = bench.run(store="text.sqlite", backend="local")
 print(results.to_frame().groupby(["explainer", "metric"])["score"].mean().round(3).unstack())
