@@ -142,6 +142,7 @@ def _explainer_page(lib: str, rows: list[dict[str, Any]]) -> str:
             f"::: {r['cls']}",
             "    options:",
             "      show_root_heading: false",
+            "      show_root_toc_entry: false",
             "      members: false",
             "      show_bases: false",
             "      force_inspection: true",
@@ -329,7 +330,7 @@ def tutorial_page(name: str, script: str, stdout: str, seconds: float, report: b
 
 
 _DIRECTIVE = re.compile(
-    r"^<!-- (readme|config-fields|config-schema|report-screenshot|metric-functions):?\s*(.*?)\s*-->$",
+    r"^<!-- (readme|config-fields|config-schema|report-screenshot|metric-functions|public-api):?\s*(.*?)\s*-->$",
     re.M,
 )
 
@@ -350,8 +351,12 @@ def expand(markdown: str, screenshot: bool = False) -> str:
             return readme_section(heading, start=start or None, end=end or None)
         if kind == "config-fields":
             return config_fields()
+        if kind == "public-api":
+            opts = "\n    options:\n      show_root_full_path: false\n      heading_level: 3"
+            return "\n\n".join(f"::: {path}{opts}" for path in public_api())
         if kind == "metric-functions":
-            return "\n\n".join(f"::: {path}" for path in metric_functions())
+            opts = "\n    options:\n      heading_level: 3"
+            return "\n\n".join(f"::: {path}{opts}" for path in metric_functions())
         if kind == "config-schema":
             return "```json\n" + config_schema() + "\n```"
         if screenshot:
@@ -401,3 +406,12 @@ def metric_functions() -> list[str]:
             if name[:1].islower() and callable(getattr(module, name, None)):
                 paths.append(f"xai_bench.metrics.{mod}.{name}")
     return paths
+
+
+def public_api() -> list[str]:
+    """Where each name of ``xai_bench.__all__`` is defined, in ``__all__``'s order."""
+    import xai_bench
+
+    return [
+        _dotted(getattr(xai_bench, name)) for name in xai_bench.__all__ if not name.startswith("_")
+    ]
