@@ -99,6 +99,21 @@ def explainer_pages() -> dict[str, str]:
     return {lib: _explainer_page(lib, rows) for lib, rows in sorted(by_lib.items())}
 
 
+def readme_library_notes(lib: str) -> str | None:
+    """The README's ``### <Library>`` subsection of "Explainers" (notes, and the defaults:
+    ours beside upstream's), or None when it has none."""
+    try:
+        text = readme_section("Explainers", demote=0)
+    except KeyError:
+        return None
+    m = re.search(rf"^### {re.escape(lib)}\b.*$", text, flags=re.M | re.I)
+    if not m:
+        return None
+    body = text[m.end() :]
+    nxt = re.search(r"^### ", body, flags=re.M)
+    return (body[: nxt.start()] if nxt else body).strip()
+
+
 def _explainer_page(lib: str, rows: list[dict[str, Any]]) -> str:
     title = "Baselines (random, oracle)" if lib == BASELINES else f"{lib} explainers"
     out = [
@@ -117,6 +132,10 @@ def _explainer_page(lib: str, rows: list[dict[str, Any]]) -> str:
             f"| [`{r['id']}`](#{_anchor(r['id'])}) | {r['modalities']} | `{r['output_space']}` | "
             f"{'yes' if r['stochastic'] else 'no'} | {r['requires']} | {r['summary']} |"
         )
+    notes = readme_library_notes(lib)
+    if notes:
+        out += ["", "## Notes and defaults (ours beside upstream's)", "", "_From the README._", ""]
+        out.append(notes)
     for r in rows:
         if "error" in r:
             continue
