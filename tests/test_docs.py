@@ -199,3 +199,26 @@ def test_every_public_name_has_a_numpydoc_docstring():
             if not have & set(need.split("|")):
                 missing.append(f"{path}: no {need} section")
     assert not missing, "\n".join(missing)
+
+
+def test_a_failing_tutorial_fails_the_build(tmp_path, monkeypatch):
+    pytest.importorskip("mkdocs")
+    import sys
+
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        hooks = importlib.import_module("hooks")
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    from mkdocs.exceptions import PluginError
+
+    (tmp_path / "tutorials").mkdir()
+    (tmp_path / "tutorials" / "ok.py").write_text("print('hello', 6 * 7)\n")
+    (tmp_path / "tutorials" / "broken.py").write_text(
+        "import xai_bench\nxai_bench.load_task('nope')\n"
+    )
+    monkeypatch.setattr(hooks, "HERE", tmp_path)
+    name, stdout, seconds = hooks._run_tutorial("ok", tmp_path)
+    assert (name, stdout) == ("ok", "hello 42\n") and seconds > 0
+    with pytest.raises(PluginError, match="(?s)tutorial broken failed .*unknown task 'nope'"):
+        hooks._run_tutorial("broken", tmp_path)

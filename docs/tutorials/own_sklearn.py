@@ -27,7 +27,7 @@ task = xb.Task.from_sklearn(
 )
 print(task.name, task.modality.value, "features:", task.feature_names)
 
-X = task.X[:8]
+X = task.X[:4]
 expl = xb.get_explainer("shap.permutation", max_evals=200).explain(task, X)
 print("attributions:", expl.attributions.shape, "targets (predicted classes):", expl.targets)
 res = xb.get_metric("deletion_auc", steps=13).score(task, X, expl)
