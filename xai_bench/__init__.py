@@ -1,5 +1,7 @@
 """xai-bench: compare feature-attribution methods on faithfulness, side by side.
 
+Examples
+--------
 >>> import xai_bench as xb
 >>> task = xb.load_task("breast_cancer.mlp")
 >>> expl = xb.get_explainer("shap.kernel", n_samples=200).explain(task, task.X[:32])

@@ -31,7 +31,17 @@ class XaiBenchError(Exception):
 
 
 class UnknownNameError(XaiBenchError, KeyError):
-    """An explainer, metric or task id that is not registered."""
+    """An explainer, metric or task id that is not registered.
+
+    Parameters
+    ----------
+    kind : str
+        ``"explainer"``, ``"metric"`` or ``"task"``.
+    name : str
+        The id that was asked for.
+    valid : iterable of str
+        The registered ids (the closest is suggested).
+    """
 
     def __init__(self, kind: str, name: str, valid: Iterable[str]) -> None:
         self.kind, self.name, self.valid = kind, name, sorted(valid)
@@ -59,7 +69,17 @@ def did_you_mean(name: str, valid: Iterable[str]) -> str:
 
 
 class MissingDependencyError(XaiBenchError, ImportError):
-    """An optional dependency is missing; names the extra to install."""
+    """An optional dependency is missing; names the extra to install.
+
+    Parameters
+    ----------
+    module : str
+        The module that could not be imported.
+    extra : str
+        The ``xai-bench[extra]`` that installs it.
+    cause : BaseException, optional
+        The original ImportError.
+    """
 
     def __init__(self, module: str, extra: str, cause: BaseException | None = None) -> None:
         self.module, self.extra = module, extra
@@ -71,7 +91,17 @@ class MissingDependencyError(XaiBenchError, ImportError):
 
 
 class InvalidInputError(XaiBenchError, ValueError):
-    """Bad data, model or parameter: the message says found / expected / fix."""
+    """Bad data, model or parameter: the message says found / expected / fix.
+
+    Parameters
+    ----------
+    found : str
+        What was found.
+    expected : str
+        What was expected.
+    fix : str
+        How to fix it.
+    """
 
     def __init__(self, found: str, expected: str, fix: str) -> None:
         self.found, self.expected, self.fix = found, expected, fix

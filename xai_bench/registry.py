@@ -230,15 +230,35 @@ _TASKS = _Registry("task", BUILTIN_TASKS, None)
 
 
 def list_explainers() -> list[str]:
-    """Ids of every explainer: built-in, registered in-process, or from a plugin."""
+    """Ids of every explainer: built-in, registered in-process, or from a plugin.
+
+    Returns
+    -------
+    list of str
+        Sorted ids; plugins that failed to load are left out.
+    """
     return _EXPLAINERS.names()
 
 
 def list_metrics() -> list[str]:
+    """Ids of every metric: built-in, registered in-process, or from a plugin.
+
+    Returns
+    -------
+    list of str
+        Sorted ids; plugins that failed to load are left out.
+    """
     return _METRICS.names()
 
 
 def list_tasks() -> list[str]:
+    """Ids of every task: built-in or registered in-process.
+
+    Returns
+    -------
+    list of str
+        Sorted ids.
+    """
     return _TASKS.names()
 
 
@@ -264,12 +284,38 @@ def metric_class(name: str) -> type:
 
 
 def get_explainer(name: str, **params: Any) -> Any:
-    """An explainer instance by id, e.g. ``get_explainer("shap.kernel", n_samples=200)``."""
+    """An explainer instance by id, e.g. ``get_explainer("shap.kernel", n_samples=200)``.
+
+    Parameters
+    ----------
+    name : str
+        A registered explainer id (``xai-bench list explainers``).
+    **params
+        Its constructor parameters.
+
+    Returns
+    -------
+    Explainer
+        A new instance.
+    """
     return _instantiate(_EXPLAINERS.resolve(name), name, params, "explainer")
 
 
 def get_metric(name: str, **params: Any) -> Any:
-    """A metric instance by id, e.g. ``get_metric("deletion_auc", steps=20)``."""
+    """A metric instance by id, e.g. ``get_metric("deletion_auc", steps=20)``.
+
+    Parameters
+    ----------
+    name : str
+        A registered metric id (``xai-bench list metrics``).
+    **params
+        Its constructor parameters.
+
+    Returns
+    -------
+    Metric
+        A new instance.
+    """
     return _instantiate(_METRICS.resolve(name), name, params, "metric")
 
 
@@ -291,13 +337,43 @@ def _instantiate(cls: Callable[..., Any], name: str, params: dict[str, Any], kin
 
 
 def register_explainer(cls: Any, name: str | None = None, overwrite: bool = False) -> Any:
-    """Register an explainer class for in-process use; usable as a decorator."""
+    """Register an explainer class for in-process use; usable as a decorator.
+
+    Parameters
+    ----------
+    cls : type
+        The explainer class.
+    name : str, optional
+        Its id; defaults to ``cls.name``.
+    overwrite : bool
+        Replace an id that is already registered.
+
+    Returns
+    -------
+    type
+        ``cls``, unchanged.
+    """
     _EXPLAINERS.register(cls, name or _class_name(cls, "explainer"), overwrite)
     return cls
 
 
 def register_metric(cls: Any, name: str | None = None, overwrite: bool = False) -> Any:
-    """Register a metric class for in-process use; usable as a decorator."""
+    """Register a metric class for in-process use; usable as a decorator.
+
+    Parameters
+    ----------
+    cls : type
+        The metric class.
+    name : str, optional
+        Its id; defaults to ``cls.info.name``.
+    overwrite : bool
+        Replace an id that is already registered.
+
+    Returns
+    -------
+    type
+        ``cls``, unchanged.
+    """
     info = getattr(cls, "info", None)
     _METRICS.register(
         cls, name or getattr(info, "name", None) or _class_name(cls, "metric"), overwrite
@@ -325,7 +401,17 @@ def register_task(factory: Callable[[], Any], name: str, overwrite: bool = False
 
 
 def load_task(name: str) -> Any:
-    """A built-in (or registered) task by id, built offline and cached on disk."""
+    """A built-in (or registered) task by id, built offline and cached on disk.
+
+    Parameters
+    ----------
+    name : str
+        A task id (``xai-bench list tasks``).
+
+    Returns
+    -------
+    Task
+    """
     return _TASKS.resolve(name)()
 
 

@@ -81,10 +81,7 @@ class Eli5Weights(BaseExplainer):
     Tabular: one weight per column (linear: ``w * x``; trees: decision-path
     contributions). Text: a two-step ``Pipeline(vectorizer, classifier)`` is
     explained with ``vec=`` and its word spans are aligned to model tokens.
-
-    Parameters
-    ----------
-    None: ELI5's weights are deterministic.
+    No parameters: ELI5's weights are deterministic.
     """
 
     name: ClassVar[str] = "eli5.explain_prediction"

@@ -54,6 +54,22 @@ def ablation_correlation(
     """Rank correlation between attributions and single-feature ablation effects.
 
     Higher is better. ``extra["delta"]`` holds f(x) - f(x without j), (n, F), NaN on padding.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    method : {"spearman", "kendall", "pearson"}
+    baseline : str, number, array or Masker
+        What removal means.
+    space : {"probability", "log_odds"}
+    predict : callable, optional
+        Scorer replacing ``task.predict``.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [-1, 1]; ``params`` records the conventions.
     """
     space = scored_space(task, space)
     Xa, explanation, fill, base = _setup(task, X, explanation, baseline)
@@ -113,6 +129,24 @@ def faithfulness_correlation(
     """Faithfulness correlation (Bhatt et al., 2020); higher is better, in [-1, 1].
 
     ``subset_size``: a fraction of the valid features (float < 1) or a count (int).
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    n_runs : int
+        Random subsets per sample.
+    subset_size : float or int
+    baseline : str, number, array or Masker
+    space : {"probability", "log_odds"}
+    seed : int
+        Seeds the subsets.
+    predict : callable, optional
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [-1, 1]; ``params`` records the conventions.
     """
     if n_runs < 2:
         raise InvalidInputError(f"n_runs={n_runs}", "at least 2 runs", "Use n_runs=100.")

@@ -49,6 +49,11 @@ def rowwise_corr(
     method : {"pearson", "spearman", "kendall"}
         Spearman = Pearson on average ranks; Kendall = tau-b (ties handled).
     mask : ndarray of bool (n, m), optional
+
+    Returns
+    -------
+    ndarray (n,)
+        NaN where a row is constant.
     """
     if method not in METHODS:
         raise InvalidInputError(f"method={method!r}", f"one of {METHODS}", "Use 'spearman'.")
@@ -114,6 +119,11 @@ def topk_overlap(
         An int >= 1 is a count; a float in (0, 1) a fraction of each row's valid
         entries, rounded, at least 1.
     mask : ndarray of bool (n, m), optional
+
+    Returns
+    -------
+    ndarray (n,)
+        Shares in [0, 1].
     """
     if not (isinstance(k, int | np.integer) and k >= 1) and not (
         isinstance(k, float) and 0 < k < 1

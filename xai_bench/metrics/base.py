@@ -49,6 +49,20 @@ class MetricResult:
     ``curves`` has shape (n, k+1) over the grid ``x`` (k+1,). ``flags`` maps a name
     (``"degenerate"``, ``"flat_baseline"``...) to a bool array (n,). ``params`` holds every
     convention that changes the number (target, space, order, baseline, steps, AUC rule).
+
+    Attributes
+    ----------
+    metric : str
+        The metric id.
+    scores : ndarray (n,)
+        One score per sample.
+    curves, x : ndarray, optional
+        Curves (n, k+1) over the grid x (k+1,).
+    flags : mapping of str to bool ndarray (n,)
+    params : mapping
+        The conventions that produced the scores.
+    extra : mapping of str to ndarray
+        Per-sample by-products (e.g. ``f_x``, ``f_baseline``).
     """
 
     metric: str

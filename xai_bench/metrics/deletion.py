@@ -205,17 +205,56 @@ def curve_result(
 
 
 def deletion_auc(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResult:
-    """Deletion (MoRF) curve AUC: lower is better. See :func:`curve` for parameters."""
+    """Deletion (MoRF) curve AUC: lower is better. See :func:`curve` for parameters.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    **kw
+        ``steps``, ``baseline``, ``order``, ``space``, ``seed``, ``predict``: see :func:`curve`.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [0, 1], ``curves`` and ``x``; ``params`` records the conventions.
+    """
     return curve(task, X, explanation, kind="deletion", **kw)
 
 
 def insertion_auc(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResult:
-    """Insertion curve AUC: higher is better. See :func:`curve` for parameters."""
+    """Insertion curve AUC: higher is better. See :func:`curve` for parameters.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    **kw
+        ``steps``, ``baseline``, ``order``, ``space``, ``seed``, ``predict``: see :func:`curve`.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [0, 1], ``curves`` and ``x``; ``params`` records the conventions.
+    """
     return curve(task, X, explanation, kind="insertion", **kw)
 
 
 def lerf_auc(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResult:
-    """LeRF curve AUC (least relevant removed first): higher is better."""
+    """LeRF curve AUC (least relevant removed first): higher is better.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    **kw
+        ``steps``, ``baseline``, ``order``, ``space``, ``seed``, ``predict``: see :func:`curve`.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [0, 1], ``curves`` and ``x``; ``params`` records the conventions.
+    """
     return curve(task, X, explanation, kind="lerf", **kw)
 
 
@@ -223,6 +262,18 @@ def abpc(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResul
     """Area between the LeRF and MoRF curves: AUC(LeRF) - AUC(MoRF), higher is better.
 
     Both curves use the same grid, baseline and ranking; ``curves`` holds LeRF - MoRF.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    **kw
+        ``steps``, ``baseline``, ``order``, ``space``, ``seed``, ``predict``: see :func:`curve`.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [-1, 1]; ``params`` records the conventions.
     """
     morf = curve(task, X, explanation, kind="deletion", **kw)
     lerf = curve(task, X, explanation, kind="lerf", **kw)
@@ -244,6 +295,18 @@ def aopc(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResul
     It equals ERASER's aggregation (the average of ``beta_0 - beta_k`` over thresholds) on
     the thresholds 0, 1/K, ..., 1; ERASER's own bins give
     :func:`xai_bench.metrics.eraser.comprehensiveness`.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    **kw
+        ``steps``, ``baseline``, ``order``, ``space``, ``seed``, ``predict``: see :func:`curve`.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [-1, 1]; ``params`` records the conventions.
     """
     morf = curve(task, X, explanation, kind="deletion", **kw)
     y = np.asarray(morf.curves)

@@ -93,6 +93,25 @@ def perturbation_suite(
     The deletion grid and the ERASER bins are merged per sample; every distinct
     (sample, feature count) pair is scored once per mode (remove top / keep top).
     Results equal the separate functions with the same parameters.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    steps : int, optional
+        Deletion/insertion grid steps; None = one feature per step.
+    baseline : str, number, array or Masker
+    order : {"signed", "abs"}
+    space : {"probability", "log_odds"}
+    seed : int
+    fractions : tuple of float
+        The ERASER bins.
+    predict : callable, optional
+
+    Returns
+    -------
+    dict of str to MetricResult
+        Keys ``deletion_auc``, ``insertion_auc``, ``comprehensiveness``, ``sufficiency``.
     """
     space = scored_space(task, space)
     Xa, explanation, positions, n_valid, fill, params = perturbation_setup(
@@ -148,12 +167,39 @@ def comprehensiveness(task: Task, X: Any, explanation: Explanation, **kw: Any) -
     """ERASER comprehensiveness: mean over the bins of f(x) - f(x without the top k%).
 
     Higher is better. Keywords: ``fractions``, ``baseline``, ``order``, ``space``, ``seed``.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    **kw
+        ``fractions`` (the bins, default 1, 5, 10, 20, 50%), ``baseline``, ``order``,
+        ``space``, ``seed``, ``predict``: as in :func:`perturbation_suite`.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [-1, 1]; ``params`` records the conventions.
     """
     return _eraser("comprehensiveness", task, X, explanation, **kw)
 
 
 def sufficiency(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResult:
-    """ERASER sufficiency: mean over the bins of f(x) - f(top k% only). Lower is better."""
+    """ERASER sufficiency: mean over the bins of f(x) - f(top k% only). Lower is better.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    **kw
+        ``fractions`` (the bins, default 1, 5, 10, 20, 50%), ``baseline``, ``order``,
+        ``space``, ``seed``, ``predict``: as in :func:`perturbation_suite`.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [-1, 1]; ``params`` records the conventions.
+    """
     return _eraser("sufficiency", task, X, explanation, **kw)
 
 

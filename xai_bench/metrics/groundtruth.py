@@ -38,6 +38,20 @@ def precision_at_k(
 
     ``k=None`` uses the number of true features of each sample (then precision = recall).
     Samples without any true feature get NaN and the flag ``no_truth``.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    k : int, optional
+    order : {"abs", "signed"}
+    seed : int
+        Tie-break seed.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [0, 1]; ``params`` records the conventions.
     """
     if task.ground_truth is None:  # a skip, checked before anything else
         raise IncompatibleError(f"task {task.name!r} has no ground truth (known evidence features)")

@@ -42,7 +42,19 @@ __all__ = ["Infidelity", "infidelity", "optimal_scaling_infidelity"]
 
 
 def optimal_scaling_infidelity(e: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row beta and infidelity from dot products ``e`` and output drops ``d``, (n, m)."""
+    """Per-row beta and infidelity from dot products ``e`` and output drops ``d``, (n, m).
+
+    Parameters
+    ----------
+    e : ndarray (n, m)
+        Perturbation . attribution per draw.
+    d : ndarray (n, m)
+        Output drop per draw.
+
+    Returns
+    -------
+    beta, infidelity : ndarray (n,)
+    """
     ee = (e * e).mean(axis=1)
     beta = np.divide((e * d).mean(axis=1), ee, out=np.zeros(len(e)), where=ee > 0)
     return beta, ((beta[:, None] * e - d) ** 2).mean(axis=1)
@@ -66,7 +78,28 @@ def infidelity(
     seed: int = 0,
     predict: Any = None,
 ) -> MetricResult:
-    """Infidelity per sample; see the module docstring. Lower is better."""
+    """Infidelity per sample; see the module docstring. Lower is better.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    perturbation : {"auto", "gaussian", "subset"}
+    noise : float
+        Standard deviation of the Gaussian perturbation.
+    n_perturbations : int
+    subset_size : float
+        Share of features removed by a subset perturbation.
+    baseline : str, number, array or Masker
+    space : {"probability", "log_odds"}
+    seed : int
+    predict : callable, optional
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [0, inf); ``params`` records the conventions.
+    """
     space = scored_space(task, space)
     eps = log_odds_eps(task)
     Xa, explanation = prepare(task, X, explanation)

@@ -322,7 +322,18 @@ MASKERS: dict[str, type[Masker]] = {
 
 
 def resolve_masker(baseline: Any) -> Masker:
-    """A masker from a ``baseline`` parameter: a Masker, a masker name, or a constant."""
+    """A masker from a ``baseline`` parameter: a Masker, a masker name, or a constant.
+
+    Parameters
+    ----------
+    baseline : Masker, str, number or array
+        ``"default"``, ``"mean"``, ``"min"``, ``"zero"``, ``"background"``,
+        ``"impute"``, a constant, or a Masker.
+
+    Returns
+    -------
+    Masker
+    """
     if isinstance(baseline, Masker):
         return baseline
     if isinstance(baseline, str) and baseline in MASKERS:
@@ -331,7 +342,16 @@ def resolve_masker(baseline: Any) -> Masker:
 
 
 def describe(masker: Masker) -> str:
-    """A short, stable text for the recorded parameters, e.g. ``constant(value='mean')``."""
+    """A short, stable text for the recorded parameters, e.g. ``constant(value='mean')``.
+
+    Parameters
+    ----------
+    masker : Masker
+
+    Returns
+    -------
+    str
+    """
     args = ", ".join(f"{k}={_short(v)}" for k, v in masker.get_params().items())
     return f"{masker.name}({args})"
 

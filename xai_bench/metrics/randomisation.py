@@ -45,7 +45,17 @@ ORDERS = ("abs", "signed")
 
 
 def layers(model: Any) -> list[Any]:
-    """The model's re-initialisable layers, top (output) first."""
+    """The model's re-initialisable layers, top (output) first.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+
+    Returns
+    -------
+    list of torch.nn.Module
+        Modules with ``reset_parameters``.
+    """
     return [
         m
         for m in model.modules()
@@ -58,6 +68,17 @@ def ssim(a: np.ndarray, b: np.ndarray, data_range: float, win_size: int = 7) -> 
 
     Wang et al. (2004) with a uniform ``win_size`` window and sample covariances, the
     border of half a window left out of the mean (as ``skimage.metrics.structural_similarity``).
+
+    Parameters
+    ----------
+    a, b : ndarray (n, h, w)
+    data_range : float
+        Range of the values (the SSIM constants scale with it).
+    win_size : int
+
+    Returns
+    -------
+    ndarray (n,)
     """
     from scipy.ndimage import uniform_filter
 
@@ -140,6 +161,23 @@ def model_randomisation(
     contiguous groups of near-equal size, one group per step (one re-explanation each).
     The seeds stay per layer, so the fully randomised model, and hence the cascading
     score, does not depend on ``max_steps``; only the curve is coarser.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    mode : {"cascading", "independent"}
+    method : {"spearman", "kendall", "pearson", "ssim"}
+        ``"ssim"`` for images only.
+    order : {"abs", "signed"}
+    seed : int
+    max_steps : int, optional
+        At most this many steps (groups of layers).
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [-1, 1], ``curves`` and ``x``; ``params`` records the conventions.
     """
     _check(task, method, order, mode)
     import torch

@@ -58,7 +58,25 @@ def sensitivity_max(
     normalise: bool = True,
     seed: int = 0,
 ) -> MetricResult:
-    """Max relative change of the attributions under small input noise. Lower is better."""
+    """Max relative change of the attributions under small input noise. Lower is better.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    radius : float
+        Noise drawn uniformly in [-radius, radius], per feature.
+    n_samples : int
+        Noisy copies per sample.
+    normalise : bool
+        Divide by the norm of the original attributions.
+    seed : int
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores`` in [0, inf); ``params`` records the conventions.
+    """
     if task.modality not in _REAL:
         raise IncompatibleError("sensitivity-max perturbs real-valued inputs (tabular, image)")
     Xa, explanation = prepare(task, X, explanation)

@@ -1,0 +1,224 @@
+"""The documentation site: generated reference pages follow the registry, and every public
+name has a numpydoc docstring (the site's API reference is built from them)."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib
+import importlib.util
+import inspect
+import re
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+import xai_bench as xb
+from xai_bench.metrics._common import BaseMetric
+from xai_bench.metrics.base import MetricResult
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_generator():
+    spec = importlib.util.spec_from_file_location("xb_docs", ROOT / "docs" / "xb_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+gen = _load_generator()
+
+
+class _DocsProbe(xb.BaseExplainer):
+    """Probe explainer for the docs generator."""
+
+    name: ClassVar[str] = "docsprobe.occlusion"
+    library: ClassVar[str] = "xai-bench"
+    capabilities: ClassVar[xb.Capabilities] = xb.Capabilities(
+        modalities=frozenset({xb.Modality.IMAGE, xb.Modality.TABULAR}),
+        stochastic=True,
+        output_space="log_odds",
+    )
+
+    def __init__(self, window: int = 3, seed: int = 0) -> None:
+        self.window = window
+        self.seed = seed
+
+    def _attribute(self, task, X, targets, scorer):
+        return np.zeros(X.shape)
+
+
+def _probe_score(task, X, explanation, *, steps=7):
+    return MetricResult("docsprobe_metric", np.zeros(len(X)))
+
+
+class _ProbeMetric(BaseMetric):
+    """Probe metric for the docs generator."""
+
+    info: ClassVar[xb.MetricInfo] = xb.MetricInfo(
+        name="docsprobe_metric",
+        higher_is_better=False,
+        range=(0.0, float("inf")),
+        description="A probe that measures nothing",
+        reference="Nobody et al. 2026",
+    )
+    _fn = staticmethod(_probe_score)
+
+    def __init__(self, steps: int = 7) -> None:
+        self.steps = steps
+
+
+def test_registering_an_explainer_adds_its_page_and_row():
+    assert "docsprobe" not in gen.explainer_pages()
+    xb.register_explainer(_DocsProbe)
+    try:
+        pages = gen.explainer_pages()
+        index = gen.explainers_index(pages)
+    finally:
+        xb.registry.unregister_explainer("docsprobe.occlusion")
+    page = pages["docsprobe"]
+    row = (
+        "| [`docsprobe.occlusion`](#docsprobe-occlusion) | image, tabular | `log_odds` | yes | — |"
+    )
+    assert row in page
+    assert "| `window` | `3` |" in page and "| `seed` | `0` |" in page
+    assert "[`docsprobe.occlusion`](explainers/docsprobe.md#docsprobe-occlusion)" in index
+    assert "docsprobe" not in gen.explainer_pages()  # unregistered: the page goes too
+
+
+def test_every_builtin_explainer_has_a_row_with_its_declared_capabilities():
+    pages = gen.explainer_pages()
+    for eid in xb.list_explainers():
+        cls = xb.registry.explainer_class(eid)
+        caps = cls.capabilities
+        page = pages[gen.library_of(eid)]
+        mods = ", ".join(sorted(m.value for m in caps.modalities))
+        assert f"| [`{eid}`]" in page, eid
+        assert f"| {mods} | `{caps.output_space}` | {'yes' if caps.stochastic else 'no'} |" in page
+
+
+def test_registering_a_metric_adds_its_entry():
+    xb.register_metric(_ProbeMetric)
+    try:
+        page = gen.metrics_page()
+    finally:
+        xb.registry.unregister_metric("docsprobe_metric")
+    assert (
+        "| [`docsprobe_metric`](#docsprobe-metric) | lower | [0, ∞) | — | "
+        "generation, image, tabular, text | A probe that measures nothing |"
+    ) in page
+    assert "- reference: Nobody et al. 2026" in page
+    assert "| `steps` | `7` |" in page
+    assert "docsprobe_metric" not in gen.metrics_page()
+
+
+def test_metric_entries_follow_metric_info():
+    page = gen.metrics_page()
+    for mid in xb.list_metrics():
+        info = xb.registry.metric_class(mid).info
+        better = "higher" if info.higher_is_better else "lower"
+        assert f"| [`{mid}`](#{gen._anchor(mid)}) | {better} |" in page, mid
+    assert "Quantus" in page and "ERASER" in page  # how to reproduce their numbers
+
+
+def test_readme_sections_are_included_verbatim_and_missing_ones_fail():
+    text = gen.readme_section("Running at scale", start="**Memory cap.**", end="**Statistics.**")
+    assert text.startswith("**Memory cap.**") and "RLIMIT_AS" in text
+    assert "**Statistics.**" not in text
+    with pytest.raises(KeyError, match="no section"):
+        gen.readme_section("No such heading")
+    assert "<!--" not in gen.expand("<!-- readme: Quick start -->")
+
+
+def test_config_fields_follow_the_pydantic_model():
+    from xai_bench.runner.config import Config
+
+    table = gen.config_fields()
+    for name in Config.model_fields:
+        assert f"| `{name}` |" in table
+    assert "| `n_samples` | `int` | `64` | Gt(gt=0) |" in table
+
+
+# ---- docstrings of the public API ------------------------------------------------------
+
+_SECTION = re.compile(r"^(\w[\w ]*)\n-{3,}\s*$", re.M)
+
+
+def _public_objects() -> dict[str, object]:
+    import xai_bench.testing as testing
+
+    objs = {f"xai_bench.{n}": getattr(xb, n) for n in xb.__all__ if n != "__version__"}
+    objs |= {f"xai_bench.testing.{n}": getattr(testing, n) for n in testing.__all__}
+    for path in gen.metric_functions():
+        module, _, name = path.rpartition(".")
+        objs[path] = getattr(importlib.import_module(module), name)
+    return objs
+
+
+def _needs(obj: object) -> set[str]:
+    """The numpydoc sections a public object's docstring must have."""
+    if inspect.isclass(obj):
+        if issubclass(obj, enum.Enum) or getattr(obj, "_is_protocol", False):
+            return set()
+        if issubclass(obj, BaseException):
+            init = obj.__init__
+            if init is BaseException.__init__ or init is Exception.__init__:
+                return set()
+        fields = dataclasses.is_dataclass(obj)
+        try:
+            params = [
+                p
+                for p in inspect.signature(obj).parameters.values()
+                if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            ]
+        except (TypeError, ValueError):
+            params = []
+        return {"Parameters|Attributes"} if params or fields else set()
+    sig = inspect.signature(obj)
+    need = set()
+    if [p for p in sig.parameters.values() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]:
+        need.add("Parameters")
+    ret = sig.return_annotation
+    if ret not in (None, "None", inspect.Signature.empty):
+        need.add("Returns|Yields")
+    return need
+
+
+def test_every_public_name_has_a_numpydoc_docstring():
+    missing = []
+    for path, obj in _public_objects().items():
+        doc = inspect.getdoc(obj)
+        if not doc:
+            missing.append(f"{path}: no docstring")
+            continue
+        have = set(_SECTION.findall(doc))
+        for need in _needs(obj):
+            if not have & set(need.split("|")):
+                missing.append(f"{path}: no {need} section")
+    assert not missing, "\n".join(missing)
+
+
+def test_a_failing_tutorial_fails_the_build(tmp_path, monkeypatch):
+    pytest.importorskip("mkdocs")
+    import sys
+
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        hooks = importlib.import_module("hooks")
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    from mkdocs.exceptions import PluginError
+
+    (tmp_path / "tutorials").mkdir()
+    (tmp_path / "tutorials" / "ok.py").write_text("print('hello', 6 * 7)\n")
+    (tmp_path / "tutorials" / "broken.py").write_text(
+        "import xai_bench\nxai_bench.load_task('nope')\n"
+    )
+    monkeypatch.setattr(hooks, "HERE", tmp_path)
+    name, stdout, seconds = hooks._run_tutorial("ok", tmp_path)
+    assert (name, stdout) == ("ok", "hello 42\n") and seconds > 0
+    with pytest.raises(PluginError, match="(?s)tutorial broken failed .*unknown task 'nope'"):
+        hooks._run_tutorial("broken", tmp_path)
