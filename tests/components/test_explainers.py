@@ -48,7 +48,9 @@ def test_exact_patching_ranks_the_planted_components_first(planted, direction, a
 def test_noising_effects_are_clean_minus_ablated(random_task):
     expl = ActivationPatching().explain(random_task)
     n = len(random_task.space)
-    m = AblationMasker().evaluate(random_task, np.vstack([np.ones((1, n), bool), ~np.eye(n, dtype=bool)]))
+    m = AblationMasker().evaluate(
+        random_task, np.vstack([np.ones((1, n), bool), ~np.eye(n, dtype=bool)])
+    )
     np.testing.assert_allclose(expl.attributions, (m[0] - m[1:]).T)
 
 

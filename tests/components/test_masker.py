@@ -82,7 +82,8 @@ def test_chunking_does_not_change_the_numbers(random_task):
 
 
 @pytest.mark.parametrize(
-    ("kw", "match"), [(dict(ablation="resample"), "ablation='resample'"), (dict(chunk_rows=0), "chunk_rows=0")]
+    ("kw", "match"),
+    [(dict(ablation="resample"), "ablation='resample'"), (dict(chunk_rows=0), "chunk_rows=0")],
 )
 def test_bad_parameters_are_refused(kw, match):
     with pytest.raises(InvalidInputError, match=match):

@@ -25,7 +25,10 @@ def test_attention_only_model_has_no_mlp_components(planted):
 def test_head_writes_add_up_to_the_residual_stream(random_task):
     model, tokens = random_task.model, random_task.clean
     writes = []
-    handles = [s.hook.register_forward_hook(lambda m, i, o: writes.append(o)) for s in random_task.space.sites]
+    handles = [
+        s.hook.register_forward_hook(lambda m, i, o: writes.append(o))
+        for s in random_task.space.sites
+    ]
     with torch.no_grad():
         logits = model(tokens)
     for h in handles:

@@ -49,7 +49,9 @@ def test_behaviours_are_logit_difference_and_probability():
     task = _task(answers=np.array([[1, 2], [1, 0]]))
     torch.testing.assert_close(task.score(logits, rows), torch.tensor([1.0, -3.0]))
     prob = _task(answers=np.array([[1, 2], [1, 0]]), behaviour="prob").score(logits, rows)
-    torch.testing.assert_close(prob, torch.tensor([np.e**2 / (1 + np.e**2 + np.e), 1 / (np.e**3 + 2)]).float())
+    torch.testing.assert_close(
+        prob, torch.tensor([np.e**2 / (1 + np.e**2 + np.e), 1 / (np.e**3 + 2)]).float()
+    )
 
 
 def test_swapped_task_runs_from_the_counterfactual(planted):

@@ -50,7 +50,7 @@ class AttributionPatching:
             logits = self.masker.forward(base, rows, keep, values, capture=writes)
             base.score(logits, rows).sum().backward()
         task.model.zero_grad(set_to_none=True)
-        terms = [(w.detach() - v) * w.grad for w, v in zip(writes, values, strict=True)]
+        terms = [(w.detach() - v) * _grad(w) for w, v in zip(writes, values, strict=True)]
         return component_explanation(
             task,
             sign * per_component(base.space, terms).numpy(),
@@ -62,3 +62,8 @@ class AttributionPatching:
             forward_passes=2,
             backward_passes=1,
         )
+
+
+def _grad(write: torch.Tensor) -> torch.Tensor:
+    """The gradient a backward pass left on a captured write (zero when none reached it)."""
+    return torch.zeros_like(write) if write.grad is None else write.grad

@@ -26,7 +26,9 @@ GRIDS = ("mib", "uniform")
 ORDERS = ("signed", "abs")
 
 
-def circuit_sizes(n_components: int, grid: str = "mib", steps: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def circuit_sizes(
+    n_components: int, grid: str = "mib", steps: int = 10
+) -> tuple[np.ndarray, np.ndarray]:
     """Fractions x of the grid and the circuit sizes they give on ``n_components``.
 
     ``mib``: MIB's fractions, size floor(x * n) (small spaces get empty circuits);
@@ -97,7 +99,9 @@ def faithfulness_curve(
     return x, (m[:-2] - m[-2]) / gap, params
 
 
-def _area(name: str, curve: tuple[np.ndarray, np.ndarray, dict[str, Any]], absolute: bool) -> MetricResult:
+def _area(
+    name: str, curve: tuple[np.ndarray, np.ndarray, dict[str, Any]], absolute: bool
+) -> MetricResult:
     x, f, params = curve
     y = np.abs(1.0 - f) if absolute else f
     area = float(np.sum((y[1:] + y[:-1]) / 2 * np.diff(x)))

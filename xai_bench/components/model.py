@@ -97,16 +97,22 @@ class TinyTransformer(nn.Module):
         for name, value in dict(vocab=vocab, n_ctx=n_ctx, d_model=d_model, n_layers=n_layers,
                                 n_heads=n_heads, d_head=d_head).items():  # fmt: skip
             if int(value) < 1:
-                raise InvalidInputError(f"{name}={value}", "a positive integer", f"Set {name} >= 1.")
+                raise InvalidInputError(
+                    f"{name}={value}", "a positive integer", f"Set {name} >= 1."
+                )
         self.vocab, self.n_ctx = vocab, n_ctx
         self.n_layers, self.n_heads, self.d_mlp = n_layers, n_heads, d_mlp
         self.W_E = nn.Parameter(torch.randn(vocab, d_model) / math.sqrt(d_model))
         self.W_pos = nn.Parameter(torch.randn(n_ctx, d_model) / math.sqrt(d_model))
         self.hook_emb = HookPoint()
-        self.blocks = nn.ModuleList(
-            Block(d_model, n_heads, d_head, d_mlp) for _ in range(n_layers)
-        )
+        self.blocks = nn.ModuleList(Block(d_model, n_heads, d_head, d_mlp) for _ in range(n_layers))
         self.W_U = nn.Parameter(torch.randn(d_model, vocab) / math.sqrt(d_model))
+
+    def block(self, layer: int) -> Block:
+        """Block ``layer`` (typed, for hooks and hand-set weights)."""
+        block = self.blocks[layer]
+        assert isinstance(block, Block)
+        return block
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits (B, T, vocab) of integer tokens (B, T)."""

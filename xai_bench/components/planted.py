@@ -62,17 +62,19 @@ def planted_model() -> TinyTransformer:
         model.W_U[_SPACES["s2"] : _SPACES["s2"] + VOCAB] = eye
         pos = slice(_SPACES["pos"], _SPACES["pos"] + N_CTX)
         for (layer, head), (attend, read, write) in _HEADS.items():
-            attn = model.blocks[layer].attn
+            attn = model.block(layer).attn
             if attend is not None:  # every query asks for dim 0; only the target key has it
                 attn.W_Q[head, pos, 0] = 1.0
-                key = N_CTX - 1 if attend == "last" else attend
+                key = N_CTX - 1 if attend == "last" else int(attend)
                 attn.W_K[head, _SPACES["pos"] + key, 0] = SHARP * np.sqrt(VOCAB)
             attn.W_V[head, _SPACES[read] : _SPACES[read] + _width(read)] = eye
             attn.W_O[head, :, _SPACES[write] : _SPACES[write] + VOCAB] = eye
     return model.eval()
 
 
-def planted_task(n_examples: int = 64, seed: int = 0, behaviour: str = "logit_diff") -> ComponentTask:
+def planted_task(
+    n_examples: int = 64, seed: int = 0, behaviour: str = "logit_diff"
+) -> ComponentTask:
     """The planted first-token task on :func:`planted_model`, with its circuit as truth."""
     rng = np.random.default_rng(seed)
     clean = rng.integers(N_FIRST, VOCAB, size=(n_examples, N_CTX))

@@ -63,7 +63,8 @@ def node_space(model: nn.Module) -> ComponentSpace:
             "Build the model with TinyTransformer, or wrap its weights in one.",
         )
     names, sites = ["emb"], [Site(model.hook_emb, (0,), per_head=False)]
-    for layer, block in enumerate(model.blocks):
+    for layer in range(model.n_layers):
+        block = model.block(layer)
         first = len(names)
         names += [f"a{layer}.h{h}" for h in range(model.n_heads)]
         sites.append(Site(block.attn.hook_out, tuple(range(first, len(names))), per_head=True))

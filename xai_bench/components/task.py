@@ -75,7 +75,11 @@ class ComponentTask:
             )
         space = node_space(self.model)
         vocab, n_ctx = self.model.vocab, self.model.n_ctx
-        for what, ids in (("clean", clean), ("counterfactual", counterfactual), ("answers", answers)):
+        for what, ids in (
+            ("clean", clean),
+            ("counterfactual", counterfactual),
+            ("answers", answers),
+        ):
             if int(ids.min()) < 0 or int(ids.max()) >= vocab:
                 raise InvalidInputError(
                     f"{what} token ids in [{int(ids.min())}, {int(ids.max())}]",
