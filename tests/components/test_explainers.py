@@ -11,9 +11,12 @@ from xai_bench.components import (  # noqa: E402
     ABLATIONS,
     PLANTED_CIRCUIT,
     AblationMasker,
+    ActivationIG,
     ActivationPatching,
     AttributionPatching,
+    ComponentTask,
     RandomComponents,
+    TinyTransformer,
 )
 from xai_bench.errors import InvalidInputError  # noqa: E402
 
@@ -88,3 +91,37 @@ def test_bad_parameters_and_tasks_are_refused(cls, planted):
         cls(direction="denoising", ablation="mean")
     with pytest.raises(InvalidInputError, match="ComponentTask"):
         cls().explain(object())
+
+
+def test_activation_ig_converges_to_exact_patching_as_steps_grow():
+    """Attention-only random model: smooth paths, so the midpoint rule's error falls ~16x
+    per 4x steps; AtP (the one-point rule at the clean end) is far off."""
+    torch.manual_seed(0)
+    model = TinyTransformer(vocab=10, n_ctx=5, d_model=16, n_layers=2, n_heads=3, d_head=4)
+    rng = np.random.default_rng(0)
+    task = ComponentTask(
+        name="smooth",
+        model=model,
+        clean=rng.integers(0, 10, (6, 5)),
+        counterfactual=rng.integers(0, 10, (6, 5)),
+        answers=rng.integers(0, 10, (6, 2)),
+    )
+    for direction in ("noising", "denoising"):
+        exact = ActivationPatching(direction).explain(task).attributions
+        errors = [
+            np.abs(ActivationIG(s, direction).explain(task).attributions - exact).max()
+            for s in (1, 4, 16, 64)
+        ]
+        assert errors[0] > 0.05 and errors[-1] < 1e-4
+        assert all(b < a / 8 for a, b in zip(errors[1:-1], errors[2:], strict=True))
+        atp = AttributionPatching(direction).explain(task).attributions
+        assert np.abs(atp - exact).max() > 10 * errors[1]
+
+
+def test_activation_ig_is_exact_on_the_linear_planted_model(planted):
+    exact = ActivationPatching().explain(planted).attributions
+    ig = ActivationIG(steps=2, chunk_rows=100).explain(planted)
+    np.testing.assert_allclose(ig.attributions, exact, atol=1e-6)
+    assert ig.params == {"steps": 2, "direction": "noising", "ablation": "patching"}
+    with pytest.raises(InvalidInputError, match="steps=0"):
+        ActivationIG(steps=0)

@@ -17,6 +17,7 @@ require("torch", "torch")
 from .atp import AttributionPatching  # noqa: E402
 from .control import RandomComponents  # noqa: E402
 from .faithfulness import MIB_GRID, circuit_sizes, cmd, cpr, faithfulness_curve  # noqa: E402
+from .ig import ActivationIG  # noqa: E402
 from .masker import ABLATIONS, AblationMasker  # noqa: E402
 from .model import TinyTransformer  # noqa: E402
 from .patching import ActivationPatching  # noqa: E402
@@ -30,6 +31,7 @@ __all__ = [
     "MIB_GRID",
     "PLANTED_CIRCUIT",
     "AblationMasker",
+    "ActivationIG",
     "ActivationPatching",
     "AttributionPatching",
     "ComponentSpace",

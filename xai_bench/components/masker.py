@@ -21,7 +21,7 @@ from .._torch import eval_mode
 from ..errors import InvalidInputError
 from .task import ComponentTask
 
-__all__ = ["ABLATIONS", "AblationMasker", "record"]
+__all__ = ["ABLATIONS", "AblationMasker", "gather", "record"]
 
 ABLATIONS = ("patching", "zero", "mean", "mean_positional")
 
@@ -50,6 +50,11 @@ def record(task: ComponentTask, tokens: torch.Tensor) -> tuple[torch.Tensor, lis
     with torch.no_grad(), eval_mode(task.model), _hooks(task, make):
         logits = task.model(tokens)
     return logits, outputs
+
+
+def gather(values: list[torch.Tensor], rows: torch.Tensor, n_examples: int) -> list[torch.Tensor]:
+    """Ablation values for examples ``rows``: per-example ones indexed, broadcast ones as is."""
+    return [v[rows] if v.shape[0] == n_examples else v for v in values]
 
 
 class AblationMasker:
@@ -108,18 +113,17 @@ class AblationMasker:
     ) -> torch.Tensor:
         """Logits of examples ``rows`` (N,) under keep-masks ``keep`` (N, F).
 
-        With ``capture`` (a list), each site's patched write is appended to it with
-        ``retain_grad`` so that a backward pass leaves the gradient on it.
+        ``values`` are the per-site ablation values, one row per row of ``rows`` or one
+        row for all. With ``capture`` (a list), each site's patched write is appended to
+        it, keeping its gradient after a backward pass.
         """
-        per_example = self.ablation == "patching"
 
         def make(i: int, site: Any) -> Any:
             kept = keep[:, list(site.features)]
             kept = kept[:, None, :, None] if site.per_head else kept[:, None, :]
-            value = values[i][rows] if per_example else values[i]
 
             def hook(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
-                patched = torch.where(kept, output, value.to(output.dtype))
+                patched = torch.where(kept, output, values[i].to(output.dtype))
                 if capture is not None:
                     if patched.requires_grad:
                         patched.retain_grad()
@@ -144,6 +148,7 @@ class AblationMasker:
             for start in range(0, total, self.chunk_rows):
                 index = torch.arange(start, min(start + self.chunk_rows, total))
                 rows = index % n_examples
-                logits = self.forward(task, rows, mask[index // n_examples], values)
+                chunk = gather(values, rows, n_examples)
+                logits = self.forward(task, rows, mask[index // n_examples], chunk)
                 out[index] = task.score(logits, rows).double()
         return out.reshape(mask.shape[0], n_examples).numpy()
