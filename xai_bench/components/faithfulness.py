@@ -61,7 +61,7 @@ def faithfulness_curve(
     grid: str = "mib",
     steps: int = 10,
     ablation: str = "patching",
-    chunk_rows: int = 4096,
+    chunk_rows: int = 512,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """f over the grid: returns (x, f, params), the circuits scored in batched passes."""
     task = check_task(task)

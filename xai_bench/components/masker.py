@@ -65,17 +65,18 @@ class AblationMasker:
     ablation : {"patching", "zero", "mean", "mean_positional"}
         What a dropped component writes instead of its output.
     chunk_rows : int
-        Most rows (circuit x example pairs) per forward pass.
+        Most rows (circuit x example pairs) per forward pass; on CPU, chunks of a few
+        hundred rows ran faster than one large batch (bench/bench_components.py).
     """
 
-    def __init__(self, ablation: str = "patching", chunk_rows: int = 4096) -> None:
+    def __init__(self, ablation: str = "patching", chunk_rows: int = 512) -> None:
         if ablation not in ABLATIONS:
             raise InvalidInputError(
                 f"ablation={ablation!r}", f"one of {ABLATIONS}", "Pick a listed ablation type."
             )
         if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
             raise InvalidInputError(
-                f"chunk_rows={chunk_rows!r}", "a positive integer", "Pass e.g. chunk_rows=4096."
+                f"chunk_rows={chunk_rows!r}", "a positive integer", "Pass e.g. chunk_rows=512."
             )
         self.ablation, self.chunk_rows = ablation, chunk_rows
 
@@ -113,8 +114,8 @@ class AblationMasker:
     ) -> torch.Tensor:
         """Logits of examples ``rows`` (N,) under keep-masks ``keep`` (N, F).
 
-        ``values`` are the per-site ablation values, one row per row of ``rows`` or one
-        row for all. With ``capture`` (a list), each site's patched write is appended to
+        ``values`` are the per-site ablation values: one row per row of ``rows``, one row
+        for all, or B rows repeated in blocks (``rows`` made of whole circuits). With ``capture`` (a list), each site's patched write is appended to
         it, keeping its gradient after a backward pass.
         """
 
@@ -123,7 +124,16 @@ class AblationMasker:
             kept = kept[:, None, :, None] if site.per_head else kept[:, None, :]
 
             def hook(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
-                patched = torch.where(kept, output, values[i].to(output.dtype))
+                value = values[i].to(output.dtype)
+                if value.shape[0] in (1, output.shape[0]):
+                    patched = torch.where(kept, output, value)
+                else:  # one block of B rows per circuit: broadcast, no K copies of the values
+                    block = (-1, value.shape[0], *output.shape[1:])
+                    patched = torch.where(
+                        kept.reshape(-1, value.shape[0], *kept.shape[1:]),
+                        output.reshape(block),
+                        value,
+                    ).reshape(output.shape)
                 if capture is not None:
                     if patched.requires_grad:
                         patched.retain_grad()
@@ -144,11 +154,13 @@ class AblationMasker:
         n_examples = task.n_examples
         total = mask.shape[0] * n_examples
         out = torch.empty(total, dtype=torch.float64)
+        # chunks of whole circuits broadcast the B rows of values instead of copying them
+        step = (self.chunk_rows // n_examples) * n_examples or self.chunk_rows
         with torch.no_grad():
-            for start in range(0, total, self.chunk_rows):
-                index = torch.arange(start, min(start + self.chunk_rows, total))
+            for start in range(0, total, step):
+                index = torch.arange(start, min(start + step, total))
                 rows = index % n_examples
-                chunk = gather(values, rows, n_examples)
+                chunk = values if step % n_examples == 0 else gather(values, rows, n_examples)
                 logits = self.forward(task, rows, mask[index // n_examples], chunk)
                 out[index] = task.score(logits, rows).double()
         return out.reshape(mask.shape[0], n_examples).numpy()

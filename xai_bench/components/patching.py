@@ -32,7 +32,7 @@ class ActivationPatching:
     name: ClassVar[str] = "components.activation_patching"
 
     def __init__(
-        self, direction: str = "noising", ablation: str = "patching", chunk_rows: int = 4096
+        self, direction: str = "noising", ablation: str = "patching", chunk_rows: int = 512
     ) -> None:
         self.masker = AblationMasker(ablation, chunk_rows)
         check_direction(direction, ablation)
