@@ -12,11 +12,13 @@ from xai_bench.components import (  # noqa: E402
     PLANTED_CIRCUIT,
     AblationMasker,
     ActivationIG,
+    ActivationNorm,
     ActivationPatching,
     AttributionPatching,
     ComponentTask,
     RandomComponents,
     TinyTransformer,
+    precision_at_truth,
 )
 from xai_bench.errors import InvalidInputError  # noqa: E402
 
@@ -125,3 +127,18 @@ def test_activation_ig_is_exact_on_the_linear_planted_model(planted):
     assert ig.params == {"steps": 2, "direction": "noising", "ablation": "patching"}
     with pytest.raises(InvalidInputError, match="steps=0"):
         ActivationIG(steps=0)
+
+
+def test_activation_norm_is_fooled_by_the_loud_distractors(planted):
+    """Hand-computed norms: one-hot writes at 6 positions have norm sqrt(6) times their
+    scale; emb writes a token and a position one-hot (sqrt(12))."""
+    expl = ActivationNorm().explain(planted)
+    names = planted.space.names
+    expected = dict.fromkeys(names, np.sqrt(6))
+    expected.update({"emb": np.sqrt(12), "a0.h1": 3 * np.sqrt(6), "a1.h0": 3 * np.sqrt(6)})
+    expected.update({"a1.h1": 2 * np.sqrt(6), "a2.h1": 2 * np.sqrt(6), "a1.h2": 0, "a2.h3": 0})
+    first = expl.attributions[0]
+    for name in ("emb", "a0.h0", "a0.h1", "a1.h0", "a1.h1", "a1.h2", "a2.h0", "a2.h1", "a2.h3"):
+        assert first[names.index(name)] == pytest.approx(expected[name]), name
+    assert precision_at_truth(planted, expl).mean == 0.0
+    assert precision_at_truth(planted, ActivationPatching().explain(planted)).mean == 1.0

@@ -20,6 +20,7 @@ from .faithfulness import MIB_GRID, circuit_sizes, cmd, cpr, faithfulness_curve 
 from .ig import ActivationIG  # noqa: E402
 from .masker import ABLATIONS, AblationMasker  # noqa: E402
 from .model import TinyTransformer  # noqa: E402
+from .norm import ActivationNorm  # noqa: E402
 from .patching import ActivationPatching  # noqa: E402
 from .planted import PLANTED_CIRCUIT, planted_model, planted_task  # noqa: E402
 from .space import ComponentSpace, node_space  # noqa: E402
@@ -32,6 +33,7 @@ __all__ = [
     "PLANTED_CIRCUIT",
     "AblationMasker",
     "ActivationIG",
+    "ActivationNorm",
     "ActivationPatching",
     "AttributionPatching",
     "ComponentSpace",

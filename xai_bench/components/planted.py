@@ -8,8 +8,8 @@ The residual stream has named subspaces: ``tok`` and ``pos`` (one-hot embeddings
 ``s1`` (the carried token), ``s2`` (what the unembedding reads) and ``dump`` (read by
 nothing). The circuit is ``emb -> a0.h0 -> a2.h0 -> logits``: a0.h0 copies the token at
 position 0 into ``s1``; a2.h0, at the last position, copies ``s1`` into ``s2``.
-Distractors read the same signal but write into ``dump``, or write into ``s2`` a token
-that clean and counterfactual share. Attention patterns read only ``pos``, so the model
+Distractors read the same signal but write into ``dump`` (some louder than the circuit),
+or write into ``s2`` a token that clean and counterfactual share. Attention patterns read only ``pos``, so the model
 is linear in every patched write (first-order methods are exact on it).
 """
 
@@ -31,18 +31,19 @@ _SPACES = {"tok": 0, "pos": VOCAB, "s1": VOCAB + N_CTX, "s2": 2 * VOCAB + N_CTX}
 _SPACES["dump"] = 3 * VOCAB + N_CTX
 D_MODEL = 4 * VOCAB + N_CTX
 
-# (layer, head): attended position ("last", an index, or None = uniform), read, written
+# (layer, head): attended position ("last", an index, or None = uniform), read, written,
+# and the write's scale (loud distractors fool rankings by activation size)
 _HEADS = {
-    (0, 0): (0, "tok", "s1"),  # planted
-    (0, 1): (0, "tok", "dump"),  # reads the signal, writes where nothing reads
-    (0, 2): (1, "tok", "s2"),  # writes the readout, but the same token in both runs
-    (0, 3): (None, "tok", "dump"),
-    (1, 0): ("last", "s1", "dump"),  # reads the carrier, dead write
-    (1, 1): (0, "tok", "dump"),
-    (1, 3): (2, "tok", "s2"),
-    (2, 0): ("last", "s1", "s2"),  # planted
-    (2, 1): ("last", "s1", "dump"),
-    (2, 2): (0, "tok", "dump"),
+    (0, 0): (0, "tok", "s1", 1.0),  # planted
+    (0, 1): (0, "tok", "dump", 3.0),  # reads the signal, writes loudly where nothing reads
+    (0, 2): (1, "tok", "s2", 1.0),  # writes the readout, but the same token in both runs
+    (0, 3): (None, "tok", "dump", 1.0),
+    (1, 0): ("last", "s1", "dump", 3.0),  # reads the carrier, dead write
+    (1, 1): (0, "tok", "dump", 2.0),
+    (1, 3): (2, "tok", "s2", 1.0),
+    (2, 0): ("last", "s1", "s2", 1.0),  # planted
+    (2, 1): ("last", "s1", "dump", 2.0),
+    (2, 2): (0, "tok", "dump", 1.0),
 }
 
 
@@ -61,14 +62,14 @@ def planted_model() -> TinyTransformer:
         model.W_pos[:, _SPACES["pos"] : _SPACES["pos"] + N_CTX] = torch.eye(N_CTX)
         model.W_U[_SPACES["s2"] : _SPACES["s2"] + VOCAB] = eye
         pos = slice(_SPACES["pos"], _SPACES["pos"] + N_CTX)
-        for (layer, head), (attend, read, write) in _HEADS.items():
+        for (layer, head), (attend, read, write, scale) in _HEADS.items():
             attn = model.block(layer).attn
             if attend is not None:  # every query asks for dim 0; only the target key has it
                 attn.W_Q[head, pos, 0] = 1.0
                 key = N_CTX - 1 if attend == "last" else int(attend)
                 attn.W_K[head, _SPACES["pos"] + key, 0] = SHARP * np.sqrt(VOCAB)
             attn.W_V[head, _SPACES[read] : _SPACES[read] + _width(read)] = eye
-            attn.W_O[head, :, _SPACES[write] : _SPACES[write] + VOCAB] = eye
+            attn.W_O[head, :, _SPACES[write] : _SPACES[write] + VOCAB] = scale * eye
     return model.eval()
 
 
