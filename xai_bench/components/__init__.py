@@ -16,6 +16,7 @@ require("torch", "torch")
 
 from .atp import AttributionPatching  # noqa: E402
 from .control import RandomComponents  # noqa: E402
+from .edges import EdgeMasker, EdgeSpace, edge_space  # noqa: E402
 from .faithfulness import MIB_GRID, circuit_sizes, cmd, cpr, faithfulness_curve  # noqa: E402
 from .ig import ActivationIG  # noqa: E402
 from .masker import ABLATIONS, AblationMasker  # noqa: E402
@@ -38,11 +39,14 @@ __all__ = [
     "AttributionPatching",
     "ComponentSpace",
     "ComponentTask",
+    "EdgeMasker",
+    "EdgeSpace",
     "RandomComponents",
     "TinyTransformer",
     "circuit_sizes",
     "cmd",
     "cpr",
+    "edge_space",
     "faithfulness_curve",
     "node_space",
     "planted_model",

@@ -69,9 +69,11 @@ def component_explanation(
     explainer: str,
     params: dict[str, Any],
     started: float,
+    space: Any = None,
     **meta: Any,
 ) -> Explanation:
-    """An Explanation (B, F) over the task's component space, conventions in meta."""
+    """An Explanation (B, F) over ``space`` (default: the task's node space), conventions in meta."""
+    space = task.space if space is None else space
     return Explanation(
         attributions=np.asarray(attributions, dtype=np.float64),
         targets=task.answers[:, 0].numpy(),
@@ -81,8 +83,8 @@ def component_explanation(
         meta={
             "library": "torch",
             "version": version("torch"),
-            "granularity": task.space.granularity,
-            "components": list(task.space.names),
+            "granularity": space.granularity,
+            "components": list(space.names),
             "behaviour": task.behaviour,
             "sign": SIGN,
             **meta,

@@ -1,6 +1,6 @@
 """MIB faithfulness (Mueller et al. 2025): f(C) = (m(C) - m(empty)) / (m(N) - m(empty)).
 
-Components are ranked once for the task by their attribution averaged over the
+Components (or edges, for an explanation whose meta says ``granularity="edge"``) are ranked once for the task by their attribution averaged over the
 examples; the circuit of size k keeps the top k. m is the behaviour averaged over the
 examples with every other component ablated. CPR is the area under f with the signed
 ranking (higher is better); CMD the area under |1 - f| with the absolute ranking (lower
@@ -17,6 +17,7 @@ from ..errors import InvalidInputError
 from ..explanation import Explanation
 from ..metrics.base import MetricResult
 from ._common import check_choice, check_task
+from .edges import EdgeMasker
 from .masker import AblationMasker
 
 __all__ = ["MIB_GRID", "circuit_sizes", "cmd", "cpr", "faithfulness_curve", "ranking"]
@@ -65,11 +66,13 @@ def faithfulness_curve(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """f over the grid: returns (x, f, params), the circuits scored in batched passes."""
     task = check_task(task)
-    n = len(task.space)
+    edges = explanation.meta.get("granularity") == "edge"
+    masker = (EdgeMasker if edges else AblationMasker)(ablation, chunk_rows)
+    n = len(masker.space(task))
     if explanation.flat().shape[1] != n:
         raise InvalidInputError(
             f"attributions over {explanation.flat().shape[1]} features",
-            f"one per component of the task's space ({n})",
+            f"one per feature of the task's {'edge' if edges else 'node'} space ({n})",
             "Explain this task with a component explainer.",
         )
     x, sizes = circuit_sizes(n, grid, steps)
@@ -78,7 +81,7 @@ def faithfulness_curve(
     for row, k in enumerate(sizes):
         keep[row, rank[:k]] = True
     keep[-1] = True  # rows -2 / -1: the empty and the full circuit
-    m = AblationMasker(ablation, chunk_rows).evaluate(task, keep).mean(axis=1)
+    m = masker.evaluate(task, keep).mean(axis=1)
     gap = m[-1] - m[-2]
     if not abs(gap) > 1e-12 * max(1.0, abs(m[-1])):
         raise InvalidInputError(

@@ -90,17 +90,22 @@ class AblationMasker:
         dims = (0, 1) if self.ablation == "mean" else (0,)
         return [o.mean(dim=dims, keepdim=True) for o in outputs]
 
+    def space(self, task: ComponentTask) -> Any:
+        """The space the keep-masks are over: the task's node space."""
+        return task.space
+
     def keep_mask(self, task: ComponentTask, keep: Any) -> torch.Tensor:
         """``keep`` as a bool tensor (K, F), checked against the task's space."""
         array = np.asarray(keep)
-        n = len(task.space)
+        space = self.space(task)
+        n = len(space)
         if array.ndim == 1:
             array = array[None]
         if array.ndim != 2 or array.shape[1] != n or array.dtype.kind not in "biu":
             raise InvalidInputError(
                 f"a keep-mask of shape {array.shape} and dtype {array.dtype}",
-                f"a boolean array (K, {n}) over the space {task.space.names[:4]}...",
-                "Build it with one column per component of task.space.names.",
+                f"a boolean array (K, {n}) over the {space.granularity} space {space.names[:3]}...",
+                f"Build it with one column per name of the task's {space.granularity} space.",
             )
         return torch.as_tensor(array.astype(bool))
 

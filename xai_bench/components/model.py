@@ -3,7 +3,9 @@
 Every component writes into the residual stream through a :class:`HookPoint`: the
 embeddings (``hook_emb``, (B, T, D)), each layer's heads (``blocks[l].attn.hook_out``,
 (B, T, H, D): one slice per head, summed into the stream afterwards) and each MLP
-(``blocks[l].hook_mlp``, (B, T, D)). A forward hook on a hook point that returns a
+(``blocks[l].hook_mlp``, (B, T, D)). Every reader input has one too: each head's q, k
+and v input (``attn.hook_q_in`` ..., (B, T, H, D)), the MLP's (``hook_mlp_in``) and the
+unembedding's (``hook_logits_in``), which is what edge patching needs. A forward hook on a hook point that returns a
 tensor replaces that write, which is all patching needs. No layer norm and no output
 biases: the heads' writes add up to the attention output exactly.
 """
@@ -37,13 +39,15 @@ class Attention(nn.Module):
         self.W_K = nn.Parameter(torch.randn(shape_in) * scale)
         self.W_V = nn.Parameter(torch.randn(shape_in) * scale)
         self.W_O = nn.Parameter(torch.randn(n_heads, d_head, d_model) / math.sqrt(d_head))
+        self.hook_q_in, self.hook_k_in, self.hook_v_in = HookPoint(), HookPoint(), HookPoint()
         self.hook_pattern = HookPoint()
         self.hook_out = HookPoint()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q = torch.einsum("btd,hde->bhte", x, self.W_Q)
-        k = torch.einsum("btd,hde->bhte", x, self.W_K)
-        v = torch.einsum("btd,hde->bhte", x, self.W_V)
+        per_head = x[:, :, None, :].expand(-1, -1, self.W_Q.shape[0], -1)  # (B, T, H, D)
+        q = torch.einsum("bthd,hde->bhte", self.hook_q_in(per_head), self.W_Q)
+        k = torch.einsum("bthd,hde->bhte", self.hook_k_in(per_head), self.W_K)
+        v = torch.einsum("bthd,hde->bhte", self.hook_v_in(per_head), self.W_V)
         scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
         t = x.shape[1]
         future = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
@@ -61,12 +65,13 @@ class Block(nn.Module):
             if self.has_mlp
             else nn.Identity()
         )
+        self.hook_mlp_in = HookPoint()
         self.hook_mlp = HookPoint()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(x).sum(2)
         if self.has_mlp:
-            x = x + self.hook_mlp(self.mlp(x))
+            x = x + self.hook_mlp(self.mlp(self.hook_mlp_in(x)))
         return x
 
 
@@ -106,6 +111,7 @@ class TinyTransformer(nn.Module):
         self.W_pos = nn.Parameter(torch.randn(n_ctx, d_model) / math.sqrt(d_model))
         self.hook_emb = HookPoint()
         self.blocks = nn.ModuleList(Block(d_model, n_heads, d_head, d_mlp) for _ in range(n_layers))
+        self.hook_logits_in = HookPoint()
         self.W_U = nn.Parameter(torch.randn(d_model, vocab) / math.sqrt(d_model))
 
     def block(self, layer: int) -> Block:
@@ -119,4 +125,4 @@ class TinyTransformer(nn.Module):
         x = self.hook_emb(self.W_E[tokens] + self.W_pos[: tokens.shape[1]])
         for block in self.blocks:
             x = block(x)
-        return x @ self.W_U
+        return self.hook_logits_in(x) @ self.W_U
