@@ -16,6 +16,7 @@ require("torch", "torch")
 
 from .atp import AttributionPatching  # noqa: E402
 from .control import RandomComponents  # noqa: E402
+from .eap import EdgeAttributionPatching  # noqa: E402
 from .edges import EdgeMasker, EdgeSpace, edge_space  # noqa: E402
 from .faithfulness import MIB_GRID, circuit_sizes, cmd, cpr, faithfulness_curve  # noqa: E402
 from .ig import ActivationIG  # noqa: E402
@@ -39,6 +40,7 @@ __all__ = [
     "AttributionPatching",
     "ComponentSpace",
     "ComponentTask",
+    "EdgeAttributionPatching",
     "EdgeMasker",
     "EdgeSpace",
     "RandomComponents",

@@ -19,11 +19,19 @@ __all__ = [
     "check_direction",
     "check_task",
     "component_explanation",
+    "grad_of",
     "oriented",
 ]
 
 DIRECTIONS = ("noising", "denoising")
 SIGN = "positive = the component supports the clean behaviour"
+
+
+def grad_of(write: Any) -> Any:
+    """The gradient a backward pass left on a captured tensor (zero when none reached it)."""
+    import torch
+
+    return torch.zeros_like(write) if write.grad is None else write.grad
 
 
 def check_choice(name: str, value: object, valid: tuple[str, ...]) -> None:

@@ -14,7 +14,7 @@ from typing import ClassVar
 import torch
 
 from ..explanation import Explanation
-from ._common import check_direction, check_task, component_explanation, oriented
+from ._common import check_direction, check_task, component_explanation, grad_of, oriented
 from .masker import AblationMasker
 from .space import per_component
 
@@ -50,7 +50,7 @@ class AttributionPatching:
             logits = self.masker.forward(base, rows, keep, values, capture=writes)
             base.score(logits, rows).sum().backward()
         task.model.zero_grad(set_to_none=True)
-        terms = [(w.detach() - v) * _grad(w) for w, v in zip(writes, values, strict=True)]
+        terms = [(w.detach() - v) * grad_of(w) for w, v in zip(writes, values, strict=True)]
         return component_explanation(
             task,
             sign * per_component(base.space, terms).numpy(),
@@ -62,8 +62,3 @@ class AttributionPatching:
             forward_passes=2,
             backward_passes=1,
         )
-
-
-def _grad(write: torch.Tensor) -> torch.Tensor:
-    """The gradient a backward pass left on a captured write (zero when none reached it)."""
-    return torch.zeros_like(write) if write.grad is None else write.grad

@@ -17,7 +17,7 @@ import torch
 
 from ..errors import InvalidInputError
 from ..explanation import Explanation
-from ._common import check_direction, check_task, component_explanation, oriented
+from ._common import check_direction, check_task, component_explanation, grad_of, oriented
 from .masker import AblationMasker, gather, record
 from .space import per_component
 
@@ -80,7 +80,7 @@ class ActivationIG:
             with torch.enable_grad():
                 logits = self.masker.forward(base, rows, keep, path, capture=writes)
                 base.score(logits, rows).sum().backward()
-            grads = [torch.zeros_like(w) if w.grad is None else w.grad for w in writes]
+            grads = [grad_of(w) for w in writes]
             terms = [d * g for d, g in zip(delta, grads, strict=True)]
             out[index] = per_component(base.space, terms)[torch.arange(len(index)), target]
         task.model.zero_grad(set_to_none=True)
