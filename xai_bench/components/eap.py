@@ -56,13 +56,16 @@ class EdgeAttributionPatching:
         )  # (B, T, F, D): clean minus ablated write of every node
         inputs: list[torch.Tensor] = []
 
-        def hook(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
-            output = output.clone()
-            output.retain_grad()
-            inputs.append(output)
-            return output
+        def make(reader: Any) -> Any:
+            def hook(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
+                seen = (reader.widen(output) if reader.per_head else output[:, :, None]).clone()
+                seen.retain_grad()
+                inputs.append(seen)
+                return seen if reader.per_head else seen[:, :, 0]
 
-        handles = [r.hook.register_forward_hook(hook) for r in space.readers]
+            return hook
+
+        handles = [r.hook.register_forward_hook(make(r)) for r in space.readers]
         try:
             with torch.enable_grad(), eval_mode(base.model):
                 logits = base.model(base.clean)

@@ -29,6 +29,11 @@ class Reader:
     hook: Any
     n_writers: int
     edges: torch.Tensor  # (n_writers, R): edge index of writer w into reader slot r
+    per_head: bool  # R heads read (B, T, D) through one hook: widen it to (B, T, R, D)
+
+    def widen(self, output: torch.Tensor) -> torch.Tensor:
+        """The hook's input as (B, T, R, D), one slot per reader."""
+        return output[:, :, None, :].expand(-1, -1, self.edges.shape[1], -1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,18 +55,18 @@ def edge_space(task: ComponentTask) -> EdgeSpace:
     names: list[str] = []
     readers: list[Reader] = []
 
-    def add(hook: Any, n_writers: int, slots: list[str]) -> None:
+    def add(hook: Any, n_writers: int, slots: list[str], per_head: bool = False) -> None:
         first = len(names)
         names.extend(f"{w}->{r}" for w in nodes.names[:n_writers] for r in slots)
         index = torch.arange(first, len(names)).reshape(n_writers, len(slots))
-        readers.append(Reader(hook, n_writers, index))
+        readers.append(Reader(hook, n_writers, index, per_head))
 
     for layer in range(model.n_layers):
         block = model.block(layer)
         heads = nodes.index([f"a{layer}.h0"])[0]
         for part in ("q", "k", "v"):
             slots = [f"a{layer}.h{h}.{part}" for h in range(model.n_heads)]
-            add(getattr(block.attn, f"hook_{part}_in"), heads, slots)
+            add(getattr(block.attn, f"hook_{part}_in"), heads, slots, per_head=True)
         if block.has_mlp:
             add(block.hook_mlp_in, nodes.index([f"m{layer}"])[0], [f"m{layer}"])
     add(model.hook_logits_in, len(nodes), ["logits"])
@@ -112,7 +117,7 @@ class EdgeMasker(AblationMasker):
                 else:
                     diff = before - now
                 delta = torch.einsum("ntwd,nwr->ntrd", diff, dropped[:, reader.edges])
-                return output + (delta if output.ndim == 4 else delta[:, :, 0])
+                return reader.widen(output) + delta if reader.per_head else output + delta[:, :, 0]
 
             return hook
 

@@ -3,9 +3,10 @@
 Every component writes into the residual stream through a :class:`HookPoint`: the
 embeddings (``hook_emb``, (B, T, D)), each layer's heads (``blocks[l].attn.hook_out``,
 (B, T, H, D): one slice per head, summed into the stream afterwards) and each MLP
-(``blocks[l].hook_mlp``, (B, T, D)). Every reader input has one too: each head's q, k
-and v input (``attn.hook_q_in`` ..., (B, T, H, D)), the MLP's (``hook_mlp_in``) and the
-unembedding's (``hook_logits_in``), which is what edge patching needs. A forward hook on a hook point that returns a
+(``blocks[l].hook_mlp``, (B, T, D)). Every reader input has one too: the heads' q, k and
+v input (``attn.hook_q_in`` ..., (B, T, D); a hook may return (B, T, H, D) to give each
+head its own), the MLP's (``hook_mlp_in``) and the unembedding's (``hook_logits_in``),
+which is what edge patching needs. A forward hook on a hook point that returns a
 tensor replaces that write, which is all patching needs. No layer norm and no output
 biases: the heads' writes add up to the attention output exactly.
 """
@@ -29,6 +30,12 @@ class HookPoint(nn.Module):
         return x
 
 
+def _project(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Per-head projection of the residual (B, T, D), or of per-head inputs (B, T, H, D)."""
+    pattern = "btd,hde->bhte" if x.ndim == 3 else "bthd,hde->bhte"
+    return torch.einsum(pattern, x, weight)
+
+
 class Attention(nn.Module):
     """Causal multi-head attention returning each head's write separately."""
 
@@ -44,10 +51,14 @@ class Attention(nn.Module):
         self.hook_out = HookPoint()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        per_head = x[:, :, None, :].expand(-1, -1, self.W_Q.shape[0], -1)  # (B, T, H, D)
-        q = torch.einsum("bthd,hde->bhte", self.hook_q_in(per_head), self.W_Q)
-        k = torch.einsum("bthd,hde->bhte", self.hook_k_in(per_head), self.W_K)
-        v = torch.einsum("bthd,hde->bhte", self.hook_v_in(per_head), self.W_V)
+        q, k, v = (
+            _project(hook(x), weight)
+            for hook, weight in (
+                (self.hook_q_in, self.W_Q),
+                (self.hook_k_in, self.W_K),
+                (self.hook_v_in, self.W_V),
+            )
+        )
         scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
         t = x.shape[1]
         future = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
