@@ -80,7 +80,7 @@ def component_explanation(
     space: Any = None,
     **meta: Any,
 ) -> Explanation:
-    """An Explanation (B, F) over ``space`` (default: the task's node space), conventions in meta."""
+    """An Explanation (B, F) over ``space`` (default: the node space), conventions in meta."""
     space = task.space if space is None else space
     return Explanation(
         attributions=np.asarray(attributions, dtype=np.float64),

@@ -82,7 +82,7 @@ class EdgeMasker(AblationMasker):
     """Score circuits over the edge space (keep-masks (K, E)) by real ablation.
 
     Same parameters and ``evaluate`` as :class:`AblationMasker`; the ablation value of an
-    edge is its writer's.
+    edge is its writer's. ``forward`` does not capture writes (EAP hooks the readers).
     """
 
     def space(self, task: ComponentTask) -> EdgeSpace:
@@ -100,7 +100,7 @@ class EdgeMasker(AblationMasker):
         sites = space.nodes.sites
         current: list[torch.Tensor] = []
         ablated = [_per_feature(s, v) for s, v in zip(sites, values, strict=True)]
-        dropped = (~keep).to(torch.float32)
+        dropped = ~keep
 
         def write_hook(site: Site) -> Any:
             def hook(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
@@ -116,7 +116,8 @@ class EdgeMasker(AblationMasker):
                     diff = (before - now.reshape(-1, *before.shape)).reshape(now.shape)
                 else:
                     diff = before - now
-                delta = torch.einsum("ntwd,nwr->ntrd", diff, dropped[:, reader.edges])
+                weights = dropped[:, reader.edges].to(diff.dtype)
+                delta = torch.einsum("ntwd,nwr->ntrd", diff, weights)
                 return reader.widen(output) + delta if reader.per_head else output + delta[:, :, 0]
 
             return hook

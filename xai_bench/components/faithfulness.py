@@ -1,8 +1,9 @@
 """MIB faithfulness (Mueller et al. 2025): f(C) = (m(C) - m(empty)) / (m(N) - m(empty)).
 
-Components (or edges, for an explanation whose meta says ``granularity="edge"``) are ranked once for the task by their attribution averaged over the
-examples; the circuit of size k keeps the top k. m is the behaviour averaged over the
-examples with every other component ablated. CPR is the area under f with the signed
+Components (edges, when the explanation's meta says ``granularity="edge"``) are ranked
+once for the task by their attribution averaged over the examples; the circuit of size
+k keeps the top k. m is the behaviour averaged over the examples with every other
+component ablated. CPR is the area under f with the signed
 ranking (higher is better); CMD the area under |1 - f| with the absolute ranking (lower
 is better). Areas are trapezoids over the grid's fractions, which are recorded.
 """

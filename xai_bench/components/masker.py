@@ -120,8 +120,9 @@ class AblationMasker:
         """Logits of examples ``rows`` (N,) under keep-masks ``keep`` (N, F).
 
         ``values`` are the per-site ablation values: one row per row of ``rows``, one row
-        for all, or B rows repeated in blocks (``rows`` made of whole circuits). With ``capture`` (a list), each site's patched write is appended to
-        it, keeping its gradient after a backward pass.
+        for all, or B rows repeated in blocks (``rows`` made of whole circuits). With
+        ``capture`` (a list), each site's patched write is appended to it, keeping its
+        gradient after a backward pass.
         """
 
         def make(i: int, site: Any) -> Any:

@@ -8,9 +8,10 @@ The residual stream has named subspaces: ``tok`` and ``pos`` (one-hot embeddings
 ``s1`` (the carried token), ``s2`` (what the unembedding reads) and ``dump`` (read by
 nothing). The circuit is ``emb -> a0.h0 -> a2.h0 -> logits``: a0.h0 copies the token at
 position 0 into ``s1``; a2.h0, at the last position, copies ``s1`` into ``s2``.
-Distractors read the same signal but write into ``dump`` (some louder than the circuit),
-or write into ``s2`` a token that clean and counterfactual share. Attention patterns read only ``pos``, so the model
-is linear in every patched write (first-order methods are exact on it).
+Distractors read the same signal but write into ``dump`` (some louder than the
+circuit), or write into ``s2`` a token that clean and counterfactual share. Attention
+patterns read only ``pos``, so the model is linear in every patched write (first-order
+methods are exact on it).
 """
 
 from __future__ import annotations
