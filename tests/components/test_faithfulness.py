@@ -15,6 +15,7 @@ torch = pytest.importorskip("torch")
 from xai_bench.components import (  # noqa: E402
     MIB_GRID,
     PLANTED_CIRCUIT,
+    auroc_truth,
     circuit_sizes,
     cmd,
     cpr,
@@ -91,3 +92,14 @@ def test_bad_inputs_are_refused(planted, random_task):
     object.__setattr__(same, "counterfactual", same.clean)  # nothing to ablate towards
     with pytest.raises(InvalidInputError, match="full and the empty circuit"):
         cpr(same, expl)
+
+
+def test_auroc_against_the_planted_circuit(planted):
+    first = _explanation(planted, list(PLANTED_CIRCUIT))
+    assert auroc_truth(planted, first).scores == pytest.approx(np.ones(16))
+    flat = Explanation(np.zeros((16, 13)), np.zeros(16), "flat")
+    assert auroc_truth(planted, flat).scores == pytest.approx(np.full(16, 0.5))
+    # truth at ranks 1, 2 and 13 of 13: the last one outscores none of the 10 others
+    others = [n for n in planted.space.names if n not in PLANTED_CIRCUIT]
+    split = _explanation(planted, ["emb", "a0.h0", *others, "a2.h0"])
+    assert auroc_truth(planted, split, order="signed").scores == pytest.approx(np.full(16, 20 / 30))

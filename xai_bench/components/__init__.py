@@ -27,7 +27,7 @@ from .patching import ActivationPatching  # noqa: E402
 from .planted import PLANTED_CIRCUIT, planted_model, planted_task  # noqa: E402
 from .space import ComponentSpace, node_space  # noqa: E402
 from .task import ComponentTask  # noqa: E402
-from .truth import precision_at_truth  # noqa: E402
+from .truth import auroc_truth, precision_at_truth  # noqa: E402
 
 __all__ = [
     "ABLATIONS",
@@ -45,6 +45,7 @@ __all__ = [
     "EdgeSpace",
     "RandomComponents",
     "TinyTransformer",
+    "auroc_truth",
     "circuit_sizes",
     "cmd",
     "cpr",
