@@ -1,0 +1,46 @@
+"""The seeded random control: a ranking with no information, the floor of every metric."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ..explanation import Explanation
+from ._common import check_task, component_explanation
+
+__all__ = ["RandomComponents"]
+
+
+class RandomComponents:
+    """Standard normal attributions over the component space, seeded.
+
+    Parameters
+    ----------
+    seed : int
+    """
+
+    name: ClassVar[str] = "components.random"
+
+    def __init__(self, seed: int = 0) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+            raise InvalidInputError(f"seed={seed!r}", "an integer", "Pass e.g. seed=0.")
+        self.seed = int(seed)
+
+    def explain(self, task: object) -> Explanation:
+        task = check_task(task)
+        started = time.perf_counter()
+        rng = np.random.default_rng(self.seed)
+        attributions = rng.standard_normal((task.n_examples, len(task.space)))
+        return component_explanation(
+            task,
+            attributions,
+            self.name,
+            {"seed": self.seed},
+            started,
+            direction="none",
+            ablation="none",
+            seed=self.seed,
+        )

@@ -1,0 +1,136 @@
+"""ComponentTask: a model, clean and counterfactual inputs, and the behaviour to explain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import InvalidInputError
+from .space import ComponentSpace, node_space
+
+__all__ = ["BEHAVIOURS", "ComponentTask"]
+
+BEHAVIOURS = ("logit_diff", "prob")
+
+
+def _tokens(value: Any, what: str) -> torch.Tensor:
+    array = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value)
+    if array.ndim != 2 or array.size == 0 or not np.issubdtype(array.dtype, np.integer):
+        raise InvalidInputError(
+            f"{what} of shape {array.shape} and dtype {array.dtype}",
+            "a non-empty integer array of token ids, shape (n_examples, seq_len)",
+            f"Pass {what} as token ids, one row per example.",
+        )
+    return torch.as_tensor(array, dtype=torch.long)
+
+
+@dataclass(frozen=True, eq=False)
+class ComponentTask:
+    """What a component explainer explains: the behaviour of ``model`` on ``clean`` inputs.
+
+    Parameters
+    ----------
+    name : str
+        Task id.
+    model : TinyTransformer
+        The model; its components form the node space.
+    clean, counterfactual : int array (B, T)
+        Inputs and their counterfactuals (same shape; patching swaps one for the other).
+    answers : int array (B, 2)
+        Per example the correct and the wrong answer token at the last position.
+    behaviour : {"logit_diff", "prob"}
+        ``logit_diff``: logit(correct) - logit(wrong); ``prob``: softmax probability of
+        the correct token.
+    ground_truth : sequence of str, optional
+        The planted components, when known.
+    """
+
+    name: str
+    model: Any
+    clean: Any
+    counterfactual: Any
+    answers: Any
+    behaviour: str = "logit_diff"
+    ground_truth: tuple[str, ...] | None = None
+    space: ComponentSpace = field(init=False)
+
+    def __post_init__(self) -> None:
+        clean = _tokens(self.clean, "clean")
+        counterfactual = _tokens(self.counterfactual, "counterfactual")
+        answers = _tokens(self.answers, "answers")
+        if counterfactual.shape != clean.shape:
+            raise InvalidInputError(
+                f"counterfactual inputs of shape {tuple(counterfactual.shape)}",
+                f"the clean inputs' shape {tuple(clean.shape)}",
+                "Give one counterfactual of the same length per clean example.",
+            )
+        if answers.shape != (clean.shape[0], 2):
+            raise InvalidInputError(
+                f"answers of shape {tuple(answers.shape)}",
+                f"({clean.shape[0]}, 2): the correct and the wrong token per example",
+                "Stack [correct, wrong] token ids, one row per clean example.",
+            )
+        space = node_space(self.model)
+        vocab, n_ctx = self.model.vocab, self.model.n_ctx
+        for what, ids in (
+            ("clean", clean),
+            ("counterfactual", counterfactual),
+            ("answers", answers),
+        ):
+            if int(ids.min()) < 0 or int(ids.max()) >= vocab:
+                raise InvalidInputError(
+                    f"{what} token ids in [{int(ids.min())}, {int(ids.max())}]",
+                    f"ids in [0, {vocab}) (the model's vocabulary)",
+                    "Encode the inputs with the model's vocabulary.",
+                )
+        if clean.shape[1] > n_ctx:
+            raise InvalidInputError(
+                f"sequences of length {clean.shape[1]}",
+                f"at most the model's context of {n_ctx}",
+                "Shorten the inputs.",
+            )
+        if self.behaviour not in BEHAVIOURS:
+            raise InvalidInputError(
+                f"behaviour={self.behaviour!r}", f"one of {BEHAVIOURS}", "Pick a listed behaviour."
+            )
+        truth = None
+        if self.ground_truth is not None:
+            truth = tuple(self.ground_truth)
+            space.index(list(truth))  # unknown names raise here, with the valid ones
+        object.__setattr__(self, "clean", clean)
+        object.__setattr__(self, "counterfactual", counterfactual)
+        object.__setattr__(self, "answers", answers)
+        object.__setattr__(self, "ground_truth", truth)
+        object.__setattr__(self, "space", space)
+
+    @property
+    def n_examples(self) -> int:
+        return int(self.clean.shape[0])
+
+    def swapped(self) -> ComponentTask:
+        """The same task run from the counterfactual inputs (answers unchanged)."""
+        return replace(self, clean=self.counterfactual, counterfactual=self.clean)
+
+    def score(self, logits: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """The behaviour (N,) of logits (N, T, vocab) whose rows are examples ``rows`` (N,)."""
+        last = logits[:, -1, :]
+        answers = self.answers[rows]
+        correct = last.gather(1, answers[:, :1])[:, 0]
+        if self.behaviour == "prob":
+            return last.softmax(-1).gather(1, answers[:, :1])[:, 0]
+        return correct - last.gather(1, answers[:, 1:])[:, 0]
+
+    def truth_mask(self) -> np.ndarray:
+        """Bool (F,): True for the ground-truth components (raises when there are none)."""
+        if self.ground_truth is None:
+            raise InvalidInputError(
+                f"task {self.name!r} without ground truth",
+                "a task with planted components",
+                "Use a planted task, or pass ground_truth=[...] to ComponentTask.",
+            )
+        mask = np.zeros(len(self.space), dtype=bool)
+        mask[self.space.index(list(self.ground_truth))] = True
+        return mask
