@@ -101,12 +101,13 @@ def test_export_escapes_formula_cells_like_the_report(store, tmp_path):
 @pytest.mark.parametrize("command", ["report", "export"])
 def test_a_full_disk_leaves_no_truncated_file(store, tmp_path, command):
     out_path = tmp_path / ("r.html" if command == "report" else "c.csv")
-    out_path.write_text("the previous file")
+    previous = "<!DOCTYPE html><p>the previous report" if command == "report" else "previous"
+    out_path.write_text(previous)  # a report may only replace an HTML file
     extra = ["--table", "curves"] if command == "export" else []
     out = xai_bench(command, str(store), "-o", str(out_path), *extra, cwd=tmp_path, limit=40_000)
     err = assert_clean_error(out)
     assert f"cannot write {str(out_path)!r}: File too large. Nothing was written there" in err
-    assert out_path.read_text() == "the previous file"
+    assert out_path.read_text() == previous
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["s.sqlite", out_path.name])
 
 
