@@ -175,3 +175,12 @@ def test_bos_is_model_input_but_not_a_feature(gen, bos_lm_task, kind):
     n = int(present[0].sum())
     shifted[0, : n - 1] = task.X[0, 1:n]
     assert np.abs(task.predict(shifted) - p).max() > 1e-3
+
+
+def test_tiny_gpt_declares_version_2_in_what_a_run_stores(gen):
+    """Version 2 of generation.tiny_gpt changed its numbers (BOS is no longer a feature):
+    the version is in the task's meta, which a run stores with the task."""
+    from xai_bench.runner.benchmark import _task_info
+
+    assert gen.meta["version"] == 2
+    assert _task_info(gen, 2)[0]["meta"]["version"] == 2
