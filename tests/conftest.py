@@ -65,8 +65,9 @@ def _wordpiece_bert(folder):
     tok.save_pretrained(folder)
 
 
-def _byte_level_gpt2(folder):
-    """GPT-2 style: byte-level BPE trained on the corpus, <s> $A </s> added by a post-processor."""
+def _byte_level_gpt2(folder, single="<s> $A </s>", head="GPT2ForSequenceClassification"):
+    """GPT-2 style: byte-level BPE trained on the corpus, ``single`` (<s> $A </s>) added by a
+    post-processor; ``head`` names the transformers GPT-2 class saved with it."""
     import torch
     import transformers
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
@@ -84,7 +85,7 @@ def _byte_level_gpt2(folder):
     core.train_from_iterator(sentiment_corpus().texts, trainer)
     core.add_special_tokens([AddedToken("<mask>", lstrip=True, special=True)])
     core.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)]
+        single=single, special_tokens=[("<s>", 0), ("</s>", 2)]
     )
     tok = transformers.PreTrainedTokenizerFast(
         tokenizer_object=core, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
@@ -95,7 +96,7 @@ def _byte_level_gpt2(folder):
         pad_token_id=1, bos_token_id=0, eos_token_id=2, initializer_range=0.5,
     )  # fmt: skip
     torch.manual_seed(0)
-    transformers.GPT2ForSequenceClassification(config).save_pretrained(folder)
+    getattr(transformers, head)(config).save_pretrained(folder)
     tok.save_pretrained(folder)
 
 
@@ -122,3 +123,34 @@ def special_token_tasks(special_token_folders):
         k: xb.Task.from_transformers(folder, texts=SPECIAL_TOKEN_TEXTS, name=f"special.{k}")
         for k, folder in special_token_folders.items()
     }
+
+
+@pytest.fixture(scope="session")
+def bos_lm_task(tmp_path_factory):
+    """A generation task: the byte-level BPE tokenizer adding only <s> (GPT-2 style LMs add BOS,
+    not EOS, to a prompt) and a tiny GPT2LMHeadModel, saved and loaded by Task.from_transformers."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    import torch
+    import transformers
+
+    import xai_bench as xb
+    from xai_bench.tasks.text import sentiment_corpus
+
+    folder = tmp_path_factory.mktemp("gpt2-bpe-lm")
+    _byte_level_gpt2(folder, single="<s> $A", head="GPT2LMHeadModel")
+    # a few steps of language modelling, so greedy steps are words that decode and re-encode
+    tok = transformers.AutoTokenizer.from_pretrained(folder)
+    lm = transformers.GPT2LMHeadModel.from_pretrained(folder)
+    batch = tok(sentiment_corpus().texts[:256], padding=True, return_tensors="pt")
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    opt = torch.optim.Adam(lm.parameters(), lr=1e-2)
+    torch.manual_seed(0)
+    for _ in range(40):
+        opt.zero_grad()
+        lm(**batch, labels=labels).loss.backward()
+        opt.step()
+    lm.save_pretrained(folder)
+    return xb.Task.from_transformers(
+        folder, texts=SPECIAL_TOKEN_TEXTS, max_new_tokens=3, name="special.bpe_lm"
+    )

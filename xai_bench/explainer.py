@@ -140,6 +140,8 @@ class BaseExplainer(Parameterised):
         }
         meta["output_space"] = task.explained_space(meta["output_space"])  # regression, one logit
         mask = task.valid_mask(X) if task.modality in (Modality.TEXT, Modality.GENERATION) else None
+        if mask is not None:  # padding and special tokens are not features: exactly 0
+            attr = np.where(mask, attr, 0.0)
         return Explanation(
             attributions=attr,
             targets=tgt,

@@ -261,13 +261,15 @@ class Task:
         """True where X holds a real feature.
 
         False on text padding, and on the special tokens a tokenizer adds around a text
-        ([CLS]/[SEP], BOS/EOS; not unknown or mask tokens) of text classification tasks.
+        ([CLS]/[SEP], BOS/EOS; not unknown or mask tokens) of text and generation tasks:
+        those stay in the model's input but are never attributed, ranked or removed.
         """
         arr = np.asarray(X)
         keep = np.ones(arr.shape, dtype=bool)
-        if self.modality in (Modality.TEXT, Modality.GENERATION) and self.pad_token_id is not None:
+        text = self.modality in (Modality.TEXT, Modality.GENERATION)
+        if text and self.pad_token_id is not None:
             keep &= arr != self.pad_token_id
-        if self.modality is Modality.TEXT and self.tokenizer is not None:
+        if text and self.tokenizer is not None:
             keep &= ~np.isin(arr, special_token_ids(self.tokenizer))
         return keep
 

@@ -61,7 +61,7 @@ def test_per_step_explanations_are_aligned_with_the_units(gen, explanations, met
 def test_integrated_gradients_completeness_per_step(gen):
     ex = xb.get_explainer("inseq.integrated_gradients", n_steps=128).explain(gen, gen.X)
     valid = gen.valid_mask(gen.X)
-    # Inseq's baseline replaces every prefix token with <unk>
+    # the baseline replaces every prefix feature with <unk>; BOS stays, as it does in deletion
     baseline = np.where(valid, gen.tokenizer.unk_token_id, gen.X)
     rows = np.arange(len(gen.X))
     gap = gen.predict(gen.X)[rows, gen.y] - gen.predict(baseline)[rows, gen.y]
@@ -70,16 +70,25 @@ def test_integrated_gradients_completeness_per_step(gen):
 
 
 def test_attention_weights_are_exposed_for_a_head_view(gen, explanations):
+    from xai_bench.adapters.inseq import _eager_attention
+
     ex = explanations["attention"]
     cfg = gen.model.config
     valid = gen.valid_mask(gen.X)
+    present = gen.pad_token_id != gen.X
     for row, weights in enumerate(ex.meta["attention"]):
         w = np.asarray(weights)
         n = int(valid[row].sum())
         assert w.shape == (cfg.n_layer, cfg.n_head, n)
-        # each head's attention from the last prefix token is a distribution over the prefix
-        np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-5)
-        np.testing.assert_allclose(ex.attributions[row, :n], w.mean(axis=(0, 1)), atol=1e-9)
+        # the model's attention from the last prefix token, over the prefix's features
+        # (its weight on BOS is dropped with BOS: the head view shows features only)
+        ids = torch.as_tensor(gen.X[row : row + 1, present[row]])
+        with torch.no_grad(), _eager_attention(gen.model, True):
+            att = gen.model(input_ids=ids, output_attentions=True).attentions
+        full = torch.stack(att)[:, 0, :, -1, :].double().numpy()  # (layers, heads, present)
+        np.testing.assert_allclose(full.sum(-1), 1.0, atol=1e-5)
+        np.testing.assert_allclose(w, full[..., valid[row][present[row]]], atol=1e-6)
+        np.testing.assert_allclose(ex.attributions[row, valid[row]], w.mean(axis=(0, 1)), atol=1e-9)
         assert len(ex.meta["tokens"][row]) == n
 
 
@@ -147,11 +156,13 @@ def test_deletion_ranks_faithful_inseq_methods_above_random(gen, explanations):
     metric = xb.get_metric("deletion_auc")
     rand = [
         metric.score(gen, gen.X, xb.get_explainer("random", seed=s).explain(gen, gen.X)).scores
-        for s in range(3)
+        for s in range(5)
     ]
-    floor = min(float(np.mean(r)) for r in rand)
+    # random's mean over seeds (0.261 here; one seed's mean over the 11 units spreads by
+    # ~0.023, so the luckiest of a few seeds is no floor); IG 0.211, occlusion 0.222
+    floor = float(np.mean(rand))
     for method in ("integrated_gradients", "occlusion"):  # lower deletion AUC is better
-        assert np.mean(metric.score(gen, gen.X, explanations[method]).scores) < floor - 0.02
+        assert np.mean(metric.score(gen, gen.X, explanations[method]).scores) < floor - 0.03
 
 
 def test_prefixes_past_the_position_limit_are_rejected_before_inseq(gen):
@@ -189,7 +200,7 @@ def _first_step(gen, method):
     from xai_bench._torch import eval_mode
     from xai_bench.adapters.inseq import _round_trip
 
-    n = int(gen.valid_mask(gen.X)[0].sum())
+    n = int((gen.X[0] != gen.pad_token_id).sum())  # BOS and the prefix's tokens
     prefix = gen.X[0][:n].tolist()
     kwargs = {"n_steps": 32} if "integrated" in method else {}
     with eval_mode(gen.model):
@@ -233,9 +244,9 @@ def test_the_zeros_come_from_the_forward_dropping_the_baseline_ids(gen, method, 
 def test_captum_layer_integrated_gradients_on_the_same_step_is_complete(gen):
     from captum.attr import LayerIntegratedGradients
 
-    n = int(gen.valid_mask(gen.X)[0].sum())
+    n = int((gen.X[0] != gen.pad_token_id).sum())
     ids = torch.as_tensor(gen.X[:1, :n])
-    base = torch.full_like(ids, gen.tokenizer.unk_token_id)  # Inseq's baseline
+    base = torch.full_like(ids, gen.tokenizer.unk_token_id)  # Inseq's own baseline, BOS too
 
     def prob(x):  # Inseq's default attributed function: the target's probability
         return torch.softmax(gen.model(input_ids=x).logits[:, -1], -1)[:, int(gen.y[0])]
@@ -246,3 +257,149 @@ def test_captum_layer_integrated_gradients_on_the_same_step_is_complete(gen):
         gap = float(prob(ids) - prob(base))
     assert abs(attr.sum() - gap) < 1e-3 and abs(gap) > 0.05  # 32 steps: ~1.6e-4 here
     np.testing.assert_allclose(attr, _first_step(gen, "integrated_gradients"), atol=1e-5)
+
+
+# -- BOS: kept in the model input, never a feature ------------------------------------------
+# Two tokenizers that add BOS: the built-in word-level one ([BOS] $A) and a byte-level BPE
+# one (<s> $A, post-processor) with a tiny GPT2LMHeadModel loaded from a saved folder.
+KINDS = ["tiny_gpt", "bpe"]
+#: Captum's perturbation methods serve generation units through the task's scorer
+BLACK_BOX = [
+    "captum.feature_ablation",
+    "captum.shapley_value_sampling",
+    "captum.kernel_shap",
+    "captum.lime",
+]
+
+
+@pytest.fixture(scope="module")
+def bos_tasks(gen, bos_lm_task):
+    return {"tiny_gpt": gen, "bpe": bos_lm_task}
+
+
+def _prob(task, ids, target):
+    """The model's probability of ``target`` after ``ids`` (no padding, BOS as given)."""
+    with torch.no_grad():
+        logits = task.model(input_ids=torch.as_tensor([list(ids)])).logits[0, -1]
+    return float(torch.softmax(logits.double(), -1)[int(target)])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", [*(f"inseq.{m}" for m in METHODS), *BLACK_BOX, "random", "oracle"])
+def test_every_generation_explainer_gives_zero_on_bos(bos_tasks, kind, name):
+    from dataclasses import replace
+
+    task = bos_tasks[kind]
+    if name == "oracle":  # every position "evidence": the oracle must still skip BOS
+        task = replace(task, ground_truth=np.ones(task.X.shape))
+    X = task.X[:4] if "discretized" in name else task.X
+    params = {"n_steps": 4} if "integrated" in name else {}
+    ex = xb.get_explainer(name, **params).explain(task, X, targets=task.y[: len(X)])
+    valid = task.valid_mask(X)
+    assert (X[:, 0] == task.tokenizer.bos_token_id).all() and not valid[:, 0].any()
+    np.testing.assert_array_equal(ex.mask, valid)
+    assert (ex.attributions[:, 0] == 0.0).all() and (ex.attributions[~valid] == 0.0).all()
+    # the prefix's tokens are attributed (captum.lime's Lasso is sparse by design)
+    assert (ex.attributions[valid] != 0).mean() > (0.2 if name == "captum.lime" else 0.7)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_inseq_values_land_on_the_model_tokens(bos_tasks, kind):
+    """input x gradient in closed form (torch, on the model's own ids with BOS at 0): the
+    adapter's value at column j is token j's, for every step; BOS's column is 0."""
+    task = bos_tasks[kind]
+    ex = xb.get_explainer("inseq.input_x_gradient").explain(task, task.X, targets=task.y)
+    valid, present = task.valid_mask(task.X), task.pad_token_id != task.X
+    emb_layer = task.model.get_input_embeddings()
+    for row in range(len(task.X)):
+        ids = torch.as_tensor(task.X[row : row + 1, present[row]])
+        emb = emb_layer(ids).detach().requires_grad_(True)
+        p = torch.softmax(task.model(inputs_embeds=emb).logits[0, -1], -1)[int(task.y[row])]
+        (grad,) = torch.autograd.grad(p, emb)
+        expected = (emb * grad).sum(-1)[0].detach().double().numpy()
+        assert expected[0] != 0  # BOS has a gradient: the zero below is ours, not the model's
+        np.testing.assert_allclose(ex.attributions[row, valid[row]], expected[1:], atol=1e-6)
+        assert ex.attributions[row, 0] == 0.0
+
+
+def test_saliency_on_the_prefix_tokens_is_inseqs_own(gen):
+    """Inseq's per-token values (BOS first), mapped column by column: unchanged but for BOS."""
+    ex = xb.get_explainer("inseq.saliency").explain(gen, gen.X[:1], targets=gen.y[:1])
+    raw = _first_step(gen, "saliency")  # Inseq's own attribution of unit 0, over BOS + prefix
+    valid = gen.valid_mask(gen.X[:1])[0]
+    np.testing.assert_allclose(ex.attributions[0, 1 : len(raw)], raw[1:], atol=1e-7)
+    assert ex.attributions[0, 0] == 0.0 and raw[0] != 0 and valid[1 : len(raw)].all()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_integrated_gradients_complete_on_the_features_with_bos_kept(bos_tasks, kind):
+    task = bos_tasks[kind]
+    ex = xb.get_explainer("inseq.integrated_gradients", n_steps=128).explain(
+        task, task.X, targets=task.y
+    )
+    present = task.pad_token_id != task.X
+    unk = task.tokenizer.unk_token_id  # Inseq sets it to the pad id when a tokenizer has none
+    gaps = []
+    for row in range(len(task.X)):
+        x = task.X[row, present[row]]
+        base = np.array([x[0], *[unk] * (len(x) - 1)])  # BOS stays BOS, every feature <unk>
+        gaps.append(_prob(task, x, task.y[row]) - _prob(task, base, task.y[row]))
+    np.testing.assert_allclose(ex.attributions.sum(1), gaps, atol=5e-3)
+    assert np.abs(gaps).max() > 0.05 and (ex.attributions[:, 0] == 0).all()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "metric", ["deletion_auc", "insertion_auc", "comprehensiveness", "sufficiency"]
+)
+def test_generation_metrics_never_remove_bos(bos_tasks, kind, metric):
+    from dataclasses import replace
+
+    task = bos_tasks[kind]
+    seen = []
+
+    def recording(batch):
+        seen.append(np.array(batch, copy=True))
+        return task.predict_proba(batch)
+
+    spy = replace(task, predict_proba=recording)
+    ex = xb.get_explainer("inseq.saliency").explain(task, task.X, targets=task.y)
+    # BOS ranked first, with no mask or one marking every position a feature: never removed
+    loud = np.where(ex.mask, ex.attributions, 1e6)
+    for mask in (None, np.ones_like(ex.mask)):
+        xb.get_metric(metric).score(spy, task.X, replace(ex, attributions=loud, mask=mask))
+    rows = np.concatenate(seen)
+    assert len(rows) > len(task.X)
+    assert (rows[:, 0] == task.tokenizer.bos_token_id).all()
+    fixed = ~task.valid_mask(task.X)  # BOS and padding of each original row
+    for r in rows:
+        assert any((r[f] == x[f]).all() for x, f in zip(task.X, fixed, strict=True))
+    assert (rows == task.removal_value()[0]).any()  # tokens were removed, just not BOS
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_perturbation_explainers_never_remove_bos(bos_tasks, kind):
+    """Feature ablation in closed form: a token's value is p(x) - p(x, that token masked);
+    every row the explainer scores keeps BOS."""
+    from dataclasses import replace
+
+    task = bos_tasks[kind]
+    seen = []
+
+    def recording(batch):
+        seen.append(np.array(batch, copy=True))
+        return task.predict_proba(batch)
+
+    spy = replace(task, predict_proba=recording)
+    ex = xb.get_explainer("captum.feature_ablation").explain(spy, task.X[:3], targets=task.y[:3])
+    rows = np.concatenate(seen)
+    assert len(rows) > 3 and (rows[:, 0] == task.tokenizer.bos_token_id).all()
+    valid, mask_id = task.valid_mask(task.X[:3]), task.removal_value()[0]
+    for r in range(3):
+        x, t = task.X[r], task.y[r]
+        for j in np.flatnonzero(valid[r]):
+            cut = x.copy()
+            cut[j] = mask_id
+            gap = task.predict(x[None])[0, t] - task.predict(cut[None])[0, t]
+            assert abs(ex.attributions[r, j] - gap) < 1e-6
+        assert ex.attributions[r, 0] == 0.0

@@ -23,9 +23,9 @@ def test_generation_units_match_greedy_generation(gen):
     assert gen.modality is xb.Modality.GENERATION and "generation.tiny_gpt" in xb.list_tasks()
     units, prompts = gen.meta["units"], gen.meta["prompt_ids"]
     assert len(units) == len(gen.X) == len(gen.y) >= 8
-    valid = gen.valid_mask(gen.X)
+    present = gen.pad_token_id != gen.X  # model input: BOS and the prefix's tokens
     for row, (seq, step) in enumerate(units):
-        prefix = gen.X[row][valid[row]]
+        prefix = gen.X[row][present[row]]
         # a unit's prefix is the prompt plus the tokens generated at earlier steps
         assert prefix.tolist()[: len(prompts[seq])] == prompts[seq]
         assert len(prefix) == len(prompts[seq]) + step
@@ -152,3 +152,35 @@ def test_captum_layer_ig_on_a_loaded_bert(saved_models):
     assert np.abs(gap).min() > 1e-4  # an untrained model, but not a vacuous check
     assert (ex.attributions[~valid] == 0).all()
     assert ex.meta["embedding_layer"] == "model.bert.embeddings.word_embeddings"
+
+
+@pytest.mark.parametrize("kind", ["tiny_gpt", "bpe"])
+def test_bos_is_model_input_but_not_a_feature(gen, bos_lm_task, kind):
+    """BOS starts every prefix (the model sees it) but, like padding, is not a feature."""
+    task = gen if kind == "tiny_gpt" else bos_lm_task
+    tok = task.tokenizer
+    present = task.pad_token_id != task.X
+    assert (task.X[:, 0] == tok.bos_token_id).all()
+    assert all(ids[0] == tok.bos_token_id for ids in task.meta["prompt_ids"])
+    valid = task.valid_mask(task.X)
+    expected = present.copy()
+    expected[:, 0] = False
+    np.testing.assert_array_equal(valid, expected)
+    tokens = task.token_strings(task.X)  # the report's token views
+    assert [len(t) for t in tokens] == valid.sum(axis=1).tolist()
+    assert tok.bos_token not in {t for row in tokens for t in row}
+    # the scorer still feeds BOS: dropping it changes the next-token distribution
+    p = task.predict(task.X[:1])
+    shifted = np.full_like(task.X[:1], task.pad_token_id)
+    n = int(present[0].sum())
+    shifted[0, : n - 1] = task.X[0, 1:n]
+    assert np.abs(task.predict(shifted) - p).max() > 1e-3
+
+
+def test_tiny_gpt_declares_version_2_in_what_a_run_stores(gen):
+    """Version 2 of generation.tiny_gpt changed its numbers (BOS is no longer a feature):
+    the version is in the task's meta, which a run stores with the task."""
+    from xai_bench.runner.benchmark import _task_info
+
+    assert gen.meta["version"] == 2
+    assert _task_info(gen, 2)[0]["meta"]["version"] == 2

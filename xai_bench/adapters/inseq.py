@@ -5,8 +5,9 @@ other (the next row's prefix is this row's prefix plus its target) form one
 generated sequence, which Inseq attributes in one forced-decoding call; step ``k``
 of that call becomes the row of unit ``k``. Attributions over the embedding
 dimension are summed (signed) or L2-normed (``aggregate``); the prefix positions
-line up with the task's ``X`` columns and padding stays 0, so the deletion metric
-scores generation like classification. ``inseq.attention`` also records the raw
+line up with the task's ``X`` columns, so the deletion metric scores generation like
+classification. Special tokens (BOS) stay in the model's input and in the baseline of
+path methods, but are not features: their columns, like padding, are 0. ``inseq.attention`` also records the raw
 attention weights (layers x heads per prefix token) in ``meta["attention"]``.
 """
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from .._deps import require
 from .._hf import position_limit
+from .._tokens import special_token_ids
 from .._torch import eval_mode, seeded
 from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import Capabilities, Requirement
@@ -119,6 +121,28 @@ def _counting(model: Any) -> Iterator[list[int]]:
         handle.remove()
 
 
+@contextlib.contextmanager
+def _special_tokens_in_baseline(model: Any, special: np.ndarray) -> Iterator[None]:
+    """Keep special tokens (BOS) in the baselines Inseq builds (it puts <unk> everywhere but
+    EOS): as in deletion, only features are removed, so IG is complete over the features."""
+    import torch
+
+    encode, ids = model.encode, torch.as_tensor(special)
+
+    def keeping(*args: Any, **kwargs: Any) -> Any:
+        enc = encode(*args, **kwargs)
+        if enc.baseline_ids is not None:
+            keep = torch.isin(enc.input_ids, ids.to(enc.input_ids.device))
+            enc.baseline_ids = torch.where(keep, enc.input_ids, enc.baseline_ids)
+        return enc
+
+    model.encode = keeping  # this instance only; load_model built it for this call
+    try:
+        yield
+    finally:
+        del model.encode
+
+
 def _chains(X: np.ndarray, valid: np.ndarray, targets: np.ndarray) -> list[list[int]]:
     """Group rows into generated sequences: row b follows row a when prefix_b = prefix_a + [t_a]."""
     key = {tuple(X[r][valid[r]].tolist()): r for r in range(len(X))}
@@ -169,8 +193,14 @@ class InseqExplainer(TableExplainer):
                 f"{type(task.model).__name__})"
             )
         tok, valid = task.tokenizer, task.valid_mask(X)
+        # the model's input: the prefix's features and its special tokens (BOS), not padding
+        present = (
+            np.ones(X.shape, bool)
+            if task.pad_token_id is None
+            else np.not_equal(X, task.pad_token_id)
+        )
         limit = position_limit(task.model)
-        longest = int(valid.sum(axis=1).max()) + 1  # prefix plus the explained token
+        longest = int(present.sum(axis=1).max()) + 1  # prefix plus the explained token
         if limit is not None and longest > limit:
             raise InvalidInputError(
                 f"a prefix of {longest - 1} tokens plus its target exceeds the model's position "
@@ -191,18 +221,19 @@ class InseqExplainer(TableExplainer):
             _counting(task.model) as calls,
         ):
             model = inseq.load_model(task.model, self.method, tokenizer=tok)
-            for chain in _chains(X, valid, targets):
+            for chain in _chains(X, present, targets):
                 first, last = chain[0], chain[-1]
-                prompt = X[first][valid[first]].tolist()
-                full = [*X[last][valid[last]].tolist(), int(targets[last])]
+                prompt = X[first][present[first]].tolist()
+                full = [*X[last][present[last]].tolist(), int(targets[last])]
                 source, generated = _round_trip(tok, prompt), _round_trip(tok, full)
-                out = model.attribute(
-                    [source],
-                    generated_texts=[generated],
-                    show_progress=False,
-                    step_scores=[] if self.spec.attention else ["probability"],
-                    **kwargs,
-                )
+                with _special_tokens_in_baseline(model, special_token_ids(tok)):
+                    out = model.attribute(
+                        [source],
+                        generated_texts=[generated],
+                        show_progress=False,
+                        step_scores=[] if self.spec.attention else ["probability"],
+                        **kwargs,
+                    )
                 seq = out.sequence_attributions[0]
                 raw = seq.target_attributions.detach().double().cpu().numpy()
                 if raw.shape[:2] != (len(full), len(chain)):
@@ -212,13 +243,17 @@ class InseqExplainer(TableExplainer):
                         "The tokenizer does not round-trip these ids; report this task.",
                     )
                 for step, row in enumerate(chain):
-                    n = int(valid[row].sum())
-                    values = raw[:n, step].reshape(n, -1)
+                    # Inseq's token j is the row's j-th input token; keep the features only
+                    n = int(present[row].sum())
+                    feature = valid[row][present[row]]
+                    values = raw[:n, step][feature].reshape(int(feature.sum()), -1)
+                    cols = np.flatnonzero(valid[row])
                     if self.spec.attention:
-                        attention[row] = values.reshape(n, *raw.shape[2:]).transpose(1, 2, 0)
-                        attr[row, :n] = values.mean(axis=1)
+                        shape = (len(cols), *raw.shape[2:])
+                        attention[row] = values.reshape(shape).transpose(1, 2, 0)
+                        attr[row, cols] = values.mean(axis=1)
                     else:
-                        attr[row, :n] = (
+                        attr[row, cols] = (
                             values.sum(axis=1)
                             if aggregate == "sum"
                             else np.linalg.norm(values, axis=1)

@@ -4,7 +4,9 @@ A unit is (sequence, step): its features are the prefix tokens (prompt plus the 
 generated before that step) and its target is the next token the model generated
 greedily. ``X`` holds one right-padded prefix per unit, ``y`` the generated token,
 and ``predict_proba`` returns the next-token distribution after the last real prefix
-token, so deletion and insertion score generation like classification.
+token, so deletion and insertion score generation like classification. A BOS the
+tokenizer adds starts every prefix: the model reads it, but it is not a feature
+(``Task.valid_mask``), so it is never attributed, ranked or removed.
 """
 
 from __future__ import annotations
@@ -84,5 +86,8 @@ def tiny_gpt() -> Task:
                 out.loss.backward()
                 opt.step()
 
-    model = cached_torch("tiny_gpt", build, fit)
-    return causal_lm_task(model, tok, PROMPTS, name="generation.tiny_gpt", max_new_tokens=3)
+    model = cached_torch("tiny_gpt", build, fit)  # weights unchanged since v1
+    # version 2: [BOS] is not a feature (v1 attributed, ranked and removed it)
+    return causal_lm_task(
+        model, tok, PROMPTS, name="generation.tiny_gpt", max_new_tokens=3, meta={"version": 2}
+    )
