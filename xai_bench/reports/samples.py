@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from . import svg
 from .tables import CONTROLS, REFERENCES, finite
@@ -74,6 +73,8 @@ def _row(expls: dict[str, Any], i: int) -> int:
 
 
 def _rank_rows(a: np.ndarray, m: np.ndarray) -> list[np.ndarray]:
+    from scipy.stats import rankdata  # here, not at the top: scipy.stats costs ~1 s to import
+
     return [rankdata(row[mask]) for row, mask in zip(a, m, strict=True)]
 
 
