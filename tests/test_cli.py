@@ -209,3 +209,38 @@ def test_validate_reports_parameter_values_run_would_refuse(tmp_path, capsys, wh
     err = capsys.readouterr().err
     assert f"{field}[{index}].params: " in err and param in err
     assert f"(from --set {where}={value})" in err
+
+
+def test_resuming_a_finished_run_keeps_an_up_to_date_report(
+    config, tmp_path, capsys, monkeypatch, raising
+):
+    import sqlite3
+
+    from xai_bench.runner import stats
+
+    calls = []
+    real = stats.summarize
+    monkeypatch.setattr(stats, "summarize", lambda r, **kw: calls.append(1) or real(r, **kw))
+    store, html = tmp_path / "s.sqlite", tmp_path / "r.html"
+    args = ["run", str(config), "--store", str(store), "-o", str(html)]
+    args += ["--explainers", "oracle,test.cli_raises"]
+    assert cli.main(args) == 1  # one explainer fails: the fast path must keep this status
+    first = html.stat()
+    capsys.readouterr()
+    assert cli.main(args) == 1
+    out = capsys.readouterr().out
+    assert f"report up to date (no new results since it was written): {html}" in out
+    assert (html.stat().st_ino, html.stat().st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+    assert len(calls) == 1  # no summary, no render
+    # an interrupted run: one job missing; resuming computes it, so the report is rendered
+    with sqlite3.connect(store) as conn:
+        gone = conn.execute("DELETE FROM jobs WHERE kind='score' AND explainer='oracle'")
+        assert gone.rowcount == 1
+    conn.close()
+    assert cli.main(args) == 1
+    assert "report up to date" not in capsys.readouterr().out
+    assert html.stat().st_mtime_ns > first.st_mtime_ns and len(calls) == 2
+    # a report of another run at that path is never taken as up to date
+    other = html.read_text().replace("<dt>run_id</dt><dd>clitest-", "<dt>run_id</dt><dd>x-")
+    html.write_text(other)
+    assert cli.main(args) == 1 and len(calls) == 3

@@ -149,11 +149,40 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_id=args.run_id,
         retry_failed=args.retry_failed,
     )
+    run_id = results.provenance["run_id"]
+    if not args.interactive and _report_up_to_date(output, store, run_id):
+        print(f"results store: {store} (run {run_id})")
+        print(f"report up to date (no new results since it was written): {output}")
+        return _run_status(results)
     summary = results.summary()  # once: printed here, shown in the report
     _print_summary(results, summary)
-    print(f"results store: {store} (run {results.provenance['run_id']})")
+    print(f"results store: {store} (run {run_id})")
     code = _write_report(results, output, args.interactive, summary)
     return max(code, _run_status(results))
+
+
+def _report_up_to_date(output: str, store: str, run_id: str) -> bool:
+    """Whether ``output`` is a report of ``run_id`` written after the run's last job.
+
+    Every job row carries the time it finished, and the report is renamed into place
+    once written, so a report younger than the newest job row shows every result.
+    """
+    import sqlite3
+
+    out = Path(output)
+    try:
+        from markupsafe import escape  # as the report's Jinja2 autoescaping writes it
+
+        written = out.stat().st_mtime
+        with sqlite3.connect(f"file:{Path(store).resolve()}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT MAX(finished) FROM jobs WHERE run_id=?", (run_id,))
+            (last,) = row.fetchone()
+        conn.close()
+        if last is None or written <= float(last):
+            return False
+        return f"<dt>run_id</dt><dd>{escape(run_id)}</dd>" in out.read_text(errors="replace")
+    except (ImportError, OSError, sqlite3.Error, ValueError, TypeError):
+        return False  # no report, or a store it cannot tell: render as before
 
 
 def _run_status(results: Any) -> int:
