@@ -238,18 +238,23 @@ def curve_series(means: pd.DataFrame, task: str, metric: str, palette: dict) -> 
         sub = means.loc[(task, metric)]
     except KeyError:
         return []
+    # plain arrays sliced per explainer: a pandas groupby here cost ~0.1 s per chart
+    names = sub.index.get_level_values("explainer").to_numpy(dtype=object)
+    x, y, sd, n = (sub[c].to_numpy() for c in ("x", "y", "sd", "n"))
     series = []
-    for e, agg in sub.groupby(level="explainer", sort=True):
-        agg = agg.droplevel("explainer")
-        half = 1.96 * agg["sd"].fillna(0) / np.sqrt(agg["n"])
-        lo, hi = agg["y"] - half, agg["y"] + half
-        if agg["y"].between(0, 1).all():  # probabilities: the band cannot leave [0, 1]
-            lo, hi = lo.clip(0, 1), hi.clip(0, 1)
+    for e in sorted(set(names)):
+        at = names == e
+        ye = y[at]
+        sde = sd[at]
+        half = 1.96 * np.where(np.isnan(sde), 0.0, sde) / np.sqrt(n[at])
+        lo, hi = ye - half, ye + half
+        if ((ye >= 0) & (ye <= 1)).all():  # probabilities: the band cannot leave [0, 1]
+            lo, hi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
         series.append(
             svg.Series(
                 label=str(e),
-                x=agg["x"].tolist(),
-                y=agg["y"].tolist(),
+                x=x[at].tolist(),
+                y=ye.tolist(),
                 lo=lo.tolist(),
                 hi=hi.tolist(),
                 color=palette.get(e, svg.CONTROL),
