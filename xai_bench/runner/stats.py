@@ -296,7 +296,10 @@ def _flagged(grp: pd.DataFrame, wide: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in FLAGS if c in grp.columns]
     if not cols:
         return pd.DataFrame(False, index=wide.index, columns=wide.columns)
-    hit = grp.assign(_f=grp[cols].fillna(False).astype(bool).any(axis=1))
+    f = grp[cols].fillna(False).astype(bool).any(axis=1)
+    if not f.any():  # the usual case: no pivot needed
+        return pd.DataFrame(False, index=wide.index, columns=wide.columns)
+    hit = grp.assign(_f=f)
     table = hit.pivot_table(index="sample", columns="explainer", values="_f", aggfunc="max")
     return table.reindex_like(wide).fillna(False).astype(bool)
 
