@@ -1,10 +1,11 @@
 """Everyday commands timed as whole processes, two source trees interleaved (A B A B ...).
 
-    python bench/bench_commands.py --old /path/to/old/checkout [--rounds 3] [--no-suite]
+    python bench/bench_commands.py --old /path/to/old/checkout [--rounds 3] [--no-suite] [--quick]
 
 Per round and tree, in a fresh directory: ``xai-bench run`` (the default suite, model
 cache warm), the same command again (resuming a completed run), ``xai-bench report`` on
-that store, and ``xai-bench validate`` on a YAML syntax error. Wall and CPU seconds
+that store, and ``xai-bench validate`` on a YAML syntax error. ``--quick`` runs the
+default suite's quick grid (``run --quick``) instead. Wall and CPU seconds
 (user + system of the command's processes) per command; the ratio new / old is taken
 round by round, so that a machine shared with other work still gives comparable numbers.
 """
@@ -45,17 +46,18 @@ def timed(tree: Path, args: list[str], cwd: Path) -> tuple[float, float, str]:
     return wall, cpu, proc.stdout + proc.stderr
 
 
-def one_round(tree: Path, suite: bool) -> dict[str, tuple[float, float]]:
+def one_round(tree: Path, suite: bool, quick: bool = False) -> dict[str, tuple[float, float]]:
     out: dict[str, tuple[float, float]] = {}
     with tempfile.TemporaryDirectory(prefix="xai-bench-cmd-") as tmp:
         cwd = Path(tmp)
         (cwd / "bad.yaml").write_text(BAD_YAML)
         if suite:
-            wall, cpu, text = timed(tree, ["run"], cwd)
+            run = ["run", "--quick"] if quick else ["run"]
+            wall, cpu, text = timed(tree, run, cwd)
             out["run (default suite)"] = (wall, cpu)
             for stage, secs in re.findall(r"\] (explain|score): .* in ([\d.]+) s", text):
                 out[f"  {stage} stage"] = (float(secs), float("nan"))
-            out["run again (resume, all done)"] = timed(tree, ["run"], cwd)[:2]
+            out["run again (resume, all done)"] = timed(tree, run, cwd)[:2]
             out["report (default store)"] = timed(
                 tree, ["report", "runs/default.sqlite", "-o", "r.html"], cwd
             )[:2]
@@ -68,11 +70,12 @@ def main() -> None:
     p.add_argument("--old", type=Path, required=True, help="checkout to compare against")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--no-suite", action="store_true", help="validate only (seconds, not minutes)")
+    p.add_argument("--quick", action="store_true", help="the quick grid (run --quick)")
     a = p.parse_args()
     rows: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for r in range(a.rounds):
         for name, tree in (("old", a.old), ("new", NEW)):
-            for cmd, value in one_round(tree, not a.no_suite).items():
+            for cmd, value in one_round(tree, not a.no_suite, a.quick).items():
                 rows.setdefault(cmd, {"old": [], "new": []})[name].append(value)
         print(f"round {r + 1}/{a.rounds} done, load average {os.getloadavg()[0]:.1f}", flush=True)
     print(
