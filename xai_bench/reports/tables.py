@@ -65,14 +65,17 @@ def metric_block(sub: pd.DataFrame, hib: bool) -> dict[str, Any]:
     else:
         dec = stats.decide(sub, hib)
     marks: dict[str, dict[str, Any]] = {}
-    for (_, r), (_, d) in zip(sub.iterrows(), dec.iterrows(), strict=True):
-        marks[r["explainer"]] = {
-            "best": d["verdict"] == "best",
-            "tied": d["verdict"] == "tied",
-            "inconclusive": d["verdict"] == "inconclusive",
-            "recommended": bool(d["recommended"]),
-            "vs_random": d["vs_random"] or None,
-            "p_vs_best": r.get("p_vs_best"),
+    # plain lists, not iterrows: this card is built for every (task, metric)
+    p_best = sub["p_vs_best"].tolist() if "p_vs_best" in sub else [None] * len(sub)
+    cols = [dec[c].tolist() for c in ("verdict", "recommended", "vs_random")]
+    for e, p, verdict, rec, vs_random in zip(sub["explainer"].tolist(), p_best, *cols, strict=True):
+        marks[e] = {
+            "best": verdict == "best",
+            "tied": verdict == "tied",
+            "inconclusive": verdict == "inconclusive",
+            "recommended": bool(rec),
+            "vs_random": vs_random or None,
+            "p_vs_best": p,
         }
     outcome = str(dec["outcome"].iloc[0]) if len(dec) else "none"
     out: dict[str, Any] = {"marks": marks, "best": None, "ties": [], "verdict": outcome}
@@ -89,7 +92,7 @@ def metric_block(sub: pd.DataFrame, hib: bool) -> dict[str, Any]:
     out.update(
         best=best,
         ties=ties,
-        beaten=sum(1 for _, d in dec.iterrows() if d["verdict"] == "worse"),
+        beaten=sum(1 for v in dec["verdict"].tolist() if v == "worse"),
         n_others=len(cands) - 1,
         rand=rand,
         runner_up=cands.iloc[1] if len(cands) > 1 else None,
