@@ -168,13 +168,15 @@ def _report_up_to_date(output: str, store: str, run_id: str) -> bool:
     once written, so a report younger than the newest job row shows every result.
     """
     import sqlite3
+    from urllib.parse import quote
 
     out = Path(output)
     try:
         from markupsafe import escape  # as the report's Jinja2 autoescaping writes it
 
         written = out.stat().st_mtime
-        with sqlite3.connect(f"file:{Path(store).resolve()}?mode=ro", uri=True) as conn:
+        uri = f"file:{quote(str(Path(store).resolve()))}?mode=ro"  # '?' or '#' in a name
+        with sqlite3.connect(uri, uri=True) as conn:
             row = conn.execute("SELECT MAX(finished) FROM jobs WHERE run_id=?", (run_id,))
             (last,) = row.fetchone()
         conn.close()
