@@ -385,11 +385,16 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _describe_class(cls: Any) -> str:
-    """Modalities and requirements of an explainer class, or a metric's modalities."""
+    """Modalities and requirements of an explainer class, or a metric's family and modalities."""
     caps = getattr(cls, "capabilities", None) or getattr(cls, "info", None)
     mods = ", ".join(sorted(m.value for m in getattr(caps, "modalities", ())))
     needs = ", ".join(sorted(r.value for r in getattr(caps, "requires", ())))
-    return f"{mods or '?'}" + (f"  (requires {needs})" if needs else "")
+    family = getattr(getattr(cls, "info", None), "family", None)
+    return (
+        (f"{family:<13}  " if family else "")
+        + f"{mods or '?'}"
+        + (f"  (requires {needs})" if needs else "")
+    )
 
 
 def _missing_library(name: str, kind: str) -> str | None:

@@ -20,6 +20,7 @@ __all__ = [
     "get_metric",
     "list_explainers",
     "list_metrics",
+    "metric_families",
     "list_tasks",
     "load_task",
     "refused",
@@ -89,6 +90,9 @@ BUILTIN_METRICS: dict[str, str] = {
     "sensitivity_max": "metrics.robustness:SensitivityMax",
     "model_randomisation": "metrics.randomisation:ModelRandomisation",
     "precision_at_k": "metrics.groundtruth:PrecisionAtK",
+    "sparseness": "metrics.complexity:Sparseness",
+    "complexity": "metrics.complexity:Complexity",
+    "effective_complexity": "metrics.complexity:EffectiveComplexity",
 }
 
 # task id -> "module:function" returning a Task
@@ -240,15 +244,38 @@ def list_explainers() -> list[str]:
     return _EXPLAINERS.names()
 
 
-def list_metrics() -> list[str]:
+def list_metrics(family: str | None = None) -> list[str]:
     """Ids of every metric: built-in, registered in-process, or from a plugin.
+
+    With ``family`` (e.g. ``"localisation"``), the ids of that family only.
 
     Returns
     -------
     list of str
         Sorted ids; plugins that failed to load are left out.
     """
-    return _METRICS.names()
+    if family is None:
+        return _METRICS.names()
+    from .metrics.base import FAMILIES
+
+    if family not in FAMILIES:
+        raise InvalidInputError(
+            f"metric family {family!r}", f"one of {', '.join(FAMILIES)}", "Check the spelling."
+        )
+    return [name for name, fam in metric_families().items() if fam == family]
+
+
+def metric_families() -> dict[str, str]:
+    """Metric id -> its ``MetricInfo.family`` (imports each metric's module, never a backend);
+    a plugin that fails to load is left out (see ``unavailable()``)."""
+    out = {}
+    for name in _METRICS.names():
+        try:
+            info = getattr(_METRICS.resolve(name), "info", None)
+        except InvalidInputError:
+            continue
+        out[name] = getattr(info, "family", "faithfulness")
+    return out
 
 
 def list_tasks() -> list[str]:

@@ -280,14 +280,15 @@ def test_every_metric_runs_on_every_modality_it_declares(task_id):
     # built-ins only: other test modules register toy plugin metrics in-process
     for name in sorted(BUILTIN_METRICS):
         metric = xb.get_metric(name)
-        needs_truth = name == "precision_at_k" and task.ground_truth is None
+        needs_truth = metric.info.family == "localisation" and task.ground_truth is None
         if task.modality not in metric.info.modalities or needs_truth:
             with pytest.raises(xb.IncompatibleError):
                 metric.score(task, X, ex)
             continue
         res = metric.score(task, X, ex)
         assert res.scores.shape == (4,), (name, task_id)
-        assert np.isfinite(res.scores).any() or name == "precision_at_k", (name, task_id)
+        no_truth = metric.info.family == "localisation"  # e.g. no evidence token in X[:4]
+        assert np.isfinite(res.scores).any() or no_truth, (name, task_id)
 
 
 def test_random_subset_metrics_do_not_depend_on_batching(mlp_task):

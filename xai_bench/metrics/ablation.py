@@ -217,6 +217,7 @@ class AblationSpearman(_Ablation):
         range=(-1.0, 1.0),
         description="Spearman correlation of attributions with single-feature ablation effects",
         reference=_ABL,
+        family="faithfulness",
     )
     _fn = staticmethod(partial(ablation_correlation, method="spearman"))
 
@@ -228,6 +229,7 @@ class AblationKendall(_Ablation):
         range=(-1.0, 1.0),
         description="Kendall tau of attributions with single-feature ablation effects",
         reference=_ABL,
+        family="faithfulness",
     )
     _fn = staticmethod(partial(ablation_correlation, method="kendall"))
 
@@ -240,6 +242,7 @@ class FaithfulnessCorrelation(BaseMetric):
         description="Pearson correlation of subset attribution sums with output drops",
         reference="Bhatt, Weller and Moura, Evaluating and Aggregating Feature-based Model "
         "Explanations, IJCAI 2020",
+        family="faithfulness",
     )
 
     def __init__(

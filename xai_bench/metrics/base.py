@@ -11,9 +11,20 @@ import numpy as np
 from ..explanation import Explanation
 from ..task import Modality, Task
 
-__all__ = ["Metric", "MetricInfo", "MetricResult"]
+__all__ = ["FAMILIES", "Metric", "MetricInfo", "MetricResult"]
 
 ALL_MODALITIES = frozenset(Modality)
+
+#: The evaluation families (Quantus's six, plus OpenXAI's agreement with a known truth).
+FAMILIES = (
+    "faithfulness",
+    "robustness",
+    "localisation",
+    "complexity",
+    "randomisation",
+    "axiomatic",
+    "ground_truth",
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,8 @@ class MetricInfo:
         One line for reports.
     reference : str
         The publication defining the metric.
+    family : str
+        One of ``FAMILIES``: what property the metric scores (reports group by it).
     """
 
     name: str
@@ -40,6 +53,17 @@ class MetricInfo:
     modalities: frozenset[Modality] = ALL_MODALITIES
     description: str = ""
     reference: str = ""
+    family: str = "faithfulness"
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            from ..errors import InvalidInputError
+
+            raise InvalidInputError(
+                f"metric {self.name!r} declares family={self.family!r}",
+                f"one of {', '.join(FAMILIES)}",
+                "Set MetricInfo(family=...) to the property the metric scores.",
+            )
 
 
 @dataclass(frozen=True, eq=False)

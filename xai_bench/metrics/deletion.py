@@ -351,6 +351,7 @@ class DeletionAUC(_CurveMetric):
         range=(0.0, 1.0),
         description="Area under the target probability as the most relevant features are removed",
         reference=_REF_DEL,
+        family="faithfulness",
     )
     _fn = staticmethod(deletion_auc)
 
@@ -365,6 +366,7 @@ class InsertionAUC(_CurveMetric):
         description="Area under the target probability as the most relevant features are "
         "restored onto the baseline",
         reference="Petsiuk et al., RISE (BMVC 2018)",
+        family="faithfulness",
     )
     _fn = staticmethod(insertion_auc)
 
@@ -378,6 +380,7 @@ class LeRFAUC(_CurveMetric):
         range=(0.0, 1.0),
         description="Area under the target probability as the least relevant features are removed",
         reference="Samek et al., IEEE TNNLS 2017; Tomsett et al., AAAI 2020",
+        family="faithfulness",
     )
     _fn = staticmethod(lerf_auc)
 
@@ -391,6 +394,7 @@ class ABPC(_CurveMetric):
         range=(-1.0, 1.0),
         description="AUC(LeRF) - AUC(MoRF): area between perturbation curves",
         reference="Schulz et al., ICLR 2020 (IBA); Blücher et al., 2024",
+        family="faithfulness",
     )
     _fn = staticmethod(abpc)
 
@@ -405,5 +409,6 @@ class AOPC(_CurveMetric):
         description="Mean drop of the target probability over the MoRF steps",
         reference="Samek et al., Evaluating the visualization of what a DNN has learned, "
         "IEEE TNNLS 2017",
+        family="faithfulness",
     )
     _fn = staticmethod(aopc)

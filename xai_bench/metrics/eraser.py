@@ -230,6 +230,7 @@ class Comprehensiveness(_EraserMetric):
         description="Drop of the target probability when the top-k% features are removed "
         "(mean over k in {1,5,10,20,50}%)",
         reference=_REF,
+        family="faithfulness",
     )
     _fn = staticmethod(comprehensiveness)
 
@@ -242,5 +243,6 @@ class Sufficiency(_EraserMetric):
         description="Drop of the target probability when only the top-k% features are kept "
         "(mean over k in {1,5,10,20,50}%)",
         reference=_REF,
+        family="faithfulness",
     )
     _fn = staticmethod(sufficiency)

@@ -81,6 +81,7 @@ class PrecisionAtK(BaseMetric):
         range=(0.0, 1.0),
         description="Share of the top-k attributed features that are known evidence features",
         reference="Ground-truth localisation, cf. Arras et al., CLEVR-XAI, Information Fusion 2022",
+        family="localisation",
     )
 
     def __init__(self, k: int | None = None, order: str = "abs", seed: int = 0) -> None:

@@ -182,6 +182,7 @@ class Infidelity(BaseMetric):
         description="Mean squared error between beta * (perturbation . attribution) and the "
         "output drop",
         reference="Yeh et al., On the (In)fidelity and Sensitivity of Explanations, NeurIPS 2019",
+        family="faithfulness",
     )
     # a fraction of the features (faithfulness_correlation also takes a count)
     param_specs: ClassVar[dict[str, Spec]] = {

@@ -262,6 +262,7 @@ class ModelRandomisation(BaseMetric):
         description="Similarity of attributions before and after re-initialising the model's "
         "layers top-down (cascading, sanity check)",
         reference="Adebayo et al., Sanity Checks for Saliency Maps, NeurIPS 2018",
+        family="randomisation",
     )
     param_specs: ClassVar[dict[str, Spec]] = {
         "mode": choice(*MODES),

@@ -120,6 +120,7 @@ class SensitivityMax(BaseMetric):
         modalities=_REAL,
         description="Max relative change of the attributions under small uniform input noise",
         reference="Yeh et al., On the (In)fidelity and Sensitivity of Explanations, NeurIPS 2019",
+        family="robustness",
     )
 
     def __init__(

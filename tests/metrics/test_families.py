@@ -1,0 +1,51 @@
+"""Every built-in metric declares its family; list_metrics filters by it."""
+
+from __future__ import annotations
+
+import pytest
+
+import xai_bench as xb
+from xai_bench import cli
+from xai_bench.metrics.base import FAMILIES, MetricInfo
+from xai_bench.registry import BUILTIN_METRICS, metric_families
+
+EXPECTED = {
+    "sensitivity_max": "robustness",
+    "model_randomisation": "randomisation",
+    "precision_at_k": "localisation",
+    "pointing_game": "localisation",
+    "auc": "localisation",
+    "sparseness": "complexity",
+    "complexity": "complexity",
+    "effective_complexity": "complexity",
+    "deletion_auc": "faithfulness",
+    "infidelity": "faithfulness",
+}
+
+
+def test_every_builtin_metric_has_a_known_family():
+    families = metric_families()
+    for name in BUILTIN_METRICS:
+        assert families[name] in FAMILIES, name
+        assert xb.get_metric(name).info.family == families[name]
+    for name, family in EXPECTED.items():
+        assert families[name] == family, name
+
+
+def test_list_metrics_by_family():
+    assert xb.list_metrics("complexity") == ["complexity", "effective_complexity", "sparseness"]
+    assert set(xb.list_metrics("localisation")) >= {"precision_at_k", "relevance_rank_accuracy"}
+    assert set().union(*(xb.list_metrics(f) for f in FAMILIES)) >= set(BUILTIN_METRICS)
+    with pytest.raises(xb.InvalidInputError, match="localization"):
+        xb.list_metrics("localization")
+
+
+def test_an_unknown_family_is_refused_where_it_is_declared():
+    with pytest.raises(xb.InvalidInputError, match="family='faithful'"):
+        MetricInfo(name="x", higher_is_better=True, family="faithful")
+
+
+def test_cli_lists_the_family_column(capsys):
+    assert cli.main(["list", "metrics"]) == 0
+    rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()}
+    assert rows["sparseness"] == "complexity" and rows["deletion_auc"] == "faithfulness"
