@@ -93,6 +93,12 @@ BUILTIN_METRICS: dict[str, str] = {
     "sparseness": "metrics.complexity:Sparseness",
     "complexity": "metrics.complexity:Complexity",
     "effective_complexity": "metrics.complexity:EffectiveComplexity",
+    "pointing_game": "metrics.localisation:PointingGame",
+    "top_k_intersection": "metrics.localisation:TopKIntersection",
+    "relevance_rank_accuracy": "metrics.localisation:RelevanceRankAccuracy",
+    "relevance_mass_accuracy": "metrics.localisation:RelevanceMassAccuracy",
+    "attribution_localisation": "metrics.localisation:AttributionLocalisation",
+    "auc": "metrics.localisation:AUC",
 }
 
 # task id -> "module:function" returning a Task
@@ -102,6 +108,7 @@ BUILTIN_TASKS: dict[str, str] = {
     "synthetic.linear": "tasks.tabular:synthetic_linear",
     "synthetic.regression": "tasks.tabular:synthetic_regression",
     "digits.cnn": "tasks.image:digits_cnn",
+    "shapes.cnn": "tasks.shapes:shapes_cnn",
     "sentiment.transformer": "tasks.text:sentiment_transformer",
     "sentiment.tfidf": "tasks.text:sentiment_tfidf",
     "generation.tiny_gpt": "tasks.generation:tiny_gpt",
