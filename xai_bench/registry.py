@@ -99,6 +99,7 @@ BUILTIN_METRICS: dict[str, str] = {
     "relevance_mass_accuracy": "metrics.localisation:RelevanceMassAccuracy",
     "attribution_localisation": "metrics.localisation:AttributionLocalisation",
     "auc": "metrics.localisation:AUC",
+    "focus": "metrics.localisation:Focus",
 }
 
 # task id -> "module:function" returning a Task

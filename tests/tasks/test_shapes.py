@@ -74,3 +74,57 @@ def test_localisation_ranks_the_oracle_first_and_random_last(shapes_task):
         others = [v for n, v in means.items() if n not in ("oracle", "random")]
         assert means["oracle"] >= max(others) and means["random"] < min(others), (metric_id, means)
         assert means["oracle"] > means["random"], (metric_id, means)
+
+
+def quantus_focus(a, c):
+    """Quantus 0.6 Focus.evaluate_instance, transcribed (its quadrant order slices the
+    first spatial axis second: [:H, :W], [H:, :W], [:H, W:], [H:, W:])."""
+    h, w = a.shape[1] // 2, a.shape[2] // 2
+    quadrants = [a[:, :h, :w], a[:, h:, :w], a[:, :h, w:], a[:, h:, w:]]
+    total = np.sum(a[a > 0], dtype=np.float64)
+    inside = sum(np.sum(q[q > 0]) for q, p in zip(quadrants, c, strict=True) if p)
+    return inside / total
+
+
+def test_focus_equals_quantus_on_the_same_mosaics(shapes_task):
+    from dataclasses import replace
+
+    from xai_bench.metrics.localisation import focus, mosaics
+
+    X = shapes_task.X[:6]
+    saliency = xb.get_explainer("captum.saliency")
+    ex = saliency.explain(shapes_task, X)
+    res = focus(shapes_task, X, ex, seed=3)
+    built, quads = mosaics(shapes_task, X, ex.targets, seed=3)
+    np.testing.assert_array_equal(res.extra["quadrants"], quads)
+    assert (quads.sum(axis=1) == 2).all()
+    for i in range(6):  # the sample itself sits in one of its target quadrants
+        tiles = [
+            built[i, :, r * 32 : r * 32 + 32, c * 32 : c * 32 + 32] for r in (0, 1) for c in (0, 1)
+        ]
+        assert any(quads[i, q] and np.array_equal(tiles[q], X[i]) for q in range(4))
+    mosaic_task = replace(shapes_task, X=built, ground_truth=None, background=None)
+    phi = saliency.explain(mosaic_task, built, targets=ex.targets).attributions
+    c = quads[:, [0, 2, 1, 3]]  # ours: row-major quadrants; Quantus's order above
+    np.testing.assert_allclose(
+        res.scores, [quantus_focus(a, q) for a, q in zip(phi, c, strict=True)], rtol=1e-6
+    )
+    single = [focus(shapes_task, X[i : i + 1], ex.subset([i]), seed=3).scores[0] for i in range(6)]
+    np.testing.assert_allclose(res.scores, single, rtol=1e-6)  # batch invariant
+
+
+def test_focus_ranks_a_class_map_above_random_and_skips_fixed_size_models(shapes_task):
+    X = shapes_task.X[:24]
+    means = {
+        name: np.nanmean(
+            xb.get_metric("focus")
+            .score(shapes_task, X, xb.get_explainer(name).explain(shapes_task, X))
+            .scores
+        )
+        for name in ("captum.input_x_gradient", "random")
+    }
+    assert abs(means["random"] - 0.5) < 0.1 and means["captum.input_x_gradient"] > means["random"]
+    digits = xb.load_task("digits.cnn")
+    ex = xb.get_explainer("random").explain(digits, digits.X[:2])
+    with pytest.raises(xb.IncompatibleError, match="mosaics"):
+        xb.get_metric("focus").score(digits, digits.X[:2], ex)

@@ -40,6 +40,7 @@ PROFILES: dict[str, Profile] = {
     "breast_cancer.gbt": Profile(TABULAR, False, True, False, False, True),
     "breast_cancer.mlp": Profile(TABULAR, True, False, False, False, True),
     "digits.cnn": Profile(IMAGE, True, False, False, False, True),
+    "shapes.cnn": Profile(IMAGE, True, False, False, True, True),
     "generation.tiny_gpt": Profile(GENERATION, True, False, True, False, False),
     "sentiment.tfidf": Profile(TEXT, False, True, True, True, True),
     "sentiment.transformer": Profile(TEXT, True, False, True, True, True),

@@ -12,6 +12,9 @@ entry (per channel for images, where the mask covers all channels).
 - **relevance_mass_accuracy** (Arras et al. 2022): relevance inside the truth / total.
 - **attribution_localisation** (Kohlbrenner et al. 2020): the same ratio, of |phi| by default.
 - **auc** (Fawcett 2006): ROC AUC of the attributions as a score for the truth.
+- **focus** (Arias-Duart et al. 2022): re-explains 2x2 mosaics; the share of positive
+  relevance on the quadrants of the target class (needs no ground truth, but a model
+  that accepts mosaics).
 """
 
 from __future__ import annotations
@@ -23,21 +26,24 @@ import numpy as np
 
 from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
-from ..task import Task
+from ..task import Modality, Task
 from ._common import BaseMetric
 from .base import MetricInfo, MetricResult
 from .groundtruth import _truth, precision_at_k
-from .perturb import prepare
+from .perturb import prepare, tie_keys
 
 __all__ = [
     "AUC",
     "AttributionLocalisation",
+    "Focus",
     "PointingGame",
     "RelevanceMassAccuracy",
     "RelevanceRankAccuracy",
     "TopKIntersection",
     "attribution_localisation",
     "auc",
+    "focus",
+    "mosaics",
     "pointing_game",
     "relevance_mass_accuracy",
     "relevance_rank_accuracy",
@@ -309,3 +315,116 @@ class AUC(BaseMetric):
         self.relevance = relevance
 
     _fn = staticmethod(auc)
+
+
+def mosaics(
+    task: Task, X: np.ndarray, targets: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """2x2 mosaics for Focus: each sample, one more input of its target class and two of other
+    classes (classes as the model predicts them on ``task.X``), at random quadrants.
+
+    The draw is seeded by (seed, the sample's content), so a sample gets the same mosaic in
+    any batch. Returns mosaics (n, C, 2H, 2W) and the target quadrants (n, 4) in the order
+    top-left, top-right, bottom-left, bottom-right; a row without a partner of its class or
+    two inputs of other classes is all NaN / all False.
+    """
+    pool = np.asarray(task.X, dtype=np.float64)
+    pool_cls = task.predicted(pool)
+    n, (c, h, w) = len(X), X.shape[1:]
+    out = np.full((n, c, 2 * h, 2 * w), np.nan)
+    quads = np.zeros((n, 4), dtype=bool)
+    keys = tie_keys(np.asarray(X, dtype=np.float64).reshape(n, -1), 1, seed)[:, 0]
+    for i in range(n):
+        rng = np.random.default_rng(int(keys[i]))
+        same = np.flatnonzero((pool_cls == targets[i]) & (pool != X[i]).any(axis=(1, 2, 3)))
+        other = np.flatnonzero(pool_cls != targets[i])
+        if len(same) < 1 or len(other) < 2:
+            continue
+        tiles = [X[i], pool[rng.choice(same)], *pool[rng.choice(other, 2, replace=False)]]
+        order = rng.permutation(4)  # order[j]: the quadrant of tile j
+        for tile, q in zip(tiles, order, strict=True):
+            out[i, :, (q // 2) * h : (q // 2 + 1) * h, (q % 2) * w : (q % 2 + 1) * w] = tile
+        quads[i, order[:2]] = True
+    return out, quads
+
+
+def _explain_mosaics(
+    task: Task, built: np.ndarray, targets: np.ndarray, explanation: Explanation
+) -> np.ndarray:
+    """The explanation's explainer re-run on ``built`` mosaics, for the same targets."""
+    from .robustness import _explainer, _reexplain
+
+    def tile(a: Any) -> Any:
+        return None if a is None else np.tile(np.asarray(a), (1, 1, 2, 2))
+
+    mosaic_task = replace(
+        task, name=f"{task.name}[mosaic]", X=built, background=tile(task.background),
+        ground_truth=None, baseline=None,
+    )  # fmt: skip
+    try:
+        mosaic_task.predict(built[:1])
+    except Exception as exc:  # a model with a fixed input size
+        raise IncompatibleError(
+            f"focus needs a model that classifies 2x2 mosaics of the inputs of task "
+            f"{task.name!r}, and its model cannot: {exc}"
+        ) from exc
+    phi = _reexplain(_explainer(explanation), mosaic_task, built, targets)
+    return phi.reshape(built.shape)
+
+
+def focus(task: Task, X: Any, explanation: Explanation, *, seed: int = 0) -> MetricResult:
+    """Share of the positive relevance of a 2x2 mosaic that falls on the target-class quadrants.
+
+    Re-explains mosaics (see :func:`mosaics`) with the explanation's explainer, for the
+    same target; needs an image model that accepts inputs twice the task's size (e.g.
+    global pooling). In [0, 1]; 0.5 is what a map blind to the class gets.
+    """
+    if task.modality is not Modality.IMAGE or np.ndim(task.X) != 4:
+        raise IncompatibleError("focus builds 2x2 mosaics of images (n, C, H, W)")
+    Xa, explanation = prepare(task, X, explanation)
+    Xa = Xa.astype(np.float64)
+    built, quads = mosaics(task, Xa, explanation.targets, seed=seed)
+    ok = quads.any(axis=1)
+    scores = np.full(len(Xa), np.nan)
+    if ok.any():
+        pos = np.maximum(
+            _explain_mosaics(task, built[ok], explanation.targets[ok], explanation), 0.0
+        )
+        h, w = Xa.shape[2:]
+        quadrant = np.stack(  # (n_ok, 4): positive relevance per quadrant
+            [pos[:, :, r * h : (r + 1) * h, c * w : (c + 1) * w].sum(axis=(1, 2, 3))
+             for r in (0, 1) for c in (0, 1)], axis=1,
+        )  # fmt: skip
+        total = quadrant.sum(axis=1)
+        inside = np.where(quads[ok], quadrant, 0.0).sum(axis=1)
+        scores[ok] = np.divide(inside, total, out=np.full(len(total), np.nan), where=total > 0)
+    return MetricResult(
+        metric="focus",
+        scores=scores,
+        flags={"degenerate": explanation.degenerate(), "no_mosaic": np.logical_not(ok)},
+        extra={"quadrants": quads},
+        params={
+            "mosaic": "2x2: the sample and one more input of its target class (the model's "
+            "prediction on task.X), two of other classes, at random quadrants",
+            "relevance": "max(phi, 0) of the re-explained mosaic",
+            "seed": seed,
+        },
+    )
+
+
+class Focus(BaseMetric):
+    info: ClassVar[MetricInfo] = MetricInfo(
+        name="focus",
+        higher_is_better=True,
+        range=(0.0, 1.0),
+        modalities=frozenset({Modality.IMAGE}),
+        description="Share of a 2x2 mosaic's positive relevance on the target-class quadrants",
+        reference="Arias-Duart et al., Focus! Rating XAI Methods and Finding Biases, "
+        "FUZZ-IEEE 2022",
+        family="localisation",
+    )
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    _fn = staticmethod(focus)
