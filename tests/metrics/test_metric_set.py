@@ -281,8 +281,13 @@ def test_every_metric_runs_on_every_modality_it_declares(task_id):
     for name in sorted(BUILTIN_METRICS):
         metric = xb.get_metric(name)
         needs_truth = metric.info.family == "localisation" and task.ground_truth is None
-        if task.modality not in metric.info.modalities or needs_truth:
+        fixed_size = name == "focus"  # digits.cnn cannot classify 16x16 mosaics
+        if task.modality not in metric.info.modalities or (needs_truth and not fixed_size):
             with pytest.raises(xb.IncompatibleError):
+                metric.score(task, X, ex)
+            continue
+        if fixed_size:
+            with pytest.raises(xb.IncompatibleError, match="mosaics"):
                 metric.score(task, X, ex)
             continue
         res = metric.score(task, X, ex)
