@@ -115,15 +115,15 @@ def test_focus_equals_quantus_on_the_same_mosaics(shapes_task):
 
 def test_focus_ranks_a_class_map_above_random_and_skips_fixed_size_models(shapes_task):
     X = shapes_task.X[:24]
+    explainers = {"ig": xb.get_explainer("captum.integrated_gradients", n_steps=8)}
+    explainers["random"] = xb.get_explainer("random")
+    focus = xb.get_metric("focus")
     means = {
-        name: np.nanmean(
-            xb.get_metric("focus")
-            .score(shapes_task, X, xb.get_explainer(name).explain(shapes_task, X))
-            .scores
-        )
-        for name in ("captum.input_x_gradient", "random")
+        k: np.nanmean(focus.score(shapes_task, X, e.explain(shapes_task, X)).scores)
+        for k, e in explainers.items()
     }
-    assert abs(means["random"] - 0.5) < 0.1 and means["captum.input_x_gradient"] > means["random"]
+    # measured: IG 0.67, random 0.50 (a map blind to the class puts half its mass on each half)
+    assert abs(means["random"] - 0.5) < 0.05 and means["ig"] > means["random"] + 0.1, means
     digits = xb.load_task("digits.cnn")
     ex = xb.get_explainer("random").explain(digits, digits.X[:2])
     with pytest.raises(xb.IncompatibleError, match="mosaics"):
