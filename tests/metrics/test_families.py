@@ -49,3 +49,19 @@ def test_cli_lists_the_family_column(capsys):
     assert cli.main(["list", "metrics"]) == 0
     rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()}
     assert rows["sparseness"] == "complexity" and rows["deletion_auc"] == "faithfulness"
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "message"),
+    [
+        ("auc", {"relevance": "absolute"}, "relevance='absolute'"),
+        ("pointing_game", {"weighted": "yes"}, "weighted='yes'"),
+        ("top_k_intersection", {"k": 0}, "k=0"),
+        ("sparseness", {"eps": -1.0}, "eps=-1.0"),
+        ("effective_complexity", {"eps": "small"}, "eps='small'"),
+        ("focus", {"seed": -1}, "seed=-1"),
+    ],
+)
+def test_new_metrics_check_their_parameters_when_built(name, params, message):
+    with pytest.raises(xb.InvalidInputError, match=message):
+        xb.get_metric(name, **params)

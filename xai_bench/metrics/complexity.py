@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._params import Spec
 from ..errors import InvalidInputError
 from ..explanation import Explanation
 from ..task import Task
@@ -50,7 +51,7 @@ def magnitudes(
 
 
 def check_threshold(name: str, value: float) -> None:
-    """A finite number >= 0, else InvalidInputError (at build time once specs land)."""
+    """A finite number >= 0, else InvalidInputError (the classes check it when built)."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < np.inf:
         raise InvalidInputError(
             f"{name}={value!r}", "a finite number >= 0", f"Leave {name} out to use its default."
@@ -134,6 +135,8 @@ class Sparseness(BaseMetric):
         family="complexity",
     )
 
+    param_specs: ClassVar[dict[str, Spec]] = {"eps": Spec("float", low=0.0)}
+
     def __init__(self, eps: float = 1e-7) -> None:
         self.eps = eps
 
@@ -167,6 +170,8 @@ class EffectiveComplexity(BaseMetric):
         "arXiv:2007.07584, 2020",
         family="complexity",
     )
+
+    param_specs: ClassVar[dict[str, Spec]] = {"eps": Spec("float", low=0.0)}
 
     def __init__(self, eps: float = 1e-5, normalise: bool = True) -> None:
         self.eps = eps

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._params import Spec, choice
 from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
 from ..task import Modality, Task
@@ -230,7 +231,13 @@ def _info(name: str, description: str, reference: str, hi: float = 1.0) -> Metri
 ARRAS = "Arras et al., CLEVR-XAI: A benchmark dataset for the ground truth evaluation of neural network explanations, Information Fusion 2022"  # noqa: E501
 
 
-class PointingGame(BaseMetric):
+class _ByRelevance(BaseMetric):
+    """A metric with a ``relevance`` parameter (checked when the metric is built)."""
+
+    param_specs: ClassVar[dict[str, Spec]] = {"relevance": choice(*RELEVANCES)}
+
+
+class PointingGame(_ByRelevance):
     info: ClassVar[MetricInfo] = _info(
         "pointing_game",
         "Whether the top-attributed feature lies on the known evidence",
@@ -277,7 +284,7 @@ class RelevanceRankAccuracy(BaseMetric):
     _fn = staticmethod(relevance_rank_accuracy)
 
 
-class RelevanceMassAccuracy(BaseMetric):
+class RelevanceMassAccuracy(_ByRelevance):
     info: ClassVar[MetricInfo] = _info(
         "relevance_mass_accuracy",
         "Share of the positive attribution mass that lies on the known evidence",
@@ -290,7 +297,7 @@ class RelevanceMassAccuracy(BaseMetric):
     _fn = staticmethod(relevance_mass_accuracy)
 
 
-class AttributionLocalisation(BaseMetric):
+class AttributionLocalisation(_ByRelevance):
     info: ClassVar[MetricInfo] = _info(
         "attribution_localisation",
         "Share of the |attribution| mass that lies on the known evidence",
@@ -304,7 +311,7 @@ class AttributionLocalisation(BaseMetric):
     _fn = staticmethod(attribution_localisation)
 
 
-class AUC(BaseMetric):
+class AUC(_ByRelevance):
     info: ClassVar[MetricInfo] = _info(
         "auc",
         "ROC AUC of the attributions as a detector of the known evidence (0.5 = chance)",
