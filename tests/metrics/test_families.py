@@ -47,7 +47,8 @@ def test_an_unknown_family_is_refused_where_it_is_declared():
 
 def test_cli_lists_the_family_column(capsys):
     assert cli.main(["list", "metrics"]) == 0
-    rows = {line.split()[0]: line.split()[1] for line in capsys.readouterr().out.splitlines()}
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    rows = {words[0]: words[1] for words in lines if len(words) > 1}
     assert rows["sparseness"] == "complexity" and rows["deletion_auc"] == "faithfulness"
 
 

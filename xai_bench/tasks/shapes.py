@@ -94,11 +94,14 @@ def shapes_cnn() -> Task:
 
     def build() -> nn.Module:
         torch.manual_seed(SEED)
-        # nn.ReLU / nn.MaxPool2d modules so DeepLift and guided backprop can hook them
+        # nn.ReLU / nn.MaxPool2d modules so DeepLift and guided backprop can hook them. The
+        # head max-pools each 32x32 tile (8x8 after two pools) and averages the tiles: the
+        # global max on a scene, and an input of 2x2 scenes (Focus's mosaics) is classified
+        # too; AdaptiveMaxPool2d would do the first but SHAP's DeepExplainer cannot pass it
         return nn.Sequential(
             nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(1),
+            nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(8), nn.AdaptiveAvgPool2d(1),
             nn.Flatten(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, len(SHAPES)),
         )  # fmt: skip
 
@@ -116,7 +119,7 @@ def shapes_cnn() -> Task:
                 nn.functional.cross_entropy(model(xb[idx]), yb[idx]).backward()
                 opt.step()
 
-    model = cached_torch("shapes_cnn_v1", build, train)
+    model = cached_torch("shapes_cnn_v2", build, train)
     task = Task.from_torch(
         model, X_te, y_te, background=background, name="shapes.cnn", modality=Modality.IMAGE,
         class_names=SHAPES, ground_truth=t_te,
