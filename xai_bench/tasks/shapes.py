@@ -14,7 +14,7 @@ import numpy as np
 
 from .._deps import require
 from ..task import Modality, Task
-from ._cache import cached_torch
+from ._cache import cached_torch, fit_minibatch
 
 SEED = 0
 SIZE = 32
@@ -107,17 +107,7 @@ def shapes_cnn() -> Task:
 
     def train(model: nn.Module) -> None:
         X_tr, y_tr, _ = make_shapes(N_TRAIN, SEED)  # only when the weights are not cached
-        torch.manual_seed(SEED)
-        opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-        xb = torch.tensor(X_tr, dtype=torch.float32)
-        yb = torch.tensor(y_tr, dtype=torch.long)
-        order = torch.Generator().manual_seed(SEED)
-        model.train()
-        for _ in range(EPOCHS):
-            for idx in torch.randperm(len(xb), generator=order).split(64):
-                opt.zero_grad()
-                nn.functional.cross_entropy(model(xb[idx]), yb[idx]).backward()
-                opt.step()
+        fit_minibatch(model, X_tr, y_tr, epochs=EPOCHS, seed=SEED)
 
     model = cached_torch("shapes_cnn_v2", build, train)
     task = Task.from_torch(
