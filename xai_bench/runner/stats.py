@@ -463,16 +463,24 @@ def _leaderboard_ranks(grp: pd.DataFrame, by: str, sign: float) -> pd.DataFrame:
 
 
 def _mean_tau(ranks: pd.DataFrame) -> float:
-    from scipy.stats import kendalltau
+    """Mean Kendall tau-b over every pair of leaderboards (rows), on the explainers both rank.
 
-    taus = []
-    for a, b in combinations(ranks.index, 2):
-        ra, rb = ranks.loc[a], ranks.loc[b]
-        ok = ra.notna() & rb.notna()
-        if ok.sum() >= 2:
-            tau = kendalltau(ra[ok], rb[ok]).statistic
-            taus.append(1.0 if np.isnan(tau) and (ra[ok] == rb[ok]).all() else tau)
-    return float(np.nanmean(taus)) if taus else np.nan
+    Pairs sharing fewer than two ranked explainers are left out; two identical constant
+    rankings count as 1. One vectorised tau-b for all pairs (scipy's formula and values).
+    """
+    from ..metrics.agreement import rowwise_corr
+
+    pairs = list(combinations(range(len(ranks)), 2))
+    if not pairs:
+        return np.nan
+    r = ranks.to_numpy(dtype=np.float64)
+    i, j = np.array(pairs).T
+    a, b = r[i], r[j]
+    ok = np.isfinite(a) & np.isfinite(b)
+    taus = rowwise_corr(a, b, "kendall", ok)
+    same = np.all(np.where(ok, a == b, True), axis=1)
+    taus = np.where(np.isnan(taus) & same, 1.0, taus)[ok.sum(axis=1) >= 2]
+    return float(np.nanmean(taus)) if len(taus) else np.nan
 
 
 def _seed_stability(grp: pd.DataFrame, sign: float) -> tuple[float, dict[str, float]]:
