@@ -107,7 +107,7 @@ def test_registering_a_metric_adds_its_entry():
     finally:
         xb.registry.unregister_metric("docsprobe_metric")
     assert (
-        "| [`docsprobe_metric`](#docsprobe-metric) | lower | [0, ∞) | — | "
+        "| [`docsprobe_metric`](#docsprobe-metric) | lower | [0, ∞) | faithfulness | "
         "generation, image, tabular, text | A probe that measures nothing |"
     ) in page
     assert "- reference: Nobody et al. 2026" in page

@@ -255,7 +255,10 @@ def list_explainers() -> list[str]:
 def list_metrics(family: str | None = None) -> list[str]:
     """Ids of every metric: built-in, registered in-process, or from a plugin.
 
-    With ``family`` (e.g. ``"localisation"``), the ids of that family only.
+    Parameters
+    ----------
+    family : str, optional
+        Only the ids of this ``MetricInfo.family`` (e.g. ``"localisation"``).
 
     Returns
     -------

@@ -41,7 +41,18 @@ FEATURES = "every attribution entry (per channel for images), padding excluded"
 def magnitudes(
     task: Task, X: Any, explanation: Explanation
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """|phi| (n, F) with padding set to 0, the valid mask, the per-sample max and the flags."""
+    """|phi| (n, F) with padding set to 0, the valid mask, the per-sample max and the flags.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+
+    Returns
+    -------
+    tuple
+        |phi| (n, F), the valid mask (n, F), the per-sample max (n,) and the flags.
+    """
     _, explanation = prepare(task, X, explanation)
     valid = explanation.flat_mask()
     a = np.where(valid, np.abs(explanation.flat()), 0.0)
@@ -67,6 +78,18 @@ def sparseness(task: Task, X: Any, explanation: Explanation, *, eps: float = 1e-
 
     ``sum_i (2i - m - 1) v_(i) / (m sum_i v_i)`` over the m valid values sorted ascending.
     ``eps`` is Quantus's guard against a zero sum (``eps=0``: the paper's exact Gini).
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    eps : float
+        Added to every normalised magnitude (Quantus's guard against a zero sum).
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
     """
     check_threshold("eps", eps)
     a, valid, top, flags = magnitudes(task, X, explanation)
@@ -88,7 +111,18 @@ def sparseness(task: Task, X: Any, explanation: Explanation, *, eps: float = 1e-
 
 
 def complexity(task: Task, X: Any, explanation: Explanation) -> MetricResult:
-    """Entropy (nats) of |phi_i| / sum|phi| over the valid features; in [0, log m], lower simpler."""
+    """Entropy (nats) of |phi_i| / sum|phi| over the valid features; in [0, log m], lower simpler.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
+    """
     a, valid, top, flags = magnitudes(task, X, explanation)
     total = a.sum(axis=1, keepdims=True)
     p = np.divide(a, total, out=np.zeros_like(a), where=total > 0)
@@ -104,7 +138,22 @@ def complexity(task: Task, X: Any, explanation: Explanation) -> MetricResult:
 def effective_complexity(
     task: Task, X: Any, explanation: Explanation, *, eps: float = 1e-5, normalise: bool = True
 ) -> MetricResult:
-    """Number of valid features with |phi| / max|phi| > eps (``normalise=False``: |phi| > eps)."""
+    """Number of valid features with |phi| / max|phi| > eps (``normalise=False``: |phi| > eps).
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    eps : float
+        Threshold on the (normalised) magnitude.
+    normalise : bool
+        Divide each magnitude by the sample's max |phi| first.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
+    """
     check_threshold("eps", eps)
     a, valid, top, flags = magnitudes(task, X, explanation)
     v = a / np.where(top > 0, top, 1.0)[:, None] if normalise else a

@@ -98,6 +98,20 @@ def pointing_game(
     When several features share the maximum, the score is the share of them that are true
     (the expected hit under a random tie-break), so an all-equal attribution scores the
     truth's share of the features, not 1. ``weighted``: a hit scores 1 - |truth| / m.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    relevance : {"signed", "positive", "abs"}
+        How attributions become relevance.
+    weighted : bool
+        A hit scores 1 - |truth| / m instead of 1.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
     """
     r, truth, valid, flags = localisation_inputs(task, X, explanation, relevance)
     r = np.where(valid, r, -np.inf)
@@ -135,6 +149,24 @@ def top_k_intersection(
     """|top-k valid features ∩ truth| / k; in [0, 1], higher is better.
 
     ``concept_influence`` multiplies by m / |truth| (Quantus's option; unbounded above).
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    k : int
+        Number of top-ranked valid features.
+    order : {"signed", "abs"}
+        Ranking by signed attribution or by its magnitude.
+    concept_influence : bool
+        Multiply by m / |truth| (Quantus's option).
+    seed : int
+        Seed of the tie-break (with each sample's content).
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
     """
     res = precision_at_k(task, X, explanation, k=k, order=order, seed=seed)
     res = replace(res, scores=_no_truth(res.scores, dict(res.flags)))  # as Quantus: NaN
@@ -151,7 +183,22 @@ def top_k_intersection(
 def relevance_rank_accuracy(
     task: Task, X: Any, explanation: Explanation, *, order: str = "signed", seed: int = 0
 ) -> MetricResult:
-    """|top-K ∩ truth| / K with K = |truth| of the sample; in [0, 1], higher is better."""
+    """|top-K ∩ truth| / K with K = |truth| of the sample; in [0, 1], higher is better.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    order : {"signed", "abs"}
+        Ranking by signed attribution or by its magnitude.
+    seed : int
+        Seed of the tie-break (with each sample's content).
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
+    """
     res = precision_at_k(task, X, explanation, k=None, order=order, seed=seed)
     return _renamed(res, "relevance_rank_accuracy", res.scores)
 
@@ -178,14 +225,40 @@ def _mass(name: str, task: Task, X: Any, explanation: Explanation, relevance: st
 def relevance_mass_accuracy(
     task: Task, X: Any, explanation: Explanation, *, relevance: str = "positive"
 ) -> MetricResult:
-    """Share of the relevance that falls on the truth; in [0, 1] unless ``relevance="signed"``."""
+    """Share of the relevance that falls on the truth; in [0, 1] unless ``relevance="signed"``.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    relevance : {"signed", "positive", "abs"}
+        How attributions become relevance.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
+    """
     return _mass("relevance_mass_accuracy", task, X, explanation, relevance)
 
 
 def attribution_localisation(
     task: Task, X: Any, explanation: Explanation, *, relevance: str = "abs"
 ) -> MetricResult:
-    """Inside-total relevance ratio; ``relevance_mass_accuracy`` with |phi| by default."""
+    """Inside-total relevance ratio; ``relevance_mass_accuracy`` with |phi| by default.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    relevance : {"signed", "positive", "abs"}
+        How attributions become relevance.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
+    """
     return _mass("attribution_localisation", task, X, explanation, relevance)
 
 
@@ -194,6 +267,18 @@ def auc(task: Task, X: Any, explanation: Explanation, *, relevance: str = "signe
 
     The Mann-Whitney form: P(r_true > r_false) + P(r_true = r_false) / 2, which equals
     ``sklearn.metrics.roc_auc_score(truth, r)`` (ties counted half).
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    relevance : {"signed", "positive", "abs"}
+        How attributions become relevance.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
     """
     from scipy.stats import rankdata
 
@@ -334,6 +419,22 @@ def mosaics(
     any batch. Returns mosaics (n, C, 2H, 2W) and the target quadrants (n, 4) in the order
     top-left, top-right, bottom-left, bottom-right; a row without a partner of its class or
     two inputs of other classes is all NaN / all False.
+
+    Parameters
+    ----------
+    task : Task
+        The task.
+    X : ndarray
+        The inputs.
+    targets : ndarray (n,)
+        The class explained for each sample.
+    seed : int
+        Seed of the mosaic draw (with each sample's content).
+
+    Returns
+    -------
+    tuple
+        Mosaics (n, C, 2H, 2W) and the target quadrants (n, 4).
     """
     pool = np.asarray(task.X, dtype=np.float64)
     pool_cls = task.predicted(pool)
@@ -385,6 +486,18 @@ def focus(task: Task, X: Any, explanation: Explanation, *, seed: int = 0) -> Met
     Re-explains mosaics (see :func:`mosaics`) with the explanation's explainer, for the
     same target; needs an image model that accepts inputs twice the task's size (e.g.
     global pooling). In [0, 1]; 0.5 is what a map blind to the class gets.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    seed : int
+        Seed of the mosaic draw (with each sample's content).
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
     """
     if task.modality is not Modality.IMAGE or np.ndim(task.X) != 4:
         raise IncompatibleError("focus builds 2x2 mosaics of images (n, C, H, W)")
