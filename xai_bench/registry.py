@@ -100,6 +100,12 @@ BUILTIN_METRICS: dict[str, str] = {
     "attribution_localisation": "metrics.localisation:AttributionLocalisation",
     "auc": "metrics.localisation:AUC",
     "focus": "metrics.localisation:Focus",
+    "feature_agreement": "metrics.openxai:FeatureAgreement",
+    "rank_agreement": "metrics.openxai:RankAgreement",
+    "sign_agreement": "metrics.openxai:SignAgreement",
+    "signed_rank_agreement": "metrics.openxai:SignedRankAgreement",
+    "rank_correlation": "metrics.openxai:RankCorrelation",
+    "pairwise_rank_agreement": "metrics.openxai:PairwiseRankAgreement",
 }
 
 # task id -> "module:function" returning a Task
