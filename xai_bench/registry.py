@@ -106,6 +106,8 @@ BUILTIN_METRICS: dict[str, str] = {
     "signed_rank_agreement": "metrics.openxai:SignedRankAgreement",
     "rank_correlation": "metrics.openxai:RankCorrelation",
     "pairwise_rank_agreement": "metrics.openxai:PairwiseRankAgreement",
+    "pgi": "metrics.openxai:PGI",
+    "pgu": "metrics.openxai:PGU",
 }
 
 # task id -> "module:function" returning a Task

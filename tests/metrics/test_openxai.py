@@ -8,12 +8,13 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from _metric_toys import explanation
+from _metric_toys import additive_task, explanation
 from scipy.stats import pearsonr, rankdata
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 import xai_bench as xb
+from xai_bench._rng import sample_rngs
 
 TOPK = ["feature_agreement", "rank_agreement", "sign_agreement", "signed_rank_agreement"]
 ALL = [*TOPK, "rank_correlation", "pairwise_rank_agreement"]
@@ -169,3 +170,65 @@ def test_batch_invariance_and_info(name):
     full = metric.score(task, X, ex).scores
     single = [metric.score(task, X[i : i + 1], ex.subset([i])).scores[0] for i in range(5)]
     np.testing.assert_allclose(full, single, rtol=1e-12)
+
+
+# --- PGI / PGU ------------------------------------------------------------------------
+
+
+def _additive(n=6, F=5, seed=4):
+    w = np.array([0.05, 0.03, 0.01, 0.005, 0.002])[:F]
+    X = 0.5 + 0.01 * np.random.default_rng(seed).standard_normal((n, F))
+    return additive_task(X=X, weights=w), X, w
+
+
+def openxai_gap(task, x, phi, target, k, invert, sigma, n_samples, seed):
+    """OpenXAI's _single_idx_pred_faith for one sample, with our per-sample generator."""
+    mask = np.zeros(len(phi), dtype=bool)
+    mask[np.argsort(-np.abs(phi), kind="stable")[:k]] = True
+    mask = ~mask if invert else mask
+    rng = sample_rngs(x[None], seed)[0]
+    xp = x + rng.standard_normal((n_samples, len(x))) * sigma * mask
+    y = task.predict(x[None])[0, target]
+    return np.mean(np.abs(task.predict(xp)[:, target] - y))
+
+
+def test_gap_equals_openxai_transcription_and_closed_form():
+    task, X, w = _additive()
+    attr = np.tile(w, (len(X), 1)) * np.array([1, -1, 1, 1, -1])  # signs do not matter
+    for name, invert in (("pgi", False), ("pgu", True)):
+        res = xb.get_metric(name, k=2, sigma=0.2, n_samples=64, seed=3).score(
+            task, X, explanation(attr)
+        )
+        expected = [
+            openxai_gap(task, x, a, 1, 2, invert, 0.2, 64, 3) for x, a in zip(X, attr, strict=True)
+        ]
+        np.testing.assert_allclose(res.scores, expected, rtol=1e-12)
+        assert res.params["n_samples"] == 64 and res.params["seed"] == 3
+    # f linear: E|w_S . eps| = sigma ||w_S|| sqrt(2 / pi)
+    big = xb.get_metric("pgi", k=2, sigma=0.2, n_samples=20000).score(task, X, explanation(attr))
+    np.testing.assert_allclose(
+        big.scores, 0.2 * np.linalg.norm(w[:2]) * np.sqrt(2 / np.pi), rtol=0.03
+    )
+
+
+def test_gap_ranks_the_oracle_above_random():
+    task, X, w = _additive(n=20)
+    oracle = explanation(np.tile(w, (len(X), 1)))
+    reverse = explanation(np.tile(w[::-1], (len(X), 1)))
+    pgi_ = xb.get_metric("pgi", k=2)
+    pgu_ = xb.get_metric("pgu", k=2)
+    assert pgi_.score(task, X, oracle).mean > 2 * pgi_.score(task, X, reverse).mean
+    assert pgu_.score(task, X, oracle).mean < 0.5 * pgu_.score(task, X, reverse).mean
+
+
+@pytest.mark.parametrize("name", ["pgi", "pgu"])
+def test_gap_batch_invariance_and_info(name, digits_task):
+    X = digits_task.X[:4]
+    ex = xb.get_explainer("captum.saliency").explain(digits_task, X)
+    metric = xb.get_metric(name, k=10, n_samples=8)
+    assert metric.info.family == "faithfulness" and name not in xb.list_metrics("ground_truth")
+    full = metric.score(digits_task, X, ex).scores
+    single = [metric.score(digits_task, X[i : i + 1], ex.subset([i])).scores[0] for i in range(4)]
+    # same noise either way; the float32 CNN's outputs differ by batch size in the last bit
+    np.testing.assert_allclose(full, single, rtol=1e-5, atol=1e-6)
+    assert np.all(full >= 0) and np.ptp(full) > 1e-4

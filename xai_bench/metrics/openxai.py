@@ -25,14 +25,17 @@ import numpy as np
 from scipy.stats import rankdata
 
 from .._params import Spec
+from .._rng import sample_rngs
 from ..errors import IncompatibleError
 from ..explanation import Explanation
 from ..task import Modality, Task
 from ._common import TARGET, BaseMetric
 from .base import MetricInfo, MetricResult
-from .perturb import prepare
+from .perturb import prepare, rank_positions, score_rows
 
 __all__ = [
+    "PGI",
+    "PGU",
     "FeatureAgreement",
     "PairwiseRankAgreement",
     "RankAgreement",
@@ -43,6 +46,9 @@ __all__ = [
     "feature_agreement",
     "linear_truth",
     "pairwise_rank_agreement",
+    "pgi",
+    "pgu",
+    "prediction_gap",
     "rank_agreement",
     "rank_correlation",
     "sign_agreement",
@@ -263,3 +269,110 @@ class PairwiseRankAgreement(_AllFeatures):
         "pairwise_rank_agreement", "Share of feature pairs ordered as the coefficients (PRA)"
     )
     _fn = staticmethod(pairwise_rank_agreement)
+
+
+# --- prediction gaps (PGI, PGU) -------------------------------------------------------
+
+
+def prediction_gap(
+    task: Task,
+    X: Any,
+    explanation: Explanation,
+    *,
+    k: int = 5,
+    unimportant: bool = False,
+    sigma: float = 0.1,
+    n_samples: int = 100,
+    seed: int = 0,
+) -> MetricResult:
+    """Mean |f_t(x') - f_t(x)| over ``n_samples`` copies x' of x with N(0, sigma^2) noise
+    added to the top-k features by |phi| (PGI), or to every other valid feature (PGU,
+    ``unimportant=True``). Noise is drawn per sample (seeded by ``seed`` and the sample's
+    content), so a sample's score does not depend on its batch."""
+    Xa, explanation = prepare(task, X, explanation)
+    positions, n_valid = rank_positions(explanation, order="abs", seed=seed, X=Xa)
+    k_used = np.minimum(k, n_valid)
+    top = positions < k_used[:, None]
+    where = (explanation.flat_mask() & ~top) if unimportant else top
+    n, F = where.shape
+    noise = np.concatenate(
+        [rng.standard_normal((n_samples, F)) * sigma for rng in sample_rngs(Xa, seed)]
+    )  # (n * n_samples, F), sample-major
+    delta = noise * np.repeat(where, n_samples, axis=0)
+    rows = np.repeat(np.arange(n), n_samples)
+    targets = np.asarray(explanation.targets, dtype=np.int64)
+    perturbed = score_rows(task, Xa, targets, rows, lambda sl: delta[sl], _add)
+    f_x = task.predict(Xa)[np.arange(n), targets]
+    gap = np.abs(perturbed.reshape(n, n_samples) - f_x[:, None]).mean(axis=1)
+    name = "pgu" if unimportant else "pgi"
+    return MetricResult(
+        metric=name,
+        scores=gap,
+        flags={"degenerate": explanation.degenerate()},
+        extra={"f_x": f_x},
+        params={
+            "k": k,
+            "perturbed": "valid features outside the top-k" if unimportant else "top-k",
+            "order": "abs (ties by a seeded per-sample key)",
+            "noise": f"gaussian, sigma={sigma}, added to the input",
+            "n_samples": n_samples,
+            "seed": seed,
+            "seeding": "per sample (seed, the sample's content)",
+            "output": "target probability (a regressor: its prediction)",
+            "target": TARGET,
+        },
+    )
+
+
+def _add(x: np.ndarray, delta: np.ndarray, _: np.ndarray) -> np.ndarray:
+    return x + delta.astype(x.dtype, copy=False)
+
+
+def pgi(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResult:
+    """Prediction gap on important features (higher is better); see ``prediction_gap``."""
+    return prediction_gap(task, X, explanation, unimportant=False, **kw)
+
+
+def pgu(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResult:
+    """Prediction gap on unimportant features (lower is better); see ``prediction_gap``."""
+    return prediction_gap(task, X, explanation, unimportant=True, **kw)
+
+
+class _Gap(BaseMetric):
+    param_specs: ClassVar[dict[str, Spec]] = {
+        "k": Spec("int", low=1),
+        "sigma": Spec("float", low=0.0, low_open=True),
+        "n_samples": Spec("int", low=1),
+    }
+
+    def __init__(self, k: int = 5, sigma: float = 0.1, n_samples: int = 100, seed: int = 0):
+        self.k = k
+        self.sigma = sigma
+        self.n_samples = n_samples
+        self.seed = seed
+
+
+def _gap_info(name: str, higher: bool, description: str) -> MetricInfo:
+    return MetricInfo(
+        name=name,
+        higher_is_better=higher,
+        range=(0.0, 1.0),
+        modalities=frozenset({Modality.TABULAR, Modality.IMAGE}),
+        description=description,
+        reference=REFERENCE,
+        family="faithfulness",
+    )
+
+
+class PGI(_Gap):
+    info: ClassVar[MetricInfo] = _gap_info(
+        "pgi", True, "Mean |change| of the target probability when the top-k get Gaussian noise"
+    )
+    _fn = staticmethod(pgi)
+
+
+class PGU(_Gap):
+    info: ClassVar[MetricInfo] = _gap_info(
+        "pgu", False, "Mean |change| of the target probability when the others get Gaussian noise"
+    )
+    _fn = staticmethod(pgu)
