@@ -108,6 +108,7 @@ BUILTIN_METRICS: dict[str, str] = {
     "pairwise_rank_agreement": "metrics.openxai:PairwiseRankAgreement",
     "pgi": "metrics.openxai:PGI",
     "pgu": "metrics.openxai:PGU",
+    "completeness": "metrics.axiomatic:Completeness",
 }
 
 # task id -> "module:function" returning a Task
