@@ -36,6 +36,20 @@ def completeness(
 
     f is the target output in ``space``; the baseline input replaces every valid feature
     through the masker ``baseline``. NaN (flag ``flat_baseline``) when f(x) = f(baseline).
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    baseline : str, number, array or Masker
+        What replaces every valid feature.
+    space : {"probability", "log_odds"}
+        Output space of f.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
     """
     Xa, explanation = prepare(task, X, explanation)
     space = scored_space(task, space)

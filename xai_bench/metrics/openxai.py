@@ -79,7 +79,19 @@ def _coefficients(model: Any) -> np.ndarray | None:
 
 
 def linear_truth(task: Task, targets: np.ndarray) -> np.ndarray:
-    """The truth (n, F) per sample's target class, else IncompatibleError (a recorded skip)."""
+    """The truth (n, F) per sample's target class, else IncompatibleError (a recorded skip).
+
+    Parameters
+    ----------
+    task : Task
+        Its ``model`` is the linear model.
+    targets : ndarray (n,)
+        Class indices.
+
+    Returns
+    -------
+    ndarray (n, F)
+    """
     W = _coefficients(task.model)
     if W is None:
         raise IncompatibleError(
@@ -113,7 +125,19 @@ def _topk(a: np.ndarray, k: int) -> np.ndarray:
 
 
 def agreement(phi: np.ndarray, truth: np.ndarray, k: int, *, rank: bool, sign: bool) -> np.ndarray:
-    """FA / SA (``rank=False``) and RA / SRA (``rank=True``) on (n, F) arrays."""
+    """FA / SA (``rank=False``) and RA / SRA (``rank=True``) on (n, F) arrays.
+
+    Parameters
+    ----------
+    phi, truth : ndarray (n, F)
+    k : int
+    rank, sign : bool
+        Require the same position and dense rank / the same sign.
+
+    Returns
+    -------
+    ndarray (n,)
+    """
     idx = [_topk(phi, k), _topk(truth, k)]
     keys = [idx[0].astype(np.int64), idx[1].astype(np.int64)]
     parts = [keys]
@@ -151,7 +175,14 @@ def _topk_metric(name: str, rank: bool, sign: bool):
         return _result(name, agreement(phi, truth, k_used, rank=rank, sign=sign), flags, k, k_used)
 
     fn.__name__ = name
-    fn.__doc__ = f"{name} over the top-k features (k clipped to the number of features)."
+    fn.__doc__ = (
+        f"{name} over the top-k features (k clipped to the number of features).\n\n"
+        "    Parameters\n    ----------\n    task, X, explanation\n"
+        "        The task, the explained inputs and their attributions.\n"
+        "    k : int\n        Number of top features.\n\n"
+        "    Returns\n    -------\n    MetricResult\n"
+        "        Per-sample ``scores``; ``params`` records the conventions used.\n"
+    )
     return fn
 
 
@@ -172,7 +203,20 @@ def rank_correlation(
     task: Task, X: Any, explanation: Explanation, *, k: int | None = None
 ) -> MetricResult:
     """Pearson's r of the dense ranks of -|phi| and -|truth| over the truth's top-k features
-    (``k=None``: all features, as OpenXAI's ``rankcorr``); NaN when either is constant."""
+    (``k=None``: all features, as OpenXAI's ``rankcorr``); NaN when either is constant.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    k : int, optional
+        The truth's top-k features (None: all features).
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
+    """
     phi, truth, k_used, flags = _inputs(task, X, explanation, k)
     p, t = _features_of_interest(phi, truth, k_used)
     rp = rankdata(-np.abs(p), method="dense", axis=1).astype(np.float64)
@@ -189,7 +233,20 @@ def pairwise_rank_agreement(
     task: Task, X: Any, explanation: Explanation, *, k: int | None = None
 ) -> MetricResult:
     """Share of feature pairs (i < j) of the truth's top-k features (``k=None``: all, as
-    OpenXAI's ``pairwise_comp``) where ``|phi_i| > |phi_j|`` iff ``|truth_i| > |truth_j|``."""
+    OpenXAI's ``pairwise_comp``) where ``|phi_i| > |phi_j|`` iff ``|truth_i| > |truth_j|``.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    k : int, optional
+        The truth's top-k features (None: all features).
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
+    """
     phi, truth, k_used, flags = _inputs(task, X, explanation, k)
     p, t = np.abs(_features_of_interest(phi, truth, k_used))
     i, j = np.triu_indices(k_used, 1)
@@ -288,7 +345,24 @@ def prediction_gap(
     """Mean |f_t(x') - f_t(x)| over ``n_samples`` copies x' of x with N(0, sigma^2) noise
     added to the top-k features by |phi| (PGI), or to every other valid feature (PGU,
     ``unimportant=True``). Noise is drawn per sample (seeded by ``seed`` and the sample's
-    content), so a sample's score does not depend on its batch."""
+    content), so a sample's score does not depend on its batch.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    k : int
+        Number of top features (by |phi|).
+    unimportant : bool
+        Perturb the other valid features instead (PGU).
+    sigma, n_samples, seed
+        Noise scale, perturbed copies per sample, seed of the per-sample generators.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
+    """
     Xa, explanation = prepare(task, X, explanation)
     positions, n_valid = rank_positions(explanation, order="abs", seed=seed, X=Xa)
     k_used = np.minimum(k, n_valid)
@@ -329,12 +403,38 @@ def _add(x: np.ndarray, delta: np.ndarray, _: np.ndarray) -> np.ndarray:
 
 
 def pgi(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResult:
-    """Prediction gap on important features (higher is better); see ``prediction_gap``."""
+    """Prediction gap on important features (higher is better); see ``prediction_gap``.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    **kw
+        As ``prediction_gap``.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
+    """
     return prediction_gap(task, X, explanation, unimportant=False, **kw)
 
 
 def pgu(task: Task, X: Any, explanation: Explanation, **kw: Any) -> MetricResult:
-    """Prediction gap on unimportant features (lower is better); see ``prediction_gap``."""
+    """Prediction gap on unimportant features (lower is better); see ``prediction_gap``.
+
+    Parameters
+    ----------
+    task, X, explanation
+        The task, the explained inputs and their attributions.
+    **kw
+        As ``prediction_gap``.
+
+    Returns
+    -------
+    MetricResult
+        Per-sample ``scores``; ``params`` records the conventions used.
+    """
     return prediction_gap(task, X, explanation, unimportant=True, **kw)
 
 
