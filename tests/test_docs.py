@@ -222,3 +222,62 @@ def test_a_failing_tutorial_fails_the_build(tmp_path, monkeypatch):
     assert (name, stdout) == ("ok", "hello 42\n") and seconds > 0
     with pytest.raises(PluginError, match="(?s)tutorial broken failed .*unknown task 'nope'"):
         hooks._run_tutorial("broken", tmp_path)
+
+
+_ERRORS = re.compile(
+    r"raise (?:errors\.)?(XaiBenchError|InvalidInputError|UnknownNameError|IncompatibleError"
+    r"|MissingDependencyError|StoreError|ConformanceError)\b"
+)
+
+
+def _raises_xai_error(obj: object) -> bool:
+    """Whether a function (or a class's constructor) raises an ``xai_bench.errors`` error."""
+    if inspect.isclass(obj):
+        if issubclass(obj, BaseException):
+            return False
+        targets = [vars(obj).get(m) for m in ("__init__", "__post_init__")]
+    else:
+        targets = [obj]
+    for fn in targets:
+        try:
+            if fn is not None and _ERRORS.search(inspect.getsource(fn)):
+                return True
+        except (OSError, TypeError):
+            continue
+    return False
+
+
+def _top_level() -> dict[str, object]:
+    return {
+        p: o
+        for p, o in _public_objects().items()
+        if p.count(".") == 1 or p.startswith("xai_bench.testing.")
+    }
+
+
+def test_public_names_that_raise_document_it_and_every_name_has_an_example():
+    missing = []
+    for path, obj in _public_objects().items():
+        have = set(_SECTION.findall(inspect.getdoc(obj) or ""))
+        if _raises_xai_error(obj) and "Raises" not in have:
+            missing.append(f"{path}: raises but has no Raises section")
+    for path, obj in _top_level().items():
+        if "Examples" not in set(_SECTION.findall(inspect.getdoc(obj) or "")):
+            missing.append(f"{path}: no Examples section")
+    assert not missing, "\n".join(missing)
+
+
+def test_the_examples_of_the_public_api_run(monkeypatch):
+    import doctest
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    finder = doctest.DocTestFinder(recurse=False)
+    without = []
+    for path, obj in _top_level().items():
+        tests = [t for t in finder.find(obj, path, globs={"xb": xb, "np": np}) if t.examples]
+        without += [] if tests else [path]
+        for test in tests:
+            runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
+    assert not without, f"no runnable example: {without}"

@@ -27,7 +27,13 @@ __all__ = [
 
 
 class XaiBenchError(Exception):
-    """Root of every error xai-bench raises on purpose."""
+    """Root of every error xai-bench raises on purpose.
+
+    Examples
+    --------
+    >>> issubclass(xb.InvalidInputError, xb.XaiBenchError)
+    True
+    """
 
 
 class UnknownNameError(XaiBenchError, KeyError):
@@ -41,6 +47,14 @@ class UnknownNameError(XaiBenchError, KeyError):
         The id that was asked for.
     valid : iterable of str
         The registered ids (the closest is suggested).
+
+    Examples
+    --------
+    >>> try:
+    ...     xb.load_task("nope")
+    ... except xb.UnknownNameError as exc:
+    ...     print(isinstance(exc, KeyError))
+    True
     """
 
     def __init__(self, kind: str, name: str, valid: Iterable[str]) -> None:
@@ -79,6 +93,11 @@ class MissingDependencyError(XaiBenchError, ImportError):
         The ``xai-bench[extra]`` that installs it.
     cause : BaseException, optional
         The original ImportError.
+
+    Examples
+    --------
+    >>> issubclass(xb.MissingDependencyError, ImportError)
+    True
     """
 
     def __init__(self, module: str, extra: str, cause: BaseException | None = None) -> None:
@@ -101,6 +120,14 @@ class InvalidInputError(XaiBenchError, ValueError):
         What was expected.
     fix : str
         How to fix it.
+
+    Examples
+    --------
+    >>> try:
+    ...     xb.list_metrics(family="speed")
+    ... except xb.InvalidInputError as exc:
+    ...     print(isinstance(exc, ValueError))
+    True
     """
 
     def __init__(self, found: str, expected: str, fix: str) -> None:
@@ -109,7 +136,17 @@ class InvalidInputError(XaiBenchError, ValueError):
 
 
 class IncompatibleError(XaiBenchError):
-    """An explainer or metric cannot run on a task; a skip, not a failure."""
+    """An explainer or metric cannot run on a task; a skip, not a failure.
+
+    Examples
+    --------
+    >>> task = xb.load_task("synthetic.linear")
+    >>> try:
+    ...     xb.get_explainer("lime.text").explain(task, task.X[:2])
+    ... except xb.IncompatibleError:
+    ...     print("refused")
+    refused
+    """
 
 
 class StoreError(XaiBenchError):

@@ -21,7 +21,13 @@ __all__ = ["BaseExplainer", "Capabilities", "Explainer", "Requirement", "check_c
 
 
 class Requirement(StrEnum):
-    """What an explainer needs from a task beyond a black-box scorer."""
+    """What an explainer needs from a task beyond a black-box scorer.
+
+    Examples
+    --------
+    >>> xb.Requirement("torch_model") is xb.Requirement.TORCH_MODEL
+    True
+    """
 
     TORCH_MODEL = "torch_model"
     SKLEARN_MODEL = "sklearn_model"
@@ -65,6 +71,12 @@ class Capabilities:
         ``"logit"``; ``"model"`` when it depends on the model.
     global_only : bool
         True for dataset-level importances broadcast to every sample.
+
+    Examples
+    --------
+    >>> caps = xb.Capabilities(modalities=frozenset({xb.Modality.IMAGE}), stochastic=True)
+    >>> caps.stochastic, sorted(m.value for m in caps.modalities)
+    (True, ['image'])
     """
 
     modalities: frozenset[Modality]
@@ -88,7 +100,13 @@ def check_compatible(capabilities: Capabilities, task: Task, name: str = "explai
 
 @runtime_checkable
 class Explainer(Protocol):
-    """An adapter: hyperparameters in ``__init__``, model and data in ``explain``."""
+    """An adapter: hyperparameters in ``__init__``, model and data in ``explain``.
+
+    Examples
+    --------
+    >>> isinstance(xb.get_explainer("random"), xb.Explainer)
+    True
+    """
 
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
@@ -102,6 +120,18 @@ class BaseExplainer(Parameterised):
     Subclasses set ``name``, ``capabilities``, ``library`` and implement
     ``_attribute(task, X, targets, scorer) -> ndarray`` (or ``(ndarray, meta)``).
     ``scorer`` is the task's scorer wrapped to count model calls.
+
+    Examples
+    --------
+    >>> class Ones(xb.BaseExplainer):
+    ...     name = "demo.ones"
+    ...     library = "demo"
+    ...     capabilities = xb.Capabilities(modalities=frozenset({xb.Modality.TABULAR}))
+    ...     def _attribute(self, task, X, targets, scorer):
+    ...         return np.ones(X.shape)
+    >>> task = xb.load_task("synthetic.linear")
+    >>> Ones().explain(task, task.X[:3]).attributions.shape
+    (3, 8)
     """
 
     name: ClassVar[str]

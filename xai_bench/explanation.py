@@ -35,6 +35,17 @@ class Explanation:
         Library and version, ``output_space``, ``seed``, ``model_calls``, warnings...
     mask : ndarray of bool, optional
         Same shape as ``attributions``; False marks padding that is not a feature.
+
+    Raises
+    ------
+    InvalidInputError
+        If the attributions have no sample axis, or the targets or mask do not match them.
+
+    Examples
+    --------
+    >>> e = xb.Explanation(np.zeros((2, 3)), targets=np.array([0, 1]), explainer="demo")
+    >>> e.attributions.shape, e.targets.tolist()
+    ((2, 3), [0, 1])
     """
 
     attributions: np.ndarray

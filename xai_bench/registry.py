@@ -257,6 +257,11 @@ def list_explainers() -> list[str]:
     -------
     list of str
         Sorted ids; plugins that failed to load are left out.
+
+    Examples
+    --------
+    >>> "shap.kernel" in xb.list_explainers()
+    True
     """
     return _EXPLAINERS.names()
 
@@ -273,6 +278,16 @@ def list_metrics(family: str | None = None) -> list[str]:
     -------
     list of str
         Sorted ids; plugins that failed to load are left out.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``family`` is not one of the metric families.
+
+    Examples
+    --------
+    >>> "deletion_auc" in xb.list_metrics(family="faithfulness")
+    True
     """
     if family is None:
         return _METRICS.names()
@@ -305,6 +320,11 @@ def list_tasks() -> list[str]:
     -------
     list of str
         Sorted ids.
+
+    Examples
+    --------
+    >>> "synthetic.linear" in xb.list_tasks()
+    True
     """
     return _TASKS.names()
 
@@ -344,6 +364,20 @@ def get_explainer(name: str, **params: Any) -> Any:
     -------
     Explainer
         A new instance.
+
+    Raises
+    ------
+    UnknownNameError
+        If no explainer has that id.
+    InvalidInputError
+        If a parameter is not accepted by the explainer.
+    MissingDependencyError
+        If the library the explainer wraps is not installed.
+
+    Examples
+    --------
+    >>> xb.get_explainer("random").name
+    'random'
     """
     return _instantiate(_EXPLAINERS.resolve(name), name, params, "explainer")
 
@@ -362,6 +396,18 @@ def get_metric(name: str, **params: Any) -> Any:
     -------
     Metric
         A new instance.
+
+    Raises
+    ------
+    UnknownNameError
+        If no metric has that id.
+    InvalidInputError
+        If a parameter is not accepted by the metric.
+
+    Examples
+    --------
+    >>> xb.get_metric("deletion_auc").info.name
+    'deletion_auc'
     """
     return _instantiate(_METRICS.resolve(name), name, params, "metric")
 
@@ -399,6 +445,24 @@ def register_explainer(cls: Any, name: str | None = None, overwrite: bool = Fals
     -------
     type
         ``cls``, unchanged.
+
+    Raises
+    ------
+    InvalidInputError
+        If the class has no string ``name`` or the id is taken and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> class Zeros(xb.BaseExplainer):
+    ...     name = "demo.zeros"
+    ...     library = "demo"
+    ...     capabilities = xb.Capabilities(modalities=frozenset({xb.Modality.TABULAR}))
+    ...     def _attribute(self, task, X, targets, scorer):
+    ...         return np.zeros(X.shape)
+    >>> _ = xb.register_explainer(Zeros)
+    >>> "demo.zeros" in xb.list_explainers()
+    True
+    >>> _ = xb.registry.unregister_explainer("demo.zeros")
     """
     _EXPLAINERS.register(cls, name or _class_name(cls, "explainer"), overwrite)
     return cls
@@ -420,6 +484,23 @@ def register_metric(cls: Any, name: str | None = None, overwrite: bool = False) 
     -------
     type
         ``cls``, unchanged.
+
+    Raises
+    ------
+    InvalidInputError
+        If the class has no string ``name`` or the id is taken and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> class Mean(xb.Metric):
+    ...     name = "demo.mean"
+    ...     info = xb.MetricInfo(name="demo.mean", higher_is_better=True)
+    ...     def score(self, task, X, explanation):
+    ...         return xb.MetricResult("demo.mean", explanation.attributions.mean(axis=1))
+    >>> _ = xb.register_metric(Mean)
+    >>> "demo.mean" in xb.list_metrics()
+    True
+    >>> _ = xb.registry.unregister_metric("demo.mean")
     """
     info = getattr(cls, "info", None)
     _METRICS.register(
@@ -458,6 +539,16 @@ def load_task(name: str) -> Any:
     Returns
     -------
     Task
+
+    Raises
+    ------
+    UnknownNameError
+        If no task has that id.
+
+    Examples
+    --------
+    >>> xb.load_task("synthetic.linear").modality
+    <Modality.TABULAR: 'tabular'>
     """
     return _TASKS.resolve(name)()
 

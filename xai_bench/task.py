@@ -24,6 +24,14 @@ __all__ = ["CountingScorer", "Modality", "OutputKind", "Task"]
 
 
 class Modality(StrEnum):
+    """The kind of input a task holds: tabular rows, images, text, or text generation.
+
+    Examples
+    --------
+    >>> xb.Modality("image") is xb.Modality.IMAGE
+    True
+    """
+
     TABULAR = "tabular"
     IMAGE = "image"
     TEXT = "text"
@@ -87,6 +95,19 @@ class Task:
         Free-form provenance (source, training accuracy, ...).
     output_kind : OutputKind or str
         "classification" (default), "binary_logit" or "regression" (see ``OutputKind``).
+
+    Raises
+    ------
+    InvalidInputError
+        If the inputs, ground truth or names do not fit the modality or each other.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(6, 2))
+    >>> task = xb.Task("demo", xb.Modality.TABULAR, X,
+    ...                lambda x: np.stack([1 - (x[:, 0] > 0), x[:, 0] > 0], axis=1) * 1.0)
+    >>> task.X.shape
+    (6, 2)
     """
 
     name: str

@@ -147,6 +147,11 @@ def faithfulness_correlation(
     -------
     MetricResult
         Per-sample ``scores`` in [-1, 1]; ``params`` records the conventions.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``n_runs`` is below 2.
     """
     if n_runs < 2:
         raise InvalidInputError(f"n_runs={n_runs}", "at least 2 runs", "Use n_runs=100.")

@@ -54,6 +54,11 @@ def rowwise_corr(
     -------
     ndarray (n,)
         NaN where a row is constant.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``method`` is unknown.
     """
     if method not in METHODS:
         raise InvalidInputError(f"method={method!r}", f"one of {METHODS}", "Use 'spearman'.")
@@ -124,6 +129,11 @@ def topk_overlap(
     -------
     ndarray (n,)
         Shares in [0, 1].
+
+    Raises
+    ------
+    InvalidInputError
+        If ``k`` is neither an int >= 1 nor a fraction in (0, 1).
     """
     if not (isinstance(k, int | np.integer) and k >= 1) and not (
         isinstance(k, float) and 0 < k < 1
@@ -178,6 +188,11 @@ def agreement_matrix(
     pandas.DataFrame
         Symmetric, names on both axes, 1 on the diagonal (NaN where undefined, e.g.
         a degenerate explanation).
+
+    Raises
+    ------
+    InvalidInputError
+        If ``method`` is unknown, no explanation is given, or their shapes differ.
     """
     import pandas as pd
 

@@ -45,6 +45,17 @@ class MetricInfo:
         The publication defining the metric.
     family : str
         One of ``FAMILIES``: what property the metric scores (reports group by it).
+
+    Raises
+    ------
+    InvalidInputError
+        If ``family`` is not one of ``FAMILIES``.
+
+    Examples
+    --------
+    >>> info = xb.get_metric("deletion_auc").info
+    >>> info.higher_is_better, info.family
+    (False, 'faithfulness')
     """
 
     name: str
@@ -87,6 +98,12 @@ class MetricResult:
         The conventions that produced the scores.
     extra : mapping of str to ndarray
         Per-sample by-products (e.g. ``f_x``, ``f_baseline``).
+
+    Examples
+    --------
+    >>> r = xb.MetricResult("demo", np.array([0.5, 1.0]))
+    >>> r.scores.mean()
+    np.float64(0.75)
     """
 
     metric: str
@@ -115,7 +132,13 @@ class MetricResult:
 
 @runtime_checkable
 class Metric(Protocol):
-    """A faithfulness metric: pure, no state kept between calls."""
+    """A faithfulness metric: pure, no state kept between calls.
+
+    Examples
+    --------
+    >>> isinstance(xb.get_metric("deletion_auc"), xb.Metric)
+    True
+    """
 
     info: ClassVar[MetricInfo]
 

@@ -143,6 +143,11 @@ def curve(
     MetricResult
         ``scores`` (n,) AUCs, ``curves`` (n, K+1), ``x`` (K+1,), flags ``degenerate`` and
         ``flat_baseline``, ``extra`` with ``f_x`` and ``f_baseline`` (probabilities).
+
+    Raises
+    ------
+    InvalidInputError
+        If ``kind`` is unknown or a parameter is out of range.
     """
     if kind not in KINDS:
         raise InvalidInputError(f"kind={kind!r}", f"one of {KINDS}", "Use kind='deletion'.")

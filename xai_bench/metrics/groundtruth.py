@@ -52,6 +52,11 @@ def precision_at_k(
     -------
     MetricResult
         Per-sample ``scores`` in [0, 1]; ``params`` records the conventions.
+
+    Raises
+    ------
+    IncompatibleError
+        If the task has no ground truth.
     """
     if task.ground_truth is None:  # a skip, checked before anything else
         raise IncompatibleError(f"task {task.name!r} has no ground truth (known evidence features)")

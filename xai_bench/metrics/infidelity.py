@@ -99,6 +99,13 @@ def infidelity(
     -------
     MetricResult
         Per-sample ``scores`` in [0, inf); ``params`` records the conventions.
+
+    Raises
+    ------
+    IncompatibleError
+        If the gaussian perturbation meets non-real inputs (text).
+    InvalidInputError
+        If ``perturbation`` is unknown.
     """
     space = scored_space(task, space)
     eps = log_odds_eps(task)

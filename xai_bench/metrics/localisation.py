@@ -498,6 +498,11 @@ def focus(task: Task, X: Any, explanation: Explanation, *, seed: int = 0) -> Met
     -------
     MetricResult
         Per-sample ``scores``; ``params`` records the conventions used.
+
+    Raises
+    ------
+    IncompatibleError
+        If the task's inputs are not images.
     """
     if task.modality is not Modality.IMAGE or np.ndim(task.X) != 4:
         raise IncompatibleError("focus builds 2x2 mosaics of images (n, C, H, W)")

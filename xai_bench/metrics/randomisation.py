@@ -178,6 +178,13 @@ def model_randomisation(
     -------
     MetricResult
         Per-sample ``scores`` in [-1, 1], ``curves`` and ``x``; ``params`` records the conventions.
+
+    Raises
+    ------
+    IncompatibleError
+        If the task has no torch model with resettable layers, or SSIM meets non-images.
+    InvalidInputError
+        If ``mode``, ``order`` or ``method`` is unknown.
     """
     _check(task, method, order, mode)
     import torch

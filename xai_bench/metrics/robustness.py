@@ -76,6 +76,11 @@ def sensitivity_max(
     -------
     MetricResult
         Per-sample ``scores`` in [0, inf); ``params`` records the conventions.
+
+    Raises
+    ------
+    IncompatibleError
+        If the inputs are not real-valued (tabular, image), or the explainer cannot re-explain.
     """
     if task.modality not in _REAL:
         raise IncompatibleError("sensitivity-max perturbs real-valued inputs (tabular, image)")

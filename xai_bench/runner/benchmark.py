@@ -63,6 +63,14 @@ class Benchmark:
         ``"512MiB"``, ``"2GB"`` (``processes`` and ``dask``; see ``runner/memory.py``).
         A job past it is recorded as ``failed`` (MemoryError) or ``crashed``, and the
         run goes on. None (default): no cap.
+
+    Examples
+    --------
+    >>> bench = xb.Benchmark(["synthetic.linear"], ["oracle"], ["deletion_auc"],
+    ...                      n_samples=8, progress=False)
+    >>> results = bench.run(backend="local")
+    >>> sorted(results.scores["explainer"].unique())
+    ['oracle', 'random']
     """
 
     def __init__(

@@ -42,6 +42,14 @@ class Results:
         Config, library versions, seeds, machine, start time and duration.
     jobs : DataFrame
         One row per job: kind, status, seconds, model calls and the process ids it ran in.
+
+    Examples
+    --------
+    >>> bench = xb.Benchmark(["synthetic.linear"], ["oracle"], ["deletion_auc"],
+    ...                      n_samples=4, progress=False)
+    >>> results = bench.run(backend="local")  # the ``random`` control is always added
+    >>> results.scores[["explainer", "metric"]].drop_duplicates().values.tolist()
+    [['oracle', 'deletion_auc'], ['random', 'deletion_auc']]
     """
 
     scores: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SCORE_COLUMNS))

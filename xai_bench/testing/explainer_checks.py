@@ -19,7 +19,14 @@ NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 
 
 class ConformanceError(AssertionError):
-    """An explainer or metric broke the contract; the message names every failed check."""
+    """An explainer or metric broke the contract; the message names every failed check.
+
+    Examples
+    --------
+    >>> from xai_bench.testing import ConformanceError
+    >>> issubclass(ConformanceError, AssertionError)
+    True
+    """
 
 
 class _Fail(Exception):
@@ -27,7 +34,15 @@ class _Fail(Exception):
 
 
 class ConformanceReport(dict[str, str]):
-    """Check name -> ``"passed"``, ``"failed: <reason>"`` or ``"skipped: <reason>"``."""
+    """Check name -> ``"passed"``, ``"failed: <reason>"`` or ``"skipped: <reason>"``.
+
+    Examples
+    --------
+    >>> from xai_bench.testing import check_explainer
+    >>> report = check_explainer(xb.get_explainer("random"), xb.load_task("synthetic.linear"))
+    >>> isinstance(report, dict) and "declarations" in report
+    True
+    """
 
     label = ""
 
@@ -84,6 +99,13 @@ def check_explainer(explainer: Any, task: Task, n: int = 4) -> ConformanceReport
         A dict: check name -> ``"passed"``, ``"failed: <reason>"`` or
         ``"skipped: <reason>"``. ``report.ok`` is True when nothing failed;
         ``report.raise_failures()`` raises a ``ConformanceError`` listing every failure.
+
+    Examples
+    --------
+    >>> from xai_bench.testing import check_explainer
+    >>> report = check_explainer(xb.get_explainer("oracle"), xb.load_task("synthetic.linear"))
+    >>> "metadata" in report
+    True
     """
     report = ConformanceReport()
     cls = type(explainer).__name__

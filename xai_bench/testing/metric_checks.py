@@ -37,6 +37,13 @@ def check_metric(
     -------
     dict
         Check name -> ``"passed"`` or ``"skipped: <reason>"``.
+
+    Examples
+    --------
+    >>> from xai_bench.testing import check_metric
+    >>> report = check_metric(xb.get_metric("deletion_auc"), xb.load_task("synthetic.linear"))
+    >>> "purity" in report
+    True
     """
     info = getattr(type(metric), "info", None)
     label = f"{getattr(info, 'name', type(metric).__name__)} on {task.name}"
