@@ -195,6 +195,7 @@ def metric_rows() -> list[dict[str, Any]]:
                 "modalities": _values(info.modalities),
                 "description": info.description,
                 "reference": info.reference or "—",
+                "formula": getattr(info, "formula", ""),
                 "defaults": _defaults(cls),
                 "doc": inspect.getdoc(inspect.getmodule(cls)) or "",
             }
@@ -214,6 +215,11 @@ def metrics_page() -> str:
         "_Generated from each metric's `MetricInfo` and signature._ Every metric returns a "
         "`MetricResult` whose `params` record the conventions that produced the number.",
         "",
+        "In the formulas, $f$ is the target output in the metric's space (probability by "
+        "default), $x$ the input, $\\phi$ its attribution, $\\bar{x}$ the baseline, $G$ the "
+        "known evidence (ground truth), and $x^{\\mathrm{MoRF}}_k$ / $x^{\\mathrm{LeRF}}_k$ "
+        "the input with the most / least relevant fraction $t_k = k/K$ of its features removed.",
+        "",
         "| id | better | range | family | modalities | what it measures |",
         "|---|---|---|---|---|---|",
     ]
@@ -228,6 +234,8 @@ def metrics_page() -> str:
         out.append(f"- better: **{r['direction']}**; range: {r['range']}; family: {r['family']}")
         out.append(f"- modalities: {r['modalities']}")
         out.append(f"- reference: {r['reference']}")
+        if r["formula"]:
+            out += ["", "$$", r["formula"], "$$", ""]
         out.append(f"- class: `{r['cls']}`")
         out.append("")
         if r["defaults"]:

@@ -124,6 +124,16 @@ def test_metric_entries_follow_metric_info():
     assert "Quantus" in page and "ERASER" in page  # how to reproduce their numbers
 
 
+def test_every_builtin_metric_declares_a_formula_shown_as_display_math():
+    page = gen.metrics_page()
+    for mid in xb.list_metrics():
+        formula = xb.registry.metric_class(mid).info.formula
+        assert formula.strip(), f"{mid} declares no formula"
+        section = page.split(f"{{#{gen._anchor(mid)}}}", 1)[1].split("\n## ", 1)[0]
+        assert f"$$\n{formula}\n$$" in section, mid
+    assert xb.MetricInfo(name="plugin", higher_is_better=True).formula == ""  # plugins: optional
+
+
 def test_readme_sections_are_included_verbatim_and_missing_ones_fail():
     text = gen.readme_section("Running at scale", start="**Memory cap.**", end="**Statistics.**")
     assert text.startswith("**Memory cap.**") and "RLIMIT_AS" in text

@@ -223,6 +223,7 @@ class AblationSpearman(_Ablation):
         description="Spearman correlation of attributions with single-feature ablation effects",
         reference=_ABL,
         family="faithfulness",
+        formula=r"\rho = \operatorname{spearman}_i\big(\phi_i,\; f(x) - f(x_{i \leftarrow \bar{x}_i})\big)",
     )
     _fn = staticmethod(partial(ablation_correlation, method="spearman"))
 
@@ -235,6 +236,7 @@ class AblationKendall(_Ablation):
         description="Kendall tau of attributions with single-feature ablation effects",
         reference=_ABL,
         family="faithfulness",
+        formula=r"\tau = \operatorname{kendall}_i\big(\phi_i,\; f(x) - f(x_{i \leftarrow \bar{x}_i})\big)",
     )
     _fn = staticmethod(partial(ablation_correlation, method="kendall"))
 
@@ -248,6 +250,7 @@ class FaithfulnessCorrelation(BaseMetric):
         reference="Bhatt, Weller and Moura, Evaluating and Aggregating Feature-based Model "
         "Explanations, IJCAI 2020",
         family="faithfulness",
+        formula=r"\rho = \operatorname{pearson}_{S}\Big(\sum_{i \in S} \phi_i,\; f(x) - f(x_{S \leftarrow \bar{x}})\Big), \quad S \text{ random subsets}",
     )
 
     def __init__(

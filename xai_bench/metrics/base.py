@@ -45,6 +45,8 @@ class MetricInfo:
         The publication defining the metric.
     family : str
         One of ``FAMILIES``: what property the metric scores (reports group by it).
+    formula : str
+        The per-sample score in LaTeX (without ``$``), shown on the metrics reference page.
 
     Raises
     ------
@@ -65,6 +67,7 @@ class MetricInfo:
     description: str = ""
     reference: str = ""
     family: str = "faithfulness"
+    formula: str = ""
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:

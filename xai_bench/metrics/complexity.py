@@ -182,6 +182,7 @@ class Sparseness(BaseMetric):
         reference="Chalasani et al., Concise Explanations of Neural Networks using "
         "Adversarial Training, ICML 2020",
         family="complexity",
+        formula=r"G = \frac{\sum_{i=1}^{d} (2i - d - 1)\, |\phi|_{(i)}}{d \sum_{i=1}^{d} |\phi|_{(i)}}, \quad |\phi|_{(1)} \le \dots \le |\phi|_{(d)}",
     )
 
     param_specs: ClassVar[dict[str, Spec]] = {"eps": Spec("float", low=0.0)}
@@ -201,6 +202,7 @@ class Complexity(BaseMetric):
         reference="Bhatt et al., Evaluating and Aggregating Feature-based Model "
         "Explanations, IJCAI 2020",
         family="complexity",
+        formula=r"H = -\sum_{i=1}^{d} p_i \ln p_i, \quad p_i = \frac{|\phi_i|}{\sum_j |\phi_j|}",
     )
 
     def __init__(self) -> None:
@@ -218,6 +220,7 @@ class EffectiveComplexity(BaseMetric):
         reference="Nguyen & Martinez, On quantitative aspects of model interpretability, "
         "arXiv:2007.07584, 2020",
         family="complexity",
+        formula=r"\mathrm{EC} = \Big|\Big\{ i : \frac{|\phi_i|}{\max_j |\phi_j|} > \varepsilon \Big\}\Big|",
     )
 
     param_specs: ClassVar[dict[str, Spec]] = {"eps": Spec("float", low=0.0)}

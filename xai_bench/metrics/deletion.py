@@ -357,6 +357,7 @@ class DeletionAUC(_CurveMetric):
         description="Area under the target probability as the most relevant features are removed",
         reference=_REF_DEL,
         family="faithfulness",
+        formula=r"\mathrm{AUC} = \sum_{k=1}^{K} \frac{t_k - t_{k-1}}{2}\big(f(x^{\mathrm{MoRF}}_{k-1}) + f(x^{\mathrm{MoRF}}_{k})\big), \quad t_k = k/K",
     )
     _fn = staticmethod(deletion_auc)
 
@@ -372,6 +373,7 @@ class InsertionAUC(_CurveMetric):
         "restored onto the baseline",
         reference="Petsiuk et al., RISE (BMVC 2018)",
         family="faithfulness",
+        formula=r"\mathrm{AUC} = \sum_{k=1}^{K} \frac{t_k - t_{k-1}}{2}\big(f(x^{\mathrm{ins}}_{k-1}) + f(x^{\mathrm{ins}}_{k})\big), \quad x^{\mathrm{ins}}_k = \text{baseline with the top } t_k \text{ of } x \text{ restored}",
     )
     _fn = staticmethod(insertion_auc)
 
@@ -386,6 +388,7 @@ class LeRFAUC(_CurveMetric):
         description="Area under the target probability as the least relevant features are removed",
         reference="Samek et al., IEEE TNNLS 2017; Tomsett et al., AAAI 2020",
         family="faithfulness",
+        formula=r"\mathrm{AUC} = \sum_{k=1}^{K} \frac{t_k - t_{k-1}}{2}\big(f(x^{\mathrm{LeRF}}_{k-1}) + f(x^{\mathrm{LeRF}}_{k})\big)",
     )
     _fn = staticmethod(lerf_auc)
 
@@ -400,6 +403,7 @@ class ABPC(_CurveMetric):
         description="AUC(LeRF) - AUC(MoRF): area between perturbation curves",
         reference="Schulz et al., ICLR 2020 (IBA); Blücher et al., 2024",
         family="faithfulness",
+        formula=r"\mathrm{ABPC} = \mathrm{AUC}\big(f(x^{\mathrm{LeRF}}_k)\big) - \mathrm{AUC}\big(f(x^{\mathrm{MoRF}}_k)\big)",
     )
     _fn = staticmethod(abpc)
 
@@ -415,5 +419,6 @@ class AOPC(_CurveMetric):
         reference="Samek et al., Evaluating the visualization of what a DNN has learned, "
         "IEEE TNNLS 2017",
         family="faithfulness",
+        formula=r"\mathrm{AOPC} = \frac{1}{K+1} \sum_{k=0}^{K} \big(f(x) - f(x^{\mathrm{MoRF}}_k)\big)",
     )
     _fn = staticmethod(aopc)

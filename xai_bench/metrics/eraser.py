@@ -231,6 +231,7 @@ class Comprehensiveness(_EraserMetric):
         "(mean over k in {1,5,10,20,50}%)",
         reference=_REF,
         family="faithfulness",
+        formula=r"\mathrm{comp} = \frac{1}{|B|} \sum_{b \in B} \big(f(x) - f(x \setminus r_b)\big), \quad B = \{1, 5, 10, 20, 50\}\%",
     )
     _fn = staticmethod(comprehensiveness)
 
@@ -244,5 +245,6 @@ class Sufficiency(_EraserMetric):
         "(mean over k in {1,5,10,20,50}%)",
         reference=_REF,
         family="faithfulness",
+        formula=r"\mathrm{suff} = \frac{1}{|B|} \sum_{b \in B} \big(f(x) - f(r_b)\big), \quad B = \{1, 5, 10, 20, 50\}\%",
     )
     _fn = staticmethod(sufficiency)

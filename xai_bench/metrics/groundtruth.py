@@ -87,6 +87,7 @@ class PrecisionAtK(BaseMetric):
         description="Share of the top-k attributed features that are known evidence features",
         reference="Ground-truth localisation, cf. Arras et al., CLEVR-XAI, Information Fusion 2022",
         family="localisation",
+        formula=r"\mathrm{P@}k = \frac{|\operatorname{top}_k(\phi) \cap G|}{k}",
     )
 
     def __init__(self, k: int | None = None, order: str = "abs", seed: int = 0) -> None:

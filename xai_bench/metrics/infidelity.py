@@ -190,6 +190,7 @@ class Infidelity(BaseMetric):
         "output drop",
         reference="Yeh et al., On the (In)fidelity and Sensitivity of Explanations, NeurIPS 2019",
         family="faithfulness",
+        formula=r"\mathrm{INFD} = \min_{\beta} \; \mathbb{E}_{I}\Big[\big(\beta\, I^{\top}\phi - (f(x) - f(x - I))\big)^2\Big]",
     )
     # a fraction of the features (faithfulness_correlation also takes a count)
     param_specs: ClassVar[dict[str, Spec]] = {

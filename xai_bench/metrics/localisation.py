@@ -302,7 +302,9 @@ def auc(task: Task, X: Any, explanation: Explanation, *, relevance: str = "signe
     )
 
 
-def _info(name: str, description: str, reference: str, hi: float = 1.0) -> MetricInfo:
+def _info(
+    name: str, description: str, reference: str, hi: float = 1.0, formula: str = ""
+) -> MetricInfo:
     return MetricInfo(
         name=name,
         higher_is_better=True,
@@ -310,6 +312,7 @@ def _info(name: str, description: str, reference: str, hi: float = 1.0) -> Metri
         description=description,
         reference=reference,
         family="localisation",
+        formula=formula,
     )
 
 
@@ -327,6 +330,7 @@ class PointingGame(_ByRelevance):
         "pointing_game",
         "Whether the top-attributed feature lies on the known evidence",
         "Zhang et al., Top-Down Neural Attention by Excitation Backprop, IJCV 2018",
+        formula=r"\mathrm{PG} = \mathbb{1}\big[\arg\max_i \phi_i \in G\big]",
     )
 
     def __init__(self, relevance: str = "signed", weighted: bool = False) -> None:
@@ -342,6 +346,7 @@ class TopKIntersection(BaseMetric):
         "Share of the top-k attributed features that lie on the known evidence",
         "Theiner et al., Interpretable Semantic Photo Geolocalization, WACV 2022",
         hi=np.inf,  # with concept_influence; [0, 1] without
+        formula=r"\mathrm{TKI} = \frac{|\operatorname{top}_k(\phi) \cap G|}{k}",
     )
 
     def __init__(
@@ -360,6 +365,7 @@ class RelevanceRankAccuracy(BaseMetric):
         "relevance_rank_accuracy",
         "Share of the |truth| top-attributed features that lie on the known evidence",
         ARRAS,
+        formula=r"\mathrm{RRA} = \frac{|\operatorname{top}_{|G|}(\phi) \cap G|}{|G|}",
     )
 
     def __init__(self, order: str = "signed", seed: int = 0) -> None:
@@ -374,6 +380,7 @@ class RelevanceMassAccuracy(_ByRelevance):
         "relevance_mass_accuracy",
         "Share of the positive attribution mass that lies on the known evidence",
         ARRAS,
+        formula=r"\mathrm{RMA} = \frac{\sum_{i \in G} \phi_i^{+}}{\sum_{i} \phi_i^{+}}",
     )
 
     def __init__(self, relevance: str = "positive") -> None:
@@ -388,6 +395,7 @@ class AttributionLocalisation(_ByRelevance):
         "Share of the |attribution| mass that lies on the known evidence",
         "Kohlbrenner et al., Towards Best Practice in Explaining Neural Network Decisions "
         "with LRP, IJCNN 2020",
+        formula=r"\mathrm{AL} = \frac{\sum_{i \in G} |\phi_i|}{\sum_{i} |\phi_i|}",
     )
 
     def __init__(self, relevance: str = "abs") -> None:
@@ -401,6 +409,7 @@ class AUC(_ByRelevance):
         "auc",
         "ROC AUC of the attributions as a detector of the known evidence (0.5 = chance)",
         "Fawcett, An introduction to ROC analysis, Pattern Recognition Letters 2006",
+        formula=r"\mathrm{AUC} = \Pr\big(\phi_i > \phi_j \mid i \in G,\, j \notin G\big) + \tfrac{1}{2}\Pr\big(\phi_i = \phi_j \mid i \in G,\, j \notin G\big)",
     )
 
     def __init__(self, relevance: str = "signed") -> None:
@@ -547,6 +556,7 @@ class Focus(BaseMetric):
         reference="Arias-Duart et al., Focus! Rating XAI Methods and Finding Biases, "
         "FUZZ-IEEE 2022",
         family="localisation",
+        formula=r"\mathrm{Focus} = \frac{\sum_{i \in Q_c} \phi_i^{+}}{\sum_{i} \phi_i^{+}}, \quad Q_c = \text{mosaic quadrants of the target class}",
     )
 
     def __init__(self, seed: int = 0) -> None:

@@ -270,6 +270,7 @@ class ModelRandomisation(BaseMetric):
         "layers top-down (cascading, sanity check)",
         reference="Adebayo et al., Sanity Checks for Saliency Maps, NeurIPS 2018",
         family="randomisation",
+        formula=r"s_\ell = \operatorname{sim}\big(\phi(x; \theta),\; \phi(x; \tilde{\theta}_{\ell})\big), \quad \tilde{\theta}_{\ell} = \theta \text{ with the top } \ell \text{ layers re-initialised}",
     )
     param_specs: ClassVar[dict[str, Spec]] = {
         "mode": choice(*MODES),

@@ -126,6 +126,7 @@ class SensitivityMax(BaseMetric):
         description="Max relative change of the attributions under small uniform input noise",
         reference="Yeh et al., On the (In)fidelity and Sensitivity of Explanations, NeurIPS 2019",
         family="robustness",
+        formula=r"\mathrm{SENS} = \max_{\|\delta\|_\infty \le r} \frac{\|\phi(x + \delta) - \phi(x)\|_2}{\|\phi(x)\|_2}",
     )
 
     def __init__(
