@@ -234,10 +234,10 @@ def metrics_page() -> str:
         out.append(f"- better: **{r['direction']}**; range: {r['range']}; family: {r['family']}")
         out.append(f"- modalities: {r['modalities']}")
         out.append(f"- reference: {r['reference']}")
-        if r["formula"]:
-            out += ["", "$$", r["formula"], "$$", ""]
         out.append(f"- class: `{r['cls']}`")
         out.append("")
+        if r["formula"]:
+            out += ["$$", r["formula"], "$$", ""]
         if r["defaults"]:
             out += ["| parameter | default |", "|---|---|"]
             out += [f"| `{k}` | {_md(v)} |" for k, v in r["defaults"].items()]
