@@ -183,6 +183,8 @@ def metric_rows() -> list[dict[str, Any]]:
         info = cls.info
         fn = getattr(cls, "_fn", None)
         fn = getattr(fn, "func", fn)  # a functools.partial of a metric function
+        if "<locals>" in getattr(fn, "__qualname__", ""):  # made by a factory: no import path
+            fn = None
         lo, hi = info.range
         rows.append(
             {

@@ -86,6 +86,7 @@ class Completeness(BaseMetric):
         higher_is_better=False,
         range=(0.0, np.inf),
         description="Relative gap between sum of attributions and f(x) - f(baseline)",
+        formula=r"\mathrm{gap} = \frac{|\sum_i \phi_i - (f(x) - f(\bar{x}))|}{|f(x) - f(\bar{x})|}",
         reference="Sundararajan et al., Axiomatic Attribution for Deep Networks, ICML 2017",
         family="axiomatic",
     )

@@ -91,6 +91,11 @@ def linear_truth(task: Task, targets: np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray (n, F)
+
+    Raises
+    ------
+    IncompatibleError
+        If ``task.model`` is not a linear model, or its coefficients do not match the features.
     """
     W = _coefficients(task.model)
     if W is None:
@@ -260,6 +265,25 @@ _K = {"k": Spec("int", low=1)}
 _K_ALL = {"k": Spec("int", low=1, none=True)}
 
 
+# the per-sample score of each metric in LaTeX, shown on the metrics reference page;
+# T_k / E_k: the top-k features by |coefficient| (truth) / by |attribution| (explanation)
+_FORMULAS = {
+    "feature_agreement": r"\mathrm{FA} = \frac{|T_k \cap E_k|}{k}",
+    "sign_agreement": r"\mathrm{SA} = \frac{|\{i \in T_k \cap E_k : \operatorname{sign} \phi_i = "
+    r"\operatorname{sign} w_i\}|}{k}",
+    "rank_agreement": r"\mathrm{RA} = \frac{1}{k} \sum_{r=1}^{k} \mathbb{1}[T_{(r)} = E_{(r)}]",
+    "signed_rank_agreement": r"\mathrm{SRA} = \frac{1}{k} \sum_{r=1}^{k} \mathbb{1}[T_{(r)} = "
+    r"E_{(r)} \wedge \operatorname{sign} \phi_{E_{(r)}} = \operatorname{sign} w_{E_{(r)}}]",
+    "rank_correlation": r"\mathrm{RC} = \operatorname{spearman}_i(|\phi_i|, |w_i|)",
+    "pairwise_rank_agreement": r"\mathrm{PRA} = \frac{|\{i < j : (|\phi_i| - |\phi_j|)"
+    r"(|w_i| - |w_j|) > 0\}|}{\binom{k}{2}}",
+    "pgi": r"\mathrm{PGI} = \mathbb{E}_{\epsilon}\big|f(x) - f(x + \epsilon \odot "
+    r"\mathbb{1}_{E_k})\big|, \quad \epsilon \sim \mathcal{N}(0, \sigma^2 I)",
+    "pgu": r"\mathrm{PGU} = \mathbb{E}_{\epsilon}\big|f(x) - f(x + \epsilon \odot "
+    r"\mathbb{1}_{\bar{E}_k})\big|, \quad \epsilon \sim \mathcal{N}(0, \sigma^2 I)",
+}
+
+
 def _info(name: str, description: str) -> MetricInfo:
     return MetricInfo(
         name=name,
@@ -269,6 +293,7 @@ def _info(name: str, description: str) -> MetricInfo:
         description=description,
         reference=REFERENCE,
         family="ground_truth",
+        formula=_FORMULAS[name],
     )
 
 
@@ -461,6 +486,7 @@ def _gap_info(name: str, higher: bool, description: str) -> MetricInfo:
         description=description,
         reference=REFERENCE,
         family="faithfulness",
+        formula=_FORMULAS[name],
     )
 
 
