@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from xai_bench._upstream import resolve_upstream_defaults
+
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES = "baselines"  # page of the ids without a "library." prefix (random, oracle)
 
@@ -71,11 +73,7 @@ def explainer_rows() -> list[dict[str, Any]]:
             stochastic=bool(getattr(caps, "stochastic", False)),
             global_only=bool(getattr(caps, "global_only", False)),
             defaults=_defaults(cls),
-            upstream_defaults=dict(
-                getattr(cls, "upstream_defaults", None)
-                or getattr(caps, "upstream_defaults", None)
-                or {}
-            ),
+            upstream_defaults=resolve_upstream_defaults(cls),
         )
         rows.append(row)
     return rows

@@ -137,6 +137,9 @@ class BaseExplainer(Parameterised):
     name: ClassVar[str]
     capabilities: ClassVar[Capabilities]
     library: ClassVar[str] = "xai-bench"
+    # the wrapped library's default for each parameter that has one (an ``Upstream``
+    # reference read from its signature, or a string); shown beside ours in the docs
+    upstream_defaults: ClassVar[dict[str, Any]] = {}
 
     def explain(self, task: Task, X: Any, *, targets: Any = None) -> Explanation:
         reason = check_compatible(self.capabilities, task, self.name)

@@ -27,6 +27,7 @@ import numpy as np
 from .._deps import require
 from .._params import Spec, choice
 from .._torch import eval_mode, model_dtype_device, seeded
+from .._upstream import Upstream
 from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
@@ -500,7 +501,34 @@ def _adapter(method: str) -> type[CaptumExplainer]:
         output_space=space,
     )
     doc = f"Captum ``{spec.cls}``: {spec.summary}"
-    return build_adapter(CaptumExplainer, f"captum.{method}", caps, spec, doc)
+    upstream = _upstream_defaults(spec)
+    return build_adapter(
+        CaptumExplainer, f"captum.{method}", caps, spec, doc, upstream_defaults=upstream
+    )
+
+
+# parameters that keep Captum's own name, so their default is read from its signature
+_CAPTUM_NAMED = ("n_steps", "method", "abs", "n_samples", "stdevs", "perturbations_per_eval")
+# the rest: what Captum does when the argument is not given
+_CAPTUM_OTHER = {
+    "baseline": "zeros (baselines=None)",
+    "window": "none: sliding_window_shapes is required",
+    "stride": "1 (strides=None)",
+    "n_background": "the baselines you pass",
+    "surrogate": "Lasso(alpha=0.01)",
+}
+
+
+def _upstream_defaults(spec: MethodSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in spec.params:
+        if name in _CAPTUM_NAMED:
+            out[name] = Upstream(f"captum.attr:{spec.cls}.attribute", name)
+        elif name in _CAPTUM_OTHER:
+            out[name] = _CAPTUM_OTHER[name]
+    if spec.baselines == "point":
+        out["baseline"] = _CAPTUM_OTHER["baseline"]
+    return out
 
 
 IntegratedGradients = _adapter("integrated_gradients")

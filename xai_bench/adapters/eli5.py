@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._deps import require
+from .._upstream import Upstream
 from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import BaseExplainer, Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
@@ -158,6 +159,9 @@ class Eli5Text(BaseExplainer):
     """
 
     name: ClassVar[str] = "eli5.text"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "n_samples": Upstream("eli5.lime:TextExplainer.__init__", "n_samples")
+    }
     library: ClassVar[str] = "eli5"
     capabilities: ClassVar[Capabilities] = Capabilities(
         modalities=frozenset({Modality.TEXT}),
@@ -233,6 +237,10 @@ class Eli5PermutationImportance(BaseExplainer):
     """
 
     name: ClassVar[str] = "eli5.permutation_importance"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "n_iter": Upstream("eli5.sklearn:PermutationImportance.__init__", "n_iter"),
+        "max_rows": "the rows you pass",
+    }
     library: ClassVar[str] = "eli5"
     capabilities: ClassVar[Capabilities] = Capabilities(
         modalities=frozenset({Modality.TABULAR}), stochastic=True, global_only=True

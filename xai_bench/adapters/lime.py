@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._deps import require
+from .._upstream import Upstream
 from ..errors import InvalidInputError
 from ..explainer import BaseExplainer, Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
@@ -45,6 +46,15 @@ class LimeTabular(BaseExplainer):
     """
 
     name: ClassVar[str] = "lime.tabular"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "n_samples": Upstream(
+            "lime.lime_tabular:LimeTabularExplainer.explain_instance", "num_samples"
+        ),
+        "kernel_width": Upstream("lime.lime_tabular:LimeTabularExplainer.__init__", "kernel_width"),
+        "discretize_continuous": Upstream(
+            "lime.lime_tabular:LimeTabularExplainer.__init__", "discretize_continuous"
+        ),
+    }
     library: ClassVar[str] = "lime"
     capabilities: ClassVar[Capabilities] = Capabilities(
         modalities=frozenset({Modality.TABULAR}), stochastic=True
@@ -116,6 +126,11 @@ class LimeImage(BaseExplainer):
     """
 
     name: ClassVar[str] = "lime.image"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "n_samples": Upstream("lime.lime_image:LimeImageExplainer.explain_instance", "num_samples"),
+        "n_segments": "quickshift segmentation (no segment count)",
+        "kernel_width": Upstream("lime.lime_image:LimeImageExplainer.__init__", "kernel_width"),
+    }
     library: ClassVar[str] = "lime"
     capabilities: ClassVar[Capabilities] = Capabilities(
         modalities=frozenset({Modality.IMAGE}),
@@ -208,6 +223,10 @@ class LimeText(BaseExplainer):
     """
 
     name: ClassVar[str] = "lime.text"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "n_samples": Upstream("lime.lime_text:LimeTextExplainer.explain_instance", "num_samples"),
+        "kernel_width": Upstream("lime.lime_text:LimeTextExplainer.__init__", "kernel_width"),
+    }
     library: ClassVar[str] = "lime"
     capabilities: ClassVar[Capabilities] = Capabilities(
         modalities=frozenset({Modality.TEXT}),

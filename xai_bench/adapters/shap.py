@@ -15,6 +15,7 @@ import numpy as np
 
 from .._deps import require
 from .._params import Spec, count
+from .._upstream import Upstream
 from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import BaseExplainer, Capabilities, Requirement
 from ..task import CountingScorer, Modality, Task
@@ -106,6 +107,11 @@ class KernelShap(BaseExplainer):
     """
 
     name: ClassVar[str] = "shap.kernel"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "n_samples": "auto: 2F + 2048 (in shap_values' code)",
+        "max_background": "the background you pass",
+        "l1_reg": '"num_features(10)" (in shap_values\' code)',
+    }
     library: ClassVar[str] = "shap"
     capabilities: ClassVar[Capabilities] = Capabilities(modalities=TABULAR, stochastic=True)
     param_specs: ClassVar[dict[str, Spec]] = {"l1_reg": Spec("any")}  # SHAP checks its options
@@ -220,6 +226,9 @@ class PermutationShap(_MaskerShap):
     """
 
     name: ClassVar[str] = "shap.permutation"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "max_evals": Upstream("shap:PermutationExplainer.__call__", "max_evals")
+    }
     library: ClassVar[str] = "shap"
     shap_class: ClassVar[str] = "PermutationExplainer"
     param_specs: ClassVar[dict[str, Spec]] = {"max_evals": count(choices=("auto",))}
@@ -247,6 +256,9 @@ class ExactShap(_MaskerShap):
     """
 
     name: ClassVar[str] = "shap.exact"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "max_features": "none (max_evals=100000 coalitions)"
+    }
     library: ClassVar[str] = "shap"
     shap_class: ClassVar[str] = "ExactExplainer"
 
@@ -318,6 +330,10 @@ class TreeShap(BaseExplainer):
     """
 
     name: ClassVar[str] = "shap.tree"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "model_output": Upstream("shap:TreeExplainer.__init__", "model_output"),
+        "feature_perturbation": Upstream("shap:TreeExplainer.__init__", "feature_perturbation"),
+    }
     library: ClassVar[str] = "shap"
     capabilities: ClassVar[Capabilities] = Capabilities(
         modalities=TABULAR, requires=frozenset({Requirement.SKLEARN_MODEL}), output_space="model"
@@ -400,6 +416,7 @@ class LinearShap(BaseExplainer):
     """
 
     name: ClassVar[str] = "shap.linear"
+    upstream_defaults: ClassVar[dict[str, Any]] = {"max_background": "100 (its default masker)"}
     library: ClassVar[str] = "shap"
     capabilities: ClassVar[Capabilities] = Capabilities(modalities=TABULAR, output_space="log_odds")
 
@@ -483,6 +500,10 @@ class DeepShap(_TorchShap):
     """
 
     name: ClassVar[str] = "shap.deep"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "max_background": "the background you pass",
+        "check_additivity": Upstream("shap:DeepExplainer.shap_values", "check_additivity"),
+    }
     capabilities: ClassVar[Capabilities] = Capabilities(
         modalities=frozenset({Modality.TABULAR, Modality.IMAGE}),
         requires=frozenset({Requirement.TORCH_MODEL}),
@@ -514,6 +535,10 @@ class GradientShap(_TorchShap):
     """
 
     name: ClassVar[str] = "shap.gradient"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "n_samples": Upstream("shap:GradientExplainer.shap_values", "nsamples"),
+        "max_background": "the background you pass",
+    }
     capabilities: ClassVar[Capabilities] = Capabilities(
         modalities=frozenset({Modality.TABULAR, Modality.IMAGE}),
         requires=frozenset({Requirement.TORCH_MODEL}),
@@ -556,6 +581,9 @@ class PartitionShap(BaseExplainer):
     """
 
     name: ClassVar[str] = "shap.partition"
+    upstream_defaults: ClassVar[dict[str, Any]] = {
+        "max_evals": Upstream("shap:PartitionExplainer.__call__", "max_evals")
+    }
     library: ClassVar[str] = "shap"
     capabilities: ClassVar[Capabilities] = Capabilities(
         modalities=frozenset({Modality.TEXT}),
