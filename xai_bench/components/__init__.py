@@ -17,6 +17,7 @@ require("torch", "torch")
 from .atp import AttributionPatching  # noqa: E402
 from .control import RandomComponents  # noqa: E402
 from .eap import EdgeAttributionPatching  # noqa: E402
+from .eap_ig import EdgeAttributionPatchingIG  # noqa: E402
 from .edges import EdgeMasker, EdgeSpace, edge_space  # noqa: E402
 from .faithfulness import MIB_GRID, circuit_sizes, cmd, cpr, faithfulness_curve  # noqa: E402
 from .ig import ActivationIG  # noqa: E402
@@ -41,6 +42,7 @@ __all__ = [
     "ComponentSpace",
     "ComponentTask",
     "EdgeAttributionPatching",
+    "EdgeAttributionPatchingIG",
     "EdgeMasker",
     "EdgeSpace",
     "RandomComponents",
