@@ -15,6 +15,7 @@ from .._deps import require
 require("torch", "torch")
 
 from .atp import AttributionPatching  # noqa: E402
+from .atp_star import AttributionPatchingStar, GradDrop  # noqa: E402
 from .control import RandomComponents  # noqa: E402
 from .eap import EdgeAttributionPatching  # noqa: E402
 from .eap_ig import EdgeAttributionPatchingIG  # noqa: E402
@@ -39,12 +40,14 @@ __all__ = [
     "ActivationNorm",
     "ActivationPatching",
     "AttributionPatching",
+    "AttributionPatchingStar",
     "ComponentSpace",
     "ComponentTask",
     "EdgeAttributionPatching",
     "EdgeAttributionPatchingIG",
     "EdgeMasker",
     "EdgeSpace",
+    "GradDrop",
     "RandomComponents",
     "TinyTransformer",
     "auroc_truth",

@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-import torch
-
 from ..explanation import Explanation
-from ._common import check_direction, check_task, component_explanation, grad_of, oriented
+from ._common import check_direction, check_task, component_explanation, oriented
+from ._passes import count_passes
+from .eap import gradient_run
 from .masker import AblationMasker
 from .space import per_component
 
@@ -42,15 +42,10 @@ class AttributionPatching:
         task = check_task(task)
         started = time.perf_counter()
         base, sign = oriented(task, self.direction)
-        values = self.masker.values(base)
-        rows = torch.arange(base.n_examples)
-        keep = torch.ones((base.n_examples, len(base.space)), dtype=torch.bool)
-        writes: list[torch.Tensor] = []
-        with torch.enable_grad():
-            logits = self.masker.forward(base, rows, keep, values, capture=writes)
-            base.score(logits, rows).sum().backward()
-        task.model.zero_grad(set_to_none=True)
-        terms = [(w.detach() - v) * grad_of(w) for w, v in zip(writes, values, strict=True)]
+        with count_passes(task.model, task.n_examples) as counter:
+            values = self.masker.values(base)
+            run = gradient_run(base)
+        terms = [(w - v) * g for w, v, g in zip(run.writes, values, run.write_grads, strict=True)]
         return component_explanation(
             task,
             sign * per_component(base.space, terms).numpy(),
@@ -59,6 +54,6 @@ class AttributionPatching:
             started,
             direction=self.direction,
             ablation=self.ablation,
-            forward_passes=2,
+            passes=counter.passes,
             backward_passes=1,
         )

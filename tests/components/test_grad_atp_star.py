@@ -1,0 +1,119 @@
+"""AtP*: the QK fix undoes a saturated softmax; GradDrop's per-layer sum in closed form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from xai_bench.components import (  # noqa: E402
+    ActivationPatching,
+    AttributionPatching,
+    AttributionPatchingStar,
+    EdgeAttributionPatching,
+    GradDrop,
+)
+from xai_bench.components._passes import count_passes  # noqa: E402
+from xai_bench.errors import InvalidInputError  # noqa: E402
+
+
+def _mean(explainer, task):
+    expl = explainer.explain(task)
+    return dict(zip(expl.meta["components"], expl.attributions.mean(axis=0), strict=True))
+
+
+def test_qk_fix_recovers_the_effect_plain_atp_loses_in_a_saturated_softmax(saturated):
+    """a0.h0 reaches the logits only through a1.h0's query (attention logit 30): exact 2,
+    AtP ~1e-11, AtP* 2. emb reaches a1.h0's query only through a0.h0, a path the fix
+    leaves linear, so AtP* misses it as AtP does."""
+    task = saturated(30.0)
+    exact = _mean(ActivationPatching(), task)
+    atp = _mean(AttributionPatching(), task)
+    star = _mean(AttributionPatchingStar(), task)
+    assert exact == pytest.approx({"emb": 2, "a0.h0": 2, "a0.h1": 0, "a1.h0": 2, "a1.h1": 0})
+    assert abs(atp["a0.h0"]) < 1e-9 and abs(atp["emb"]) < 1e-9 and atp["a1.h0"] == 2
+    assert star["a0.h0"] == pytest.approx(2, abs=1e-9) and star["a1.h0"] == 2
+    assert abs(star["emb"]) < 1e-9
+
+
+def test_qk_fix_on_edges(saturated):
+    task = saturated(30.0)
+    exact = _mean(ActivationPatching(granularity="edge"), task)
+    eap = _mean(EdgeAttributionPatching(), task)
+    star = _mean(AttributionPatchingStar(granularity="edge"), task)
+    assert {e for e, v in exact.items() if v} == {
+        "emb->a0.h0.v",
+        "a0.h0->a1.h0.q",
+        "a1.h0->logits",
+    }
+    assert abs(eap["a0.h0->a1.h0.q"]) < 1e-9 and star["a0.h0->a1.h0.q"] == pytest.approx(2)
+    assert abs(star["emb->a0.h0.v"]) < 1e-9  # a value read: linear, as in EAP
+    others = [e for e in exact if e != "a0.h0->a1.h0.q"]
+    np.testing.assert_allclose([star[e] for e in others], [eap[e] for e in others], atol=1e-9)
+
+
+def test_qk_fix_is_exact_for_a_query_patch_at_any_sharpness(saturated):
+    """Below saturation AtP is off too (0.749 against 0.881 at attention logit 2); the
+    pattern is the only route, so AtP* equals exact patching for a0.h0."""
+    task = saturated(2.0)
+    exact, atp = _mean(ActivationPatching(), task), _mean(AttributionPatching(), task)
+    star = _mean(AttributionPatchingStar(), task)
+    assert exact["a0.h0"] - atp["a0.h0"] > 0.1
+    assert star["a0.h0"] == pytest.approx(exact["a0.h0"], abs=1e-6)
+
+
+@pytest.mark.parametrize("direction", ["noising", "denoising"])
+@pytest.mark.parametrize("granularity", ["node", "edge"])
+def test_atp_star_equals_atp_where_no_pattern_changes(planted, direction, granularity):
+    """The planted model's patterns read positions only: the fix changes nothing."""
+    star = AttributionPatchingStar(direction, granularity=granularity).explain(planted)
+    plain = (AttributionPatching(direction) if granularity == "node" else
+             EdgeAttributionPatching(direction)).explain(planted)  # fmt: skip
+    np.testing.assert_allclose(star.attributions, plain.attributions, atol=1e-6)
+
+
+def test_atp_star_node_is_its_edges_with_queries_and_keys_patched_together(random_task):
+    """Without attention reads the node score is the sum of its edges' (EAP); the fix
+    replaces each head's q and k edges by one joint exact-pattern term."""
+    node = AttributionPatchingStar().explain(random_task).attributions
+    atp = AttributionPatching().explain(random_task).attributions
+    assert np.abs(node - atp).max() > 1e-4  # the random model's patterns do move
+    assert np.corrcoef(node.ravel(), atp.ravel())[0, 1] > 0.9
+
+
+def test_atp_star_runs_within_atp_cost(saturated):
+    task = saturated()
+    with count_passes(task.model, task.n_examples) as outside:
+        expl = AttributionPatchingStar().explain(task)
+    assert outside.passes == expl.meta["passes"] == 2 and expl.meta["backward_passes"] == 1
+
+
+def test_graddrop_in_closed_form_on_the_planted_chain(planted):
+    """Planted chain emb -> a0.h0 -> a2.h0 -> logits, L = 3, each link effect 2.
+    a2.h0 loses its gradient only when its own layer drops: (2 + 2 + 0) / 2 = 2.
+    a0.h0 and emb lose it when layer 0 or layer 2 drops: (0 + 2 + 0) / 2 = 1."""
+    with count_passes(planted.model, planted.n_examples) as outside:
+        expl = GradDrop().explain(planted)
+    scores = dict(zip(expl.meta["components"], expl.attributions.mean(axis=0), strict=True))
+    expected = dict.fromkeys(scores, 0.0) | {"emb": 1.0, "a0.h0": 1.0, "a2.h0": 2.0}
+    assert scores == pytest.approx(expected, abs=1e-6)
+    assert outside.passes == expl.meta["passes"] == 1 + 3
+    assert expl.meta["sign"].startswith("unsigned")
+    assert (expl.attributions >= 0).all()
+
+
+def test_graddrop_of_a_direct_writer_is_its_atp(saturated):
+    """Saturated task, L = 2: a1.h0 writes the readout directly, so dropping layer 0
+    leaves its AtP (2) and dropping layer 1 zeroes it: 2 / (L - 1) = 2."""
+    scores = _mean(GradDrop(), saturated())
+    assert scores["a1.h0"] == pytest.approx(2.0) and scores["a0.h1"] == 0
+
+
+def test_bad_parameters_and_spaces_are_refused(planted):
+    with pytest.raises(InvalidInputError, match="granularity='wires'"):
+        AttributionPatchingStar(granularity="wires")
+    with pytest.raises(InvalidInputError, match="denoising"):
+        GradDrop(direction="denoising", ablation="zero")
+    with pytest.raises(InvalidInputError, match="ComponentTask"):
+        AttributionPatchingStar().explain(object())
