@@ -27,6 +27,7 @@ from .model import TinyTransformer  # noqa: E402
 from .norm import ActivationNorm  # noqa: E402
 from .patching import ActivationPatching  # noqa: E402
 from .planted import PLANTED_CIRCUIT, planted_model, planted_task  # noqa: E402
+from .saturation import Saturation, saturation, saturation_gap  # noqa: E402
 from .space import ComponentSpace, node_space  # noqa: E402
 from .task import ComponentTask  # noqa: E402
 from .truth import auroc_truth, precision_at_truth  # noqa: E402
@@ -49,6 +50,7 @@ __all__ = [
     "EdgeSpace",
     "GradDrop",
     "RandomComponents",
+    "Saturation",
     "TinyTransformer",
     "auroc_truth",
     "circuit_sizes",
@@ -60,4 +62,6 @@ __all__ = [
     "planted_model",
     "planted_task",
     "precision_at_truth",
+    "saturation",
+    "saturation_gap",
 ]
