@@ -28,7 +28,7 @@ from .norm import ActivationNorm  # noqa: E402
 from .patching import ActivationPatching  # noqa: E402
 from .planted import PLANTED_CIRCUIT, planted_model, planted_task  # noqa: E402
 from .saturation import Saturation, saturation, saturation_gap  # noqa: E402
-from .space import ComponentSpace, node_space  # noqa: E402
+from .space import ComponentSpace, neuron_space, node_space  # noqa: E402
 from .task import ComponentTask  # noqa: E402
 from .truth import auroc_truth, precision_at_truth  # noqa: E402
 
@@ -58,6 +58,7 @@ __all__ = [
     "cpr",
     "edge_space",
     "faithfulness_curve",
+    "neuron_space",
     "node_space",
     "planted_model",
     "planted_task",

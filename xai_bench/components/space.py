@@ -8,9 +8,9 @@ from typing import Any
 from torch import nn
 
 from ..errors import InvalidInputError, UnknownNameError
-from .model import HookPoint, TinyTransformer
+from .model import TinyTransformer
 
-__all__ = ["ComponentSpace", "Site", "node_space", "per_component"]
+__all__ = ["ComponentSpace", "Site", "neuron_space", "node_space", "per_component"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -18,12 +18,14 @@ class Site:
     """One hook point and the features it writes.
 
     ``per_head`` sites write (B, T, H, D), feature ``features[h]`` being head ``h``;
-    the others write (B, T, D) as the single feature ``features[0]``.
+    ``per_unit`` sites write (B, T, N), feature ``features[i]`` being unit ``i`` (a
+    neuron); the others write (B, T, D) as the single feature ``features[0]``.
     """
 
-    hook: HookPoint
+    hook: nn.Module
     features: tuple[int, ...]
     per_head: bool
+    per_unit: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,12 +58,7 @@ class ComponentSpace:
 
 def node_space(model: nn.Module) -> ComponentSpace:
     """``emb``, every head ``a{layer}.h{head}`` and every MLP ``m{layer}``, in layer order."""
-    if not isinstance(model, TinyTransformer):
-        raise InvalidInputError(
-            f"a model of type {type(model).__name__}",
-            "a xai_bench.components.TinyTransformer (its writes are hook points)",
-            "Build the model with TinyTransformer, or wrap its weights in one.",
-        )
+    model = _check_model(model)
     names, sites = ["emb"], [Site(model.hook_emb, (0,), per_head=False)]
     for layer in range(model.n_layers):
         block = model.block(layer)
@@ -74,12 +71,47 @@ def node_space(model: nn.Module) -> ComponentSpace:
     return ComponentSpace("node", tuple(names), tuple(sites))
 
 
+def _check_model(model: nn.Module) -> TinyTransformer:
+    if not isinstance(model, TinyTransformer):
+        raise InvalidInputError(
+            f"a model of type {type(model).__name__}",
+            "a xai_bench.components.TinyTransformer (its writes are hook points)",
+            "Build the model with TinyTransformer, or wrap its weights in one.",
+        )
+    return model
+
+
+def neuron_space(model: nn.Module, layer: int) -> ComponentSpace:
+    """The neurons ``m{layer}.n{i}`` of one MLP: its hidden activations after the ReLU.
+
+    Patching a neuron replaces its activation (B, T) before the output projection, so all
+    neurons patched together are the MLP patched (the output bias is shared).
+    """
+    model = _check_model(model)
+    mlps = [lay for lay in range(model.n_layers) if model.block(lay).has_mlp]
+    if isinstance(layer, bool) or not isinstance(layer, int) or layer not in mlps:
+        raise InvalidInputError(
+            f"neuron layer {layer!r}",
+            f"the index of a layer with an MLP: one of {mlps}",
+            "Pick an MLP layer (a model built with d_mlp=0 has no neurons).",
+        )
+    mlp = model.block(layer).mlp
+    assert isinstance(mlp, nn.Sequential)  # has_mlp: Linear -> ReLU -> Linear
+    activation = mlp[1]  # the ReLU: its output is the neurons' activations
+    names = tuple(f"m{layer}.n{i}" for i in range(model.d_mlp))
+    site = Site(activation, tuple(range(len(names))), per_head=False, per_unit=True)
+    return ComponentSpace("neuron", names, (site,))
+
+
 def per_component(space: ComponentSpace, tensors: list[Any]) -> Any:
     """(B, F): each site's tensor summed over positions and width, one column per feature."""
     import torch
 
     out = torch.zeros(tensors[0].shape[0], len(space), dtype=torch.float64)
     for site, tensor in zip(space.sites, tensors, strict=True):
+        if site.per_unit:  # (B, T, N): one feature per unit
+            out[:, list(site.features)] = tensor.double().sum(dim=1)
+            continue
         summed = tensor.double().sum(dim=(1, -1))  # (B, H) for heads, (B,) otherwise
         out[:, list(site.features)] = summed if site.per_head else summed[:, None]
     return out

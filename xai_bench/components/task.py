@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import InvalidInputError
-from .space import ComponentSpace, node_space
+from .space import ComponentSpace, neuron_space, node_space
 
 __all__ = ["BEHAVIOURS", "ComponentTask"]
 
@@ -45,7 +45,9 @@ class ComponentTask:
         ``logit_diff``: logit(correct) - logit(wrong); ``prob``: softmax probability of
         the correct token.
     ground_truth : sequence of str, optional
-        The planted components, when known.
+        The planted components, when known (names of the task's space).
+    neuron_layer : int, optional
+        Explain the neurons ``m{layer}.n{i}`` of this MLP layer instead of the node space.
     """
 
     name: str
@@ -55,6 +57,7 @@ class ComponentTask:
     answers: Any
     behaviour: str = "logit_diff"
     ground_truth: tuple[str, ...] | None = None
+    neuron_layer: int | None = None
     space: ComponentSpace = field(init=False)
 
     def __post_init__(self) -> None:
@@ -73,7 +76,11 @@ class ComponentTask:
                 f"({clean.shape[0]}, 2): the correct and the wrong token per example",
                 "Stack [correct, wrong] token ids, one row per clean example.",
             )
-        space = node_space(self.model)
+        space = (
+            node_space(self.model)
+            if self.neuron_layer is None
+            else neuron_space(self.model, self.neuron_layer)
+        )
         vocab, n_ctx = self.model.vocab, self.model.n_ctx
         for what, ids in (
             ("clean", clean),
@@ -109,6 +116,10 @@ class ComponentTask:
     @property
     def n_examples(self) -> int:
         return int(self.clean.shape[0])
+
+    def neurons(self, layer: int, ground_truth: Any = None) -> ComponentTask:
+        """The same task over the neurons of MLP ``layer`` (truth: neuron names, optional)."""
+        return replace(self, neuron_layer=layer, ground_truth=ground_truth)
 
     def swapped(self) -> ComponentTask:
         """The same task run from the counterfactual inputs (answers unchanged)."""
