@@ -16,6 +16,12 @@ require("torch", "torch")
 
 from .atp import AttributionPatching  # noqa: E402
 from .atp_star import AttributionPatchingStar, GradDrop  # noqa: E402
+from .captum_layer import (  # noqa: E402
+    CaptumInternalInfluence,
+    CaptumLayerActivation,
+    CaptumLayerConductance,
+    CaptumLayerFeatureAblation,
+)
 from .control import RandomComponents  # noqa: E402
 from .eap import EdgeAttributionPatching  # noqa: E402
 from .eap_ig import EdgeAttributionPatchingIG  # noqa: E402
@@ -42,6 +48,10 @@ __all__ = [
     "ActivationPatching",
     "AttributionPatching",
     "AttributionPatchingStar",
+    "CaptumInternalInfluence",
+    "CaptumLayerActivation",
+    "CaptumLayerConductance",
+    "CaptumLayerFeatureAblation",
     "ComponentSpace",
     "ComponentTask",
     "EdgeAttributionPatching",
