@@ -117,3 +117,12 @@ def test_bad_parameters_and_spaces_are_refused(planted):
         GradDrop(direction="denoising", ablation="zero")
     with pytest.raises(InvalidInputError, match="ComponentTask"):
         AttributionPatchingStar().explain(object())
+
+
+def test_atp_over_all_heads_runs_two_forward_passes(planted, random_task):
+    """The issue's bound: AtP over all heads within 3 forward-pass equivalents (2 + 1)."""
+    for task in (planted, random_task):
+        with count_passes(task.model, task.n_examples) as outside:
+            expl = AttributionPatching().explain(task)
+        assert outside.passes == expl.meta["passes"] == 2 and expl.meta["backward_passes"] == 1
+        assert expl.meta["space"] == "node"

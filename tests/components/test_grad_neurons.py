@@ -102,3 +102,8 @@ def test_exact_neuron_patching_separates_a_loud_dead_neuron(random_task):
     assert np.abs(exact.attributions).max() > 1e-2
     assert exact.meta["granularity"] == "neuron"
     assert precision_at_truth(task, exact).scores.shape == (task.n_examples,)
+
+
+def test_edges_need_the_node_space(random_task):
+    with pytest.raises(InvalidInputError, match="neuron space"):
+        ActivationPatching(granularity="edge").explain(random_task.neurons(0))

@@ -92,6 +92,7 @@ def component_explanation(
             "library": "torch",
             "version": version("torch"),
             "granularity": space.granularity,
+            "space": space.granularity,
             "components": list(space.names),
             "behaviour": task.behaviour,
             "sign": SIGN,

@@ -5,7 +5,7 @@ others recompute; its attribution is (c_j - v_j) . mean_k dm/da_j at the midpoin
 alpha_k = (k + 1/2) / steps. This is a midpoint Riemann sum of the integral that equals
 exact patching of j, so it converges to exact patching as ``steps`` grows (AtP is the
 one-point rule at the clean end). Cost: F x steps x B rows, forward and backward, in
-chunks of at most ``chunk_rows``.
+chunks of at most ``chunk_rows`` (``meta["passes"]`` = F x steps + 2 passes over B).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ import torch
 from ..errors import InvalidInputError
 from ..explanation import Explanation
 from ._common import check_direction, check_task, component_explanation, grad_of, oriented
+from ._passes import count_passes
 from .masker import AblationMasker, gather, record
 from .space import per_component
+from .task import ComponentTask
 
 __all__ = ["ActivationIG"]
 
@@ -57,6 +59,22 @@ class ActivationIG:
         task = check_task(task)
         started = time.perf_counter()
         base, sign = oriented(task, self.direction)
+        with count_passes(task.model, task.n_examples) as counter:
+            attributions = self._attributions(base)
+        return component_explanation(
+            task,
+            sign * attributions.numpy(),
+            self.name,
+            {"steps": self.steps, "direction": self.direction, "ablation": self.ablation},
+            started,
+            direction=self.direction,
+            ablation=self.ablation,
+            passes=counter.passes,
+            backward_passes=counter.passes - 2,
+        )
+
+    def _attributions(self, base: ComponentTask) -> torch.Tensor:
+        """(B, F): per component, the midpoint sum along its own path."""
         values = self.masker.values(base)
         clean = record(base, base.clean)[1]
         n_examples, n = base.n_examples, len(base.space)
@@ -83,16 +101,5 @@ class ActivationIG:
             grads = [grad_of(w) for w in writes]
             terms = [d * g for d, g in zip(delta, grads, strict=True)]
             out[index] = per_component(base.space, terms)[torch.arange(len(index)), target]
-        task.model.zero_grad(set_to_none=True)
-        attributions = out.reshape(n, self.steps, n_examples).mean(dim=1).T
-        return component_explanation(
-            task,
-            sign * attributions.numpy(),
-            self.name,
-            {"steps": self.steps, "direction": self.direction, "ablation": self.ablation},
-            started,
-            direction=self.direction,
-            ablation=self.ablation,
-            forward_rows=total + 2 * n_examples,
-            backward_rows=total,
-        )
+        base.model.zero_grad(set_to_none=True)
+        return out.reshape(n, self.steps, n_examples).mean(dim=1).T
