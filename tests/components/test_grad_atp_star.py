@@ -11,8 +11,10 @@ from xai_bench.components import (  # noqa: E402
     ActivationPatching,
     AttributionPatching,
     AttributionPatchingStar,
+    ComponentTask,
     EdgeAttributionPatching,
     GradDrop,
+    TinyTransformer,
 )
 from xai_bench.components._passes import count_passes  # noqa: E402
 from xai_bench.errors import InvalidInputError  # noqa: E402
@@ -126,3 +128,49 @@ def test_atp_over_all_heads_runs_two_forward_passes(planted, random_task):
             expl = AttributionPatching().explain(task)
         assert outside.passes == expl.meta["passes"] == 2 and expl.meta["backward_passes"] == 1
         assert expl.meta["space"] == "node"
+
+
+def _cancelling_task():
+    """u in {0, 1} (token 1 or 0 at position 0) reaches the answer's logit twice: a0.h0
+    writes +u into it directly, and writes u into s1, which m1 reads as ReLU(2u - 1) and
+    writes back -0.5x. At the clean u = 1 the slopes cancel (+1 - 1), so AtP of a0.h0 is
+    0; the counterfactual u = 0 switches the ReLU off, so exact patching is 0.5."""
+    tok, pos, s1, s2 = 0, 4, 6, 7
+    model = TinyTransformer(vocab=4, n_ctx=2, d_model=11, n_layers=2, n_heads=1, d_head=4, d_mlp=1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        model.W_E[:, tok : tok + 4] = torch.eye(4)
+        model.W_pos[:, pos : pos + 2] = torch.eye(2)
+        model.W_U[s2 : s2 + 4] = torch.eye(4)
+        attn = model.block(0).attn
+        attn.W_Q[0, pos : pos + 2, 0] = 1.0
+        attn.W_K[0, pos, 0] = 30.0 * 2  # attends position 0: logit 30
+        attn.W_V[0, tok + 1, 0] = 1.0  # u
+        attn.W_O[0, 0, s1] = attn.W_O[0, 0, s2] = 1.0
+        mlp = model.block(1).mlp
+        mlp[0].weight[0, s1], mlp[0].bias[0] = 2.0, -1.0
+        mlp[2].weight[s2, 0] = -0.5
+    tokens = np.array([[1, 2]] * 4)
+    return ComponentTask(
+        name="cancelling",
+        model=model.eval(),
+        clean=tokens,
+        counterfactual=np.array([[0, 2]] * 4),
+        answers=np.array([[0, 1]] * 4),
+    )
+
+
+def test_graddrop_recovers_effects_that_cancel_in_atp():
+    """emb and a0.h0: AtP 0, exact 0.5; with layer 1's gradient dropped only the direct
+    path is left (1), with layer 0's nothing: GradDrop 1 / (L - 1) = 1. m1 (its own
+    layer 1): |-0.5| once, so 0.5, which AtP and exact agree on (-0.5)."""
+    task = _cancelling_task()
+    exact, atp = _mean(ActivationPatching(), task), _mean(AttributionPatching(), task)
+    drop = _mean(GradDrop(), task)
+    for node in ("emb", "a0.h0"):
+        assert exact[node] == pytest.approx(0.5) and atp[node] == pytest.approx(0, abs=1e-6)
+        assert drop[node] == pytest.approx(1.0)
+    assert exact["m1"] == pytest.approx(-0.5) and atp["m1"] == pytest.approx(-0.5)
+    assert drop["m1"] == pytest.approx(0.5)
+    assert drop["m0"] == drop["a1.h0"] == 0
