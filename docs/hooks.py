@@ -33,10 +33,21 @@ SCRIPTS = {
     "own_torch": "getting-started/torch.md",
     "own_transformers": "getting-started/transformers.md",
 }
-# the default suite, quick settings, written to default.html in the build's temp dir
-DEFAULT_SUITE = ["-m", "xai_bench.cli", "run", "--quick", "--store", "default.sqlite"]
-DEFAULT_SUITE += ["-o", "default.html"]
-TUTORIAL_TIMEOUT = 150  # seconds each; they take well under a minute alone
+
+
+def _suite(name: str, config: list[str]) -> list[str]:
+    """``xai-bench run [CONFIG] --quick`` writing NAME.html in the build's temp dir."""
+    cli = ["-m", "xai_bench.cli", "run", *config, "--quick"]
+    return [*cli, "--store", f"{name}.sqlite", "-o", f"{name}.html"]
+
+
+# the gallery's reports: the default suite and every example config, quick settings
+SUITES = {"default": _suite("default", [])}
+SUITES |= {
+    f"example-{name}": _suite(f"example-{name}", [str(path)])
+    for name, path in xb_docs.example_configs().items()
+}
+TUTORIAL_TIMEOUT = 300  # seconds each; under a minute alone, slower on a busy machine
 _state: dict[str, Any] = {}
 
 
@@ -90,17 +101,18 @@ def on_pre_build(config: Any) -> None:
     if os.environ.get("XB_DOCS_NO_RUN"):  # editing the pages only: never set in CI
         _state["tutorials"] = {name: ("(not run: XB_DOCS_NO_RUN is set)", 0.0) for name in SCRIPTS}
         _state["screenshot"] = False
-        for name in [*SCRIPTS, "default"]:
+        for name in [*SCRIPTS, *SUITES]:
             (out / f"{name}.html").write_text("<p>not built: XB_DOCS_NO_RUN is set</p>")
         return
     with ThreadPoolExecutor(max_workers=2) as pool:
-        # the default suite's report for the gallery: `xai-bench run --quick` (~20-40 s here)
-        default = pool.submit(_run_tutorial, "default suite", out, DEFAULT_SUITE)
+        # the gallery's suites (`xai-bench run [config] --quick`), beside the tutorials
+        suites = [pool.submit(_run_tutorial, name, out, args) for name, args in SUITES.items()]
         _state["tutorials"] = {
             name: (stdout, secs)
             for name, stdout, secs in pool.map(lambda n: _run_tutorial(n, out), SCRIPTS)
         }
-        default.result()
+        for job in suites:
+            job.result()
     _state["screenshot"] = _screenshot(out / "tabular.html", out / "report.png")
 
 
@@ -146,7 +158,8 @@ def on_files(files: Files, config: Any) -> Files:
         if report.exists():
             add(f"gallery/{name}.html", report.read_bytes())
         add(SCRIPTS[name], xb_docs.tutorial_page(name, script, stdout, secs, report.exists()))
-    add("gallery/default.html", (out / "default.html").read_bytes())
+    for name in SUITES:
+        add(f"gallery/{name}.html", (out / f"{name}.html").read_bytes())
     if _state["screenshot"]:
         add("assets/report.png", (out / "report.png").read_bytes())
     return files

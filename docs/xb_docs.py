@@ -357,7 +357,8 @@ def tutorial_page(name: str, script: str, stdout: str, seconds: float, report: b
 
 
 _DIRECTIVE = re.compile(
-    r"^<!-- (readme|config-fields|config-schema|report-screenshot|metric-functions|public-api):?\s*(.*?)\s*-->$",
+    r"^<!-- (readme|config-fields|config-schema|report-screenshot|metric-functions|public-api"
+    r"|gallery-examples):?\s*(.*?)\s*-->$",
     re.M,
 )
 
@@ -367,7 +368,8 @@ def expand(markdown: str, screenshot: bool = False) -> str:
 
     ``<!-- readme: Heading | start | end -->`` includes a README section (from ``start``
     up to ``end``, both optional); ``<!-- config-fields -->`` and ``<!-- config-schema -->``
-    the run config's fields and JSON schema; ``<!-- report-screenshot -->`` the
+    the run config's fields and JSON schema; ``<!-- gallery-examples -->`` one gallery
+    row per example config; ``<!-- report-screenshot -->`` the
     screenshot of the report built during this build, or a link to it.
     """
 
@@ -384,6 +386,8 @@ def expand(markdown: str, screenshot: bool = False) -> str:
         if kind == "metric-functions":
             opts = "\n    options:\n      heading_level: 3"
             return "\n\n".join(f"::: {path}{opts}" for path in metric_functions())
+        if kind == "gallery-examples":
+            return gallery_examples()
         if kind == "config-schema":
             return "```json\n" + config_schema() + "\n```"
         if screenshot:
@@ -394,6 +398,33 @@ def expand(markdown: str, screenshot: bool = False) -> str:
         return "Open [the report written by the tabular tutorial](../gallery/tabular.html)."
 
     return _DIRECTIVE.sub(sub, markdown)
+
+
+def example_configs() -> dict[str, Path]:
+    """``examples/*.yaml`` by name: each one's quick run goes in the gallery."""
+    return {p.stem: p for p in sorted((ROOT / "examples").glob("*.yaml"))}
+
+
+def example_summary(path: Path) -> str:
+    """The opening comment of an example config, up to its run command, as one line."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        text = line.lstrip("#").strip()
+        if text.startswith("xai-bench "):
+            break
+        lines.append(text)
+    return " ".join(lines) or path.stem
+
+
+def gallery_examples() -> str:
+    """Gallery rows for the example configs (generated, so a new config adds its row)."""
+    rows = []
+    for name, path in example_configs().items():
+        cmd = f"xai-bench run examples/{path.name} --quick"
+        rows.append(f"| [{example_summary(path)}](gallery/example-{name}.html) | `{cmd}` |")
+    return "\n".join(rows)
 
 
 def config_fields() -> str:

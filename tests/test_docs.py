@@ -291,3 +291,15 @@ def test_the_examples_of_the_public_api_run(monkeypatch):
             runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
     assert not without, f"no runnable example: {without}"
+
+
+def test_every_example_config_has_a_gallery_row_and_a_quick_suite(tmp_path):
+    rows = gen.gallery_examples().splitlines()
+    configs = sorted((gen.ROOT / "examples").glob("*.yaml"))
+    assert len(rows) == len(configs) >= 5
+    for row, path in zip(rows, configs, strict=True):
+        assert f"(gallery/example-{path.stem}.html)" in row
+        assert f"`xai-bench run examples/{path.name} --quick`" in row
+    one = tmp_path / "demo.yaml"
+    one.write_text("# Demo: two lines\n# of summary.\n#   xai-bench run demo.yaml\nname: demo\n")
+    assert gen.example_summary(one) == "Demo: two lines of summary."
