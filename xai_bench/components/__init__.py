@@ -14,6 +14,7 @@ from .._deps import require
 
 require("torch", "torch")
 
+from .acdc import ACDC  # noqa: E402
 from .atp import AttributionPatching  # noqa: E402
 from .atp_star import AttributionPatchingStar, GradDrop  # noqa: E402
 from .captum_layer import (  # noqa: E402
@@ -39,6 +40,7 @@ from .task import ComponentTask  # noqa: E402
 from .truth import auroc_truth, precision_at_truth  # noqa: E402
 
 __all__ = [
+    "ACDC",
     "ABLATIONS",
     "MIB_GRID",
     "PLANTED_CIRCUIT",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -19,6 +21,7 @@ __all__ = [
     "check_direction",
     "check_task",
     "component_explanation",
+    "count_passes",
     "grad_of",
     "oriented",
 ]
@@ -69,6 +72,22 @@ def check_task(task: object) -> ComponentTask:
             "Build one with ComponentTask(...) or planted_task().",
         )
     return task
+
+
+@contextlib.contextmanager
+def count_passes(model: Any) -> Iterator[dict[str, int]]:
+    """Count the model's forward calls ("passes") and the rows they ran, inside the block."""
+    counts = {"passes": 0, "rows": 0}
+
+    def hook(_module: Any, args: tuple[Any, ...]) -> None:
+        counts["passes"] += 1
+        counts["rows"] += int(args[0].shape[0])
+
+    handle = model.register_forward_pre_hook(hook)
+    try:
+        yield counts
+    finally:
+        handle.remove()
 
 
 def component_explanation(

@@ -153,8 +153,12 @@ class AblationMasker:
         with eval_mode(task.model), _hooks(task, make):
             return task.model(task.clean[rows])
 
-    def evaluate(self, task: ComponentTask, keep: Any) -> np.ndarray:
-        """The behaviour (K, B) of each of the K circuits in ``keep`` on every example."""
+    def evaluate(self, task: ComponentTask, keep: Any, score: Any = None) -> np.ndarray:
+        """The behaviour (K, B) of each of the K circuits in ``keep`` on every example.
+
+        ``score(logits, rows) -> (N,)`` replaces the task's behaviour (e.g. ACDC's KL).
+        """
+        score = task.score if score is None else score
         mask = self.keep_mask(task, keep)
         values = self.values(task)
         n_examples = task.n_examples
@@ -168,5 +172,5 @@ class AblationMasker:
                 rows = index % n_examples
                 chunk = values if step % n_examples == 0 else gather(values, rows, n_examples)
                 logits = self.forward(task, rows, mask[index // n_examples], chunk)
-                out[index] = task.score(logits, rows).double()
+                out[index] = score(logits, rows).double()
         return out.reshape(mask.shape[0], n_examples).numpy()
