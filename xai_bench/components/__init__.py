@@ -37,6 +37,7 @@ from .planted import PLANTED_CIRCUIT, planted_model, planted_task  # noqa: E402
 from .saturation import Saturation, saturation, saturation_gap  # noqa: E402
 from .space import ComponentSpace, neuron_space, node_space  # noqa: E402
 from .task import ComponentTask  # noqa: E402
+from .tracing import CausalTracing  # noqa: E402
 from .truth import auroc_truth, precision_at_truth  # noqa: E402
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "CaptumLayerActivation",
     "CaptumLayerConductance",
     "CaptumLayerFeatureAblation",
+    "CausalTracing",
     "ComponentSpace",
     "ComponentTask",
     "EdgeAttributionPatching",
