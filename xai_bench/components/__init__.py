@@ -34,6 +34,7 @@ from .model import TinyTransformer  # noqa: E402
 from .norm import ActivationNorm  # noqa: E402
 from .patching import ActivationPatching  # noqa: E402
 from .planted import PLANTED_CIRCUIT, planted_model, planted_task  # noqa: E402
+from .probes import LinearProbe, SparseProbe  # noqa: E402
 from .saturation import Saturation, saturation, saturation_gap  # noqa: E402
 from .space import ComponentSpace, neuron_space, node_space  # noqa: E402
 from .task import ComponentTask  # noqa: E402
@@ -63,8 +64,10 @@ __all__ = [
     "EdgeMasker",
     "EdgeSpace",
     "GradDrop",
+    "LinearProbe",
     "RandomComponents",
     "Saturation",
+    "SparseProbe",
     "TinyTransformer",
     "auroc_truth",
     "circuit_sizes",
