@@ -23,6 +23,7 @@ from .captum_layer import (  # noqa: E402
     CaptumLayerConductance,
     CaptumLayerFeatureAblation,
 )
+from .attention import AttentionHeuristic  # noqa: E402
 from .control import RandomComponents  # noqa: E402
 from .eap import EdgeAttributionPatching  # noqa: E402
 from .eap_ig import EdgeAttributionPatchingIG  # noqa: E402
@@ -50,6 +51,7 @@ __all__ = [
     "ActivationIG",
     "ActivationNorm",
     "ActivationPatching",
+    "AttentionHeuristic",
     "AttributionPatching",
     "AttributionPatchingStar",
     "CaptumInternalInfluence",
