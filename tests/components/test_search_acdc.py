@@ -38,6 +38,7 @@ def test_tau_zero_keeps_every_edge_and_a_huge_tau_keeps_none(planted):
     assert everything.meta["tests"] == 13  # one batched test per reader node, no drop
     nothing = ACDC(tau=1e9).explain(planted)
     assert nothing.meta["circuit"] == []
+    assert nothing.meta["tests"] == 1  # the logits' edges, all dropped in one pass
     # with nothing kept, KL(clean || counterfactual run) > 0 is what is left
     assert nothing.meta["distance"] > 0.1
 
@@ -65,7 +66,8 @@ def test_batched_tests_give_the_one_edge_at_a_time_result(random_task, metric, t
     names = edge_space(random_task).names
     assert expl.meta["circuit"] == [names[e] for e in np.flatnonzero(keep)]
     assert 0 < len(expl.meta["circuit"]) < len(names)  # a real pruning, not a limit case
-    assert expl.meta["tests"] < int(keep.size)  # fewer batched passes than edges
+    # fewer batched tests than edges, and more than readers: decisions changed mid-reader
+    assert len(reader_order(edge_space(random_task))) < expl.meta["tests"] < int(keep.size)
 
 
 def test_reader_order_goes_from_the_logits_backwards(planted):

@@ -5,8 +5,9 @@ first) is dropped when dropping it moves the circuit's output by less than ``tau
 from where the current circuit has it: d(H without e) - d(H) < tau, with d the KL
 divergence from the clean model's next-token distribution, or the mean |behaviour
 change| against the clean run. The edges of one reader are tested in one batched pass
-against the current circuit; after a drop, the untested rest are re-tested (so the
-result equals the one-edge-at-a-time loop). A reader that no kept edge reads any more
+that covers both "the earlier ones were kept" and "the earlier ones were dropped";
+when a decision breaks the run, the untested rest are re-tested (so the result equals
+the one-edge-at-a-time loop, in one pass per change of decision). A reader that no kept edge reads any more
 is skipped: its incoming edges change nothing (effect 0).
 """
 
@@ -111,18 +112,41 @@ class ACDC:
                 continue
             pending = list(edges)
             while pending:
-                trials = np.repeat(keep[None], len(pending), axis=0)
-                trials[np.arange(len(pending)), pending] = False
-                d = self.distance(task, trials)
+                current, done = self._decide(task, keep, effect, pending, current)
                 tests += 1
-                dropped = None
-                for i, e in enumerate(pending):
-                    effect[e] = d[i] - current
-                    if effect[e] < self.tau:
-                        keep[e], current, dropped = False, float(d[i]), i
-                        break
-                pending = [] if dropped is None else pending[dropped + 1 :]
+                pending = pending[done:]
         return keep, effect, current, tests
+
+    def _decide(
+        self, task: ComponentTask, keep: Any, effect: Any, pending: list[int], current: float
+    ) -> tuple[float, int]:
+        """Test ``pending`` edges in order with one batched pass; return d and how many ran.
+
+        The pass holds both speculations: every earlier edge kept (each edge dropped
+        alone) and every earlier edge dropped (the prefixes dropped together). Decisions
+        stay exact while they repeat the first one; the first change of mind is applied,
+        and the rest wait for the next pass.
+        """
+        k = len(pending)
+        trials = np.repeat(keep[None], 2 * k, axis=0)
+        trials[np.arange(k), pending] = False
+        trials[k:, pending] &= ~np.tri(k, dtype=bool)  # row k + i drops pending[: i + 1]
+        d = self.distance(task, trials)
+        alone, prefix = d[:k], d[k:]
+        first = None
+        for i, e in enumerate(pending):
+            base = current if first is not True else float(prefix[i - 1])
+            after = float(alone[i] if first is not True else prefix[i])
+            effect[e] = after - base
+            drop = bool(effect[e] < self.tau)
+            if drop:
+                keep[e] = False
+            current = after if drop else base
+            if first is None:
+                first = drop
+            elif drop != first:
+                return current, i + 1
+        return current, k
 
     def explain(self, task: object) -> Explanation:
         task = check_task(task)
