@@ -26,12 +26,15 @@ def _corrupted_by_hand(task, noise):
         handle.remove()
 
 
+@pytest.mark.parametrize("kind", ["components", "residual"])
 @pytest.mark.parametrize("fixture", ["planted", "random_task"])
-def test_restoring_everything_is_clean_and_nothing_is_corrupted(fixture, request):
+def test_restoring_everything_is_clean_and_nothing_is_corrupted(fixture, kind, request):
     task = request.getfixturevalue(fixture)
     tracing = CausalTracing(seed=3)
-    n_pos, n = task.clean.shape[1], len(task.space)
-    m = tracing.evaluate(task, np.stack([np.ones((n_pos, n), bool), np.zeros((n_pos, n), bool)]))
+    n_pos = task.clean.shape[1]
+    n = len(task.space) if kind == "components" else task.model.n_layers + 1
+    restore = np.stack([np.ones((n_pos, n), bool), np.zeros((n_pos, n), bool)])
+    m = tracing.evaluate(task, restore, kind)
     with torch.no_grad():
         clean = _scores(task, task.model(task.clean))
     np.testing.assert_allclose(m[0], clean, atol=1e-5)
@@ -81,6 +84,28 @@ def test_the_planted_trace_peaks_at_the_subject_and_the_planted_heads(planted):
     assert expl.meta["restored_all"] == pytest.approx(expl.meta["clean"])
 
 
+def test_the_residual_trace_moves_from_the_subject_to_the_last_position(planted):
+    """Meng's hidden-state picture: the embedding at the subject, then the residual at the
+    last position from layer 0 on (a0.h0 has moved the token there); the final residual
+    at the last position is all the logits read, so restoring it is the clean run."""
+    expl = CausalTracing(restore="residual").explain(planted)
+    tracing = expl.meta["tracing"]
+    assert tracing["layers"] == ["emb", "resid0", "resid1", "resid2"]
+    effect = np.array(tracing["effect"])
+    with torch.no_grad():
+        clean = _scores(planted, planted.model(planted.clean))
+    full = np.abs(clean - _corrupted_by_hand(planted, CausalTracing().corruption(planted))).mean()
+    assert effect[0, 0] == pytest.approx(full, abs=1e-6)
+    assert effect[3, 5] == pytest.approx(full, abs=1e-6)
+    assert effect[1, 5] > 0.99 * full and effect[2, 5] > 0.99 * full
+    off = np.delete(effect.ravel(), [0, 11, 17, 23])  # everything but those four cells
+    assert np.abs(off).max() < 0.01
+    assert expl.params["restore"] == "residual"
+    # the per-component attributions do not depend on the matrix's rows
+    components = CausalTracing().explain(planted).attributions
+    np.testing.assert_allclose(expl.attributions, components)
+
+
 def test_indirect_effect_is_meng_signed_difference(planted):
     """Restoring the subject's embedding gives back the clean run: m_clean - m_corrupted."""
     expl = CausalTracing(effect="indirect").explain(planted)
@@ -97,7 +122,13 @@ def test_a_given_subject_replaces_the_differing_positions(planted):
 
 
 def test_bad_input_is_refused(planted):
-    for kwargs in ({"noise": 0.0}, {"seed": 1.5}, {"effect": "total"}, {"chunk_rows": 0}):
+    for kwargs in (
+        {"noise": 0.0},
+        {"seed": 1.5},
+        {"effect": "total"},
+        {"restore": "mlp"},
+        {"chunk_rows": 0},
+    ):
         with pytest.raises(InvalidInputError):
             CausalTracing(**kwargs)
     with pytest.raises(InvalidInputError, match="subject"):

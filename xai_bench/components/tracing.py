@@ -5,8 +5,8 @@ embeddings, seeded) to the embeddings at the subject positions: by default, per
 example, the positions where the clean and the counterfactual inputs differ. A restored
 run copies clean writes back in at chosen (position, component) pairs while everything
 downstream recomputes. The tracing matrix restores one component group (``emb``, the
-heads of a layer ``a{l}``, an MLP ``m{l}``) at one position; the attribution of a
-component restores its write at every position.
+heads of a layer ``a{l}``, an MLP ``m{l}``), or the residual stream after a layer, at
+one position; the attribution of a component restores its write at every position.
 
 Effects: ``recovery`` (default) = |m_clean - m_corrupted| - |m_clean - m_restored|,
 how much of the damage the restoration undoes; it equals Meng's indirect effect
@@ -18,6 +18,7 @@ linear in the noise. ``indirect`` is Meng's signed effect.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,43 +31,85 @@ from ._common import check_choice, check_task, component_explanation, count_pass
 from .masker import gather, record
 from .task import ComponentTask
 
-__all__ = ["EFFECTS", "CausalTracing"]
+__all__ = ["EFFECTS", "RESTORES", "CausalTracing", "units"]
 
 EFFECTS = ("recovery", "indirect")
+RESTORES = ("components", "residual")
 
 
-def _groups(task: ComponentTask) -> list[str]:
-    """One label per site: ``emb``, ``a{layer}`` (all its heads) or ``m{layer}``."""
-    names = task.space.names
-    return [
-        names[s.features[0]].split(".")[0] if s.per_head else names[s.features[0]]
-        for s in task.space.sites
-    ]
+@dataclass(frozen=True)
+class Unit:
+    """A restorable write: the module whose output it is, its mask columns, per head or not."""
+
+    hook: Any
+    features: tuple[int, ...]
+    per_head: bool
+
+
+def units(task: ComponentTask, restore: str) -> tuple[list[Unit], list[str]]:
+    """The restorable units of one kind, and one row label per unit group.
+
+    ``components``: the node space's sites (columns = components; labels ``emb``,
+    ``a{layer}`` for all its heads, ``m{layer}``); ``residual``: the residual stream
+    after the embeddings (``emb``) and after each layer (``resid{layer}``).
+    """
+    if restore == "components":
+        names = task.space.names
+        sites = task.space.sites
+        labels = [names[s.features[0]].split(".")[0] if s.per_head else names[s.features[0]]
+                  for s in sites]  # fmt: skip
+        return [Unit(s.hook, s.features, s.per_head) for s in sites], labels
+    model = task.model
+    blocks = [Unit(model.block(layer), (layer + 1,), False) for layer in range(model.n_layers)]
+    labels = ["emb"] + [f"resid{layer}" for layer in range(model.n_layers)]
+    return [Unit(model.hook_emb, (0,), False), *blocks], labels
+
+
+def _record(task: ComponentTask, parts: list[Unit]) -> list[torch.Tensor]:
+    """Every unit's output in the clean run."""
+    seen: list[torch.Tensor] = [torch.empty(0)] * len(parts)
+
+    def make(i: int) -> Any:
+        def hook(_module: Any, _inputs: Any, output: torch.Tensor) -> None:
+            seen[i] = output.detach()
+
+        return hook
+
+    handles = [u.hook.register_forward_hook(make(i)) for i, u in enumerate(parts)]
+    try:
+        with torch.no_grad(), eval_mode(task.model):
+            task.model(task.clean)
+    finally:
+        for h in handles:
+            h.remove()
+    return seen
 
 
 def _install(
-    task: ComponentTask, noise: torch.Tensor, runs: torch.Tensor, writes: list[torch.Tensor]
+    task: ComponentTask,
+    noise: torch.Tensor,
+    runs: torch.Tensor,
+    writes: list[torch.Tensor],
+    parts: list[Unit],
 ) -> list[Any]:
     """Hooks for one pass: add ``noise`` to the embeddings, then restore clean ``writes``
-    wherever ``runs`` (N, T, F) says so. Returns the handles to remove."""
+    wherever ``runs`` (N, T, columns) says so. Returns the handles to remove."""
 
     def corrupt(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
         return output + noise.to(output.dtype)
 
-    def make(i: int, site: Any) -> Any:
-        keep = runs[:, :, list(site.features)]  # (N, T, n_features)
-        keep = keep[..., None] if site.per_head else keep
+    def make(i: int, unit: Unit) -> Any:
+        keep = runs[:, :, list(unit.features)]  # (N, T, n_features)
+        keep = keep[..., None] if unit.per_head else keep
 
         def hook(_module: Any, _inputs: Any, output: torch.Tensor) -> torch.Tensor:
             return torch.where(keep, writes[i].to(output.dtype), output)
 
         return hook
 
-    # the corruption is registered first: the emb site restores over the noisy write
+    # the corruption is registered first: restoring emb replaces the noisy write
     handles = [task.model.hook_emb.register_forward_hook(corrupt)]
-    return handles + [
-        s.hook.register_forward_hook(make(i, s)) for i, s in enumerate(task.space.sites)
-    ]
+    return handles + [u.hook.register_forward_hook(make(i, u)) for i, u in enumerate(parts)]
 
 
 class CausalTracing:
@@ -81,6 +124,9 @@ class CausalTracing:
     subject : list of int, optional
         Positions to corrupt; default: per example, where clean and counterfactual differ.
     effect : {"recovery", "indirect"}
+    restore : {"components", "residual"}
+        Rows of the tracing matrix: component groups (``emb``, ``a{l}``, ``m{l}``) or
+        the residual stream (``emb``, then ``resid{l}`` after layer l, Meng's hidden states).
     chunk_rows : int
         Most rows per forward pass.
     """
@@ -93,6 +139,7 @@ class CausalTracing:
         seed: int = 0,
         subject: list[int] | None = None,
         effect: str = "recovery",
+        restore: str = "components",
         chunk_rows: int = 512,
     ) -> None:
         if isinstance(noise, bool) or not isinstance(noise, int | float) or not noise > 0:
@@ -100,13 +147,14 @@ class CausalTracing:
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
             raise InvalidInputError(f"seed={seed!r}", "an integer", "Pass e.g. seed=0.")
         check_choice("effect", effect, EFFECTS)
+        check_choice("restore", restore, RESTORES)
         if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
             raise InvalidInputError(
                 f"chunk_rows={chunk_rows!r}", "a positive integer", "Pass e.g. chunk_rows=512."
             )
         self.noise, self.seed, self.effect = float(noise), int(seed), effect
         self.subject = None if subject is None else [int(p) for p in subject]
-        self.chunk_rows = chunk_rows
+        self.restore, self.chunk_rows = restore, chunk_rows
 
     def subject_mask(self, task: ComponentTask) -> torch.Tensor:
         """Bool (B, T): the corrupted positions of each example."""
@@ -139,28 +187,33 @@ class CausalTracing:
         noise = torch.randn(shape, generator=generator) * (self.noise * std)
         return noise * self.subject_mask(task)[:, :, None]
 
-    def evaluate(self, task: ComponentTask, restore: Any) -> np.ndarray:
+    def evaluate(self, task: ComponentTask, restore: Any, kind: str = "components") -> np.ndarray:
         """The behaviour (K, B) of the corrupted run with clean writes restored.
 
-        ``restore`` is bool (K, T, F): restore component ``f``'s clean write at position
-        ``t``. All True gives the clean run; all False the corrupted one.
+        ``restore`` is bool (K, T, C): restore column ``c``'s clean write at position
+        ``t``, the columns being the components (``kind="components"``) or the residual
+        stream after the embeddings and after each layer (``kind="residual"``). All True
+        gives the clean run; all False the corrupted one.
         """
+        check_choice("restore", kind, RESTORES)
+        parts = units(task, kind)[0]
+        columns = max(f for u in parts for f in u.features) + 1
         n, t = task.clean.shape
         mask = torch.as_tensor(np.asarray(restore, dtype=bool))
-        if mask.ndim != 3 or mask.shape[1:] != (t, len(task.space)):
+        if mask.ndim != 3 or mask.shape[1:] != (t, columns):
             raise InvalidInputError(
                 f"a restore mask of shape {tuple(mask.shape)}",
-                f"a boolean array (K, {t}, {len(task.space)}): positions x components",
-                "Mark the (position, component) pairs to restore, one mask per run.",
+                f"a boolean array (K, {t}, {columns}): positions x {kind}",
+                "Mark the (position, column) pairs to restore, one mask per run.",
             )
-        clean = record(task, task.clean)[1]
+        clean = _record(task, parts)
         noise = self.corruption(task)
         total = mask.shape[0] * n
         out = torch.empty(total, dtype=torch.float64)
         for start in range(0, total, self.chunk_rows):
             index = torch.arange(start, min(start + self.chunk_rows, total))
             rows, runs = index % n, mask[index // n]
-            handles = _install(task, noise[rows], runs, gather(clean, rows, n))
+            handles = _install(task, noise[rows], runs, gather(clean, rows, n), parts)
             try:
                 with torch.no_grad(), eval_mode(task.model):
                     out[index] = task.score(task.model(task.clean[rows]), rows).double()
@@ -173,36 +226,39 @@ class CausalTracing:
         task = check_task(task)
         started = time.perf_counter()
         n_pos, n = task.clean.shape[1], len(task.space)
-        groups = _groups(task)
-        # runs: none restored, all restored, each group x position, each component everywhere
-        none = np.zeros((1, n_pos, n), dtype=bool)
-        cells = np.zeros((len(groups), n_pos, n_pos, n), dtype=bool)
-        for g, site in enumerate(task.space.sites):
+        # per component: none restored, all restored, each component at every position
+        nodes = np.zeros((n + 2, n_pos, n), dtype=bool)
+        nodes[1] = True
+        nodes[np.arange(n) + 2, :, np.arange(n)] = True
+        # the tracing matrix: each unit group x position
+        parts, labels = units(task, self.restore)
+        columns = max(f for u in parts for f in u.features) + 1
+        cells = np.zeros((len(parts), n_pos, n_pos, columns), dtype=bool)
+        for g, unit in enumerate(parts):
             for p in range(n_pos):
-                cells[g, p, p, list(site.features)] = True
-        nodes = np.zeros((n, n_pos, n), dtype=bool)
-        nodes[np.arange(n), :, np.arange(n)] = True
-        runs = np.concatenate([none, ~none, cells.reshape(-1, n_pos, n), nodes])
+                cells[g, p, p, list(unit.features)] = True
         with count_passes(task.model) as counts:
-            m = self.evaluate(task, runs)
+            m = self.evaluate(task, nodes)
+            traced = self.evaluate(task, cells.reshape(-1, n_pos, columns), self.restore)
             clean = record(task, task.clean)[0]
         m_clean = task.score(clean, torch.arange(task.n_examples)).double().numpy()
         corrupted = m[0]
         if self.effect == "recovery":
-            effect = np.abs(m_clean - corrupted) - np.abs(m_clean - m[2:])
+            effect = np.abs(m_clean - corrupted) - np.abs(m_clean - np.vstack([m[2:], traced]))
         else:
-            effect = m[2:] - corrupted
-        matrix = effect[: len(groups) * n_pos].mean(axis=1).reshape(len(groups), n_pos)
+            effect = np.vstack([m[2:], traced]) - corrupted
+        matrix = effect[n:].mean(axis=1).reshape(len(parts), n_pos)
         subject = self.subject_mask(task)
         return component_explanation(
             task,
-            effect[len(groups) * n_pos :].T,
+            effect[:n].T,
             self.name,
             {
                 "noise": self.noise,
                 "seed": self.seed,
                 "subject": self.subject,
                 "effect": self.effect,
+                "restore": self.restore,
             },
             started,
             direction="denoising",
@@ -213,7 +269,7 @@ class CausalTracing:
             corrupted=float(corrupted.mean()),
             restored_all=float(m[1].mean()),
             tracing={
-                "layers": groups,
+                "layers": labels,
                 "positions": [str(int(tok)) for tok in task.clean[0]],
                 "corrupted": subject.double().mean(dim=0).tolist(),
                 "effect": matrix.tolist(),
