@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 from xai_bench.components import (  # noqa: E402
+    ACDC,
+    AttentionHeuristic,
+    CausalTracing,
+    ComponentSpace,
     ComponentTask,
     LinearProbe,
     SparseProbe,
@@ -151,8 +157,9 @@ def test_meta_records_a_correlational_neuron_ranking(probe_task):
     assert expl.meta["passes"] == 2  # clean and counterfactual activations
     assert expl.meta["selected"] == ["m0.n0", "m0.n1"] and expl.meta["probe"]["k"] == 2
     assert expl.params == {
-        "layer": 0, "label": "run", "position": -1, "C": 1.0, "k": 2, "selection": "mean_diff"
+        "layer": None, "label": "run", "position": -1, "C": 1.0, "k": 2, "selection": "mean_diff"
     }  # fmt: skip
+    assert expl.meta["layer"] == 0  # the first (only) MLP
     assert expl.explainer == "components.probe_sparse"
 
 
@@ -175,3 +182,26 @@ def test_bad_input_is_refused(probe_task, planted):
     one_class.answers[:, 0] = 0
     with pytest.raises(InvalidInputError, match="one label class"):
         LinearProbe(label="answer").explain(one_class)
+
+
+def _over_neurons(task, layer=0):
+    """The task over the neurons of ``layer`` (``task.neurons`` where the task has it)."""
+    if hasattr(task, "neurons"):
+        return task.neurons(layer)
+    copy = replace(task)
+    names = tuple(f"m{layer}.n{i}" for i in range(task.model.d_mlp))
+    object.__setattr__(copy, "space", ComponentSpace("neuron", names, ()))
+    object.__setattr__(copy, "neuron_layer", layer)
+    return copy
+
+
+def test_a_neuron_task_is_probed_over_its_own_space_and_refused_by_node_methods(probe_task):
+    neurons = _over_neurons(probe_task)
+    expl = SparseProbe(k=1).explain(neurons)
+    assert expl.meta["components"] == list(neurons.space.names) and expl.meta["layer"] == 0
+    np.testing.assert_allclose(expl.attributions, SparseProbe(k=1).explain(probe_task).attributions)
+    with pytest.raises(InvalidInputError, match="layer=1 on a task over the neurons of layer 0"):
+        LinearProbe(layer=1).explain(neurons)
+    for explainer in (CausalTracing(), AttentionHeuristic(), ACDC()):
+        with pytest.raises(InvalidInputError, match="neuron space"):
+            explainer.explain(neurons)

@@ -19,6 +19,7 @@ __all__ = [
     "SIGN",
     "check_choice",
     "check_direction",
+    "check_node_task",
     "check_task",
     "component_explanation",
     "count_passes",
@@ -70,6 +71,17 @@ def check_task(task: object) -> ComponentTask:
             f"a task of type {type(task).__name__}",
             "a xai_bench.components.ComponentTask",
             "Build one with ComponentTask(...) or planted_task().",
+        )
+    return task
+
+
+def check_node_task(task: ComponentTask, method: str) -> ComponentTask:
+    """The task, if its space is the node space (``method`` reads heads and their writes)."""
+    if task.space.granularity != "node":
+        raise InvalidInputError(
+            f"a task over the {task.space.granularity} space",
+            f"a task over the node space ({method} reads heads and component writes)",
+            "Explain the node-level task (the one built without .neurons(...)).",
         )
     return task
 

@@ -21,7 +21,13 @@ import torch
 
 from ..errors import InvalidInputError
 from ..explanation import Explanation
-from ._common import check_choice, check_task, component_explanation, count_passes
+from ._common import (
+    check_choice,
+    check_node_task,
+    check_task,
+    component_explanation,
+    count_passes,
+)
 from .edges import EdgeMasker, EdgeSpace, edge_space
 from .masker import record
 from .task import ComponentTask
@@ -149,7 +155,7 @@ class ACDC:
         return current, k
 
     def explain(self, task: object) -> Explanation:
-        task = check_task(task)
+        task = check_node_task(check_task(task), "ACDC")
         started = time.perf_counter()
         space = edge_space(task)
         n = len(space)

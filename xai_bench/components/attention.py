@@ -17,7 +17,13 @@ import torch
 
 from .._torch import eval_mode
 from ..explanation import Explanation
-from ._common import check_choice, check_task, component_explanation, count_passes
+from ._common import (
+    check_choice,
+    check_node_task,
+    check_task,
+    component_explanation,
+    count_passes,
+)
 from .task import ComponentTask
 
 __all__ = [
@@ -93,7 +99,7 @@ class AttentionHeuristic:
         self.score = score
 
     def explain(self, task: object) -> Explanation:
-        task = check_task(task)
+        task = check_node_task(check_task(task), "the attention heuristic")
         started = time.perf_counter()
         with count_passes(task.model) as counts:
             patterns = attention_patterns(task, task.clean)

@@ -54,10 +54,29 @@ def neuron_activations(task: ComponentTask, layer: int, tokens: Any, position: i
     return seen[0][:, position].double().numpy()
 
 
-def neuron_space(task: ComponentTask, layer: int) -> ComponentSpace:
-    """The neurons ``m{layer}.n{i}`` of one MLP (names only: probes read, never patch)."""
-    width = int(task.model.d_mlp)
+def probed_space(task: ComponentTask, layer: int) -> ComponentSpace:
+    """The neurons ``m{layer}.n{i}``: the task's own space when it is that neuron space."""
+    if task.space.granularity == "neuron":
+        return task.space
+    width = int(task.model.d_mlp)  # names only: a probe reads the neurons, never patches
     return ComponentSpace("neuron", tuple(f"m{layer}.n{i}" for i in range(width)), ())
+
+
+def probed_layer(task: ComponentTask, layer: int | None) -> int:
+    """``layer``, else the task's neuron layer, else its first MLP layer."""
+    own = getattr(task, "neuron_layer", None)
+    if own is not None and layer is not None and layer != own:
+        raise InvalidInputError(
+            f"layer={layer} on a task over the neurons of layer {own}",
+            "the task's neuron layer, or layer=None",
+            f"Pass layer={own}, or probe the node-level task.",
+        )
+    if layer is not None:
+        return layer
+    if own is not None:
+        return int(own)
+    mlps = [i for i in range(task.model.n_layers) if task.model.block(i).has_mlp]
+    return mlps[0] if mlps else 0  # no MLP: neuron_activations says so
 
 
 def _accuracy(x: np.ndarray, y: np.ndarray, seed: int) -> float:
@@ -87,8 +106,9 @@ class LinearProbe:
 
     Parameters
     ----------
-    layer : int
-        The MLP whose hidden units are probed.
+    layer : int, optional
+        The MLP whose hidden units are probed; default: the task's neuron layer (a task
+        over neurons), else the first MLP.
     label : {"run", "answer"}
     position : int
         The token position read (default: the last, where the answer is predicted).
@@ -101,7 +121,12 @@ class LinearProbe:
     name: ClassVar[str] = "components.probe_linear"
 
     def __init__(
-        self, layer: int = 0, label: str = "run", position: int = -1, C: float = 1.0, seed: int = 0
+        self,
+        layer: int | None = None,
+        label: str = "run",
+        position: int = -1,
+        C: float = 1.0,
+        seed: int = 0,
     ) -> None:
         check_choice("label", label, LABELS)
         if isinstance(C, bool) or not isinstance(C, int | float) or not C > 0:
@@ -112,11 +137,11 @@ class LinearProbe:
     def params(self) -> dict[str, Any]:
         return {"layer": self.layer, "label": self.label, "position": self.position, "C": self.C}
 
-    def data(self, task: ComponentTask) -> tuple[np.ndarray, np.ndarray]:
-        """Standardised activations (N, d_mlp) and labels (N,)."""
-        clean = neuron_activations(task, self.layer, task.clean, self.position)
+    def data(self, task: ComponentTask, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """Standardised activations (N, d_mlp) of MLP ``layer`` and labels (N,)."""
+        clean = neuron_activations(task, layer, task.clean, self.position)
         if self.label == "run":
-            counter = neuron_activations(task, self.layer, task.counterfactual, self.position)
+            counter = neuron_activations(task, layer, task.counterfactual, self.position)
             x = np.vstack([clean, counter])
             y = np.repeat([1, 0], task.n_examples)
         else:
@@ -140,12 +165,13 @@ class LinearProbe:
     def explain(self, task: object) -> Explanation:
         task = check_task(task)
         started = time.perf_counter()
+        layer = probed_layer(task, self.layer)
         with count_passes(task.model) as counts:
-            x, y = self.data(task)
+            x, y = self.data(task, layer)
         scores = self.scores(x, y)
         k = self.k_for(len(scores))
         top = np.argsort(-scores, kind="stable")[:k]
-        space = neuron_space(task, self.layer)
+        space = probed_space(task, layer)
         return component_explanation(
             task,
             np.repeat(scores[None], task.n_examples, axis=0),
@@ -157,6 +183,7 @@ class LinearProbe:
             direction="none",
             ablation="none",
             label=self.label,
+            layer=layer,
             probe={"accuracy": _accuracy(x[:, top], y, self.seed), "k": k},
             selected=[space.names[j] for j in top],
             passes=counts["passes"],
@@ -190,7 +217,7 @@ class SparseProbe(LinearProbe):
         self,
         k: int = 1,
         selection: str = "mean_diff",
-        layer: int = 0,
+        layer: int | None = None,
         label: str = "run",
         position: int = -1,
         C: float = 1.0,

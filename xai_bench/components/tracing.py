@@ -27,7 +27,13 @@ import torch
 from .._torch import eval_mode
 from ..errors import InvalidInputError
 from ..explanation import Explanation
-from ._common import check_choice, check_task, component_explanation, count_passes
+from ._common import (
+    check_choice,
+    check_node_task,
+    check_task,
+    component_explanation,
+    count_passes,
+)
 from .masker import gather, record
 from .task import ComponentTask
 
@@ -196,7 +202,7 @@ class CausalTracing:
         gives the clean run; all False the corrupted one.
         """
         check_choice("restore", kind, RESTORES)
-        parts = units(task, kind)[0]
+        parts = units(check_node_task(task, "causal tracing"), kind)[0]
         columns = max(f for u in parts for f in u.features) + 1
         n, t = task.clean.shape
         mask = torch.as_tensor(np.asarray(restore, dtype=bool))
@@ -223,7 +229,7 @@ class CausalTracing:
         return out.reshape(mask.shape[0], n).numpy()
 
     def explain(self, task: object) -> Explanation:
-        task = check_task(task)
+        task = check_node_task(check_task(task), "causal tracing")
         started = time.perf_counter()
         n_pos, n = task.clean.shape[1], len(task.space)
         # per component: none restored, all restored, each component at every position
