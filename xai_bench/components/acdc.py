@@ -6,9 +6,9 @@ from where the current circuit has it: d(H without e) - d(H) < tau, with d the K
 divergence from the clean model's next-token distribution, or the mean |behaviour
 change| against the clean run. The edges of one reader are tested in one batched pass
 that covers both "the earlier ones were kept" and "the earlier ones were dropped";
-when a decision breaks the run, the untested rest are re-tested (so the result equals
-the one-edge-at-a-time loop, in one pass per change of decision). A reader that no kept edge reads any more
-is skipped: its incoming edges change nothing (effect 0).
+when a decision breaks the run, the untested rest are re-tested. The result equals
+the one-edge-at-a-time loop, in one pass per change of decision. A reader that no kept
+edge reads any more is skipped: its incoming edges change nothing (effect 0).
 """
 
 from __future__ import annotations
