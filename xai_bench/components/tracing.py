@@ -18,6 +18,7 @@ linear in the noise. ``indirect`` is Meng's signed effect.
 from __future__ import annotations
 
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -126,7 +127,8 @@ class CausalTracing:
     noise : float
         Noise standard deviation in units of the token embeddings' standard deviation.
     seed : int
-        Seed of the noise (one draw per example).
+        Seed of the noise: one draw per example, keyed by the seed and the example's
+        tokens, so an example gets the same noise in whatever batch it is explained.
     subject : list of int, optional
         Positions to corrupt; default: per example, where clean and counterfactual differ.
     effect : {"recovery", "indirect"}
@@ -188,9 +190,12 @@ class CausalTracing:
     def corruption(self, task: ComponentTask) -> torch.Tensor:
         """The noise (B, T, D) added to the embeddings: zero outside the subject."""
         std = float(task.model.W_E.detach().std())
-        generator = torch.Generator().manual_seed(self.seed)
-        shape = (*task.clean.shape, task.model.W_E.shape[1])
-        noise = torch.randn(shape, generator=generator) * (self.noise * std)
+        shape = (task.clean.shape[1], task.model.W_E.shape[1])
+        draws = []
+        for tokens in task.clean.numpy():  # keyed by (seed, tokens): the same in any batch
+            key = zlib.crc32(np.array([self.seed, *tokens], dtype=np.int64).tobytes())
+            draws.append(torch.randn(shape, generator=torch.Generator().manual_seed(key)))
+        noise = torch.stack(draws) * (self.noise * std)
         return noise * self.subject_mask(task)[:, :, None]
 
     def evaluate(self, task: ComponentTask, restore: Any, kind: str = "components") -> np.ndarray:
