@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
@@ -11,9 +9,9 @@ torch = pytest.importorskip("torch")
 
 from xai_bench.components import (  # noqa: E402
     ACDC,
+    ActivationPatching,
     AttentionHeuristic,
     CausalTracing,
-    ComponentSpace,
     ComponentTask,
     LinearProbe,
     SparseProbe,
@@ -71,29 +69,8 @@ def probe_task():
 
 
 def _patching(task, layer=0):
-    """Exact noising per neuron: m(clean) - m(clean with neuron i's counterfactual value)."""
-    seen = []
-    relu = task.model.block(layer).mlp[1]
-    handle = relu.register_forward_hook(lambda _m, _i, out: seen.append(out))
-    with torch.no_grad():
-        task.model(task.counterfactual)
-    handle.remove()
-    counter, rows = seen[0], torch.arange(task.n_examples)
-    with torch.no_grad():
-        clean = task.score(task.model(task.clean), rows)
-    effects = []
-    for i in range(counter.shape[-1]):
-
-        def patch(_m, _i, out, i=i):
-            out = out.clone()
-            out[..., i] = counter[..., i]
-            return out
-
-        handle = relu.register_forward_hook(patch)
-        with torch.no_grad():
-            effects.append(float((clean - task.score(task.model(task.clean), rows)).mean()))
-        handle.remove()
-    return np.array(effects)
+    """Exact noising per neuron, averaged over the examples."""
+    return ActivationPatching().explain(task.neurons(layer)).attributions.mean(axis=0)
 
 
 def test_activations_are_the_planted_neurons(probe_task):
@@ -164,9 +141,9 @@ def test_meta_records_a_correlational_neuron_ranking(probe_task):
 
 
 def test_bad_input_is_refused(probe_task, planted):
-    with pytest.raises(InvalidInputError, match="attention-only"):
+    with pytest.raises(InvalidInputError, match="neuron layer 0"):
         LinearProbe().explain(planted)
-    with pytest.raises(InvalidInputError, match="layer=3"):
+    with pytest.raises(InvalidInputError, match="neuron layer 3"):
         LinearProbe(layer=3).explain(probe_task)
     with pytest.raises(InvalidInputError, match="k=5"):
         SparseProbe(k=5).explain(probe_task)
@@ -184,19 +161,8 @@ def test_bad_input_is_refused(probe_task, planted):
         LinearProbe(label="answer").explain(one_class)
 
 
-def _over_neurons(task, layer=0):
-    """The task over the neurons of ``layer`` (``task.neurons`` where the task has it)."""
-    if hasattr(task, "neurons"):
-        return task.neurons(layer)
-    copy = replace(task)
-    names = tuple(f"m{layer}.n{i}" for i in range(task.model.d_mlp))
-    object.__setattr__(copy, "space", ComponentSpace("neuron", names, ()))
-    object.__setattr__(copy, "neuron_layer", layer)
-    return copy
-
-
 def test_a_neuron_task_is_probed_over_its_own_space_and_refused_by_node_methods(probe_task):
-    neurons = _over_neurons(probe_task)
+    neurons = probe_task.neurons(0)
     expl = SparseProbe(k=1).explain(neurons)
     assert expl.meta["components"] == list(neurons.space.names) and expl.meta["layer"] == 0
     np.testing.assert_allclose(expl.attributions, SparseProbe(k=1).explain(probe_task).attributions)

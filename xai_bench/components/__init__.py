@@ -17,13 +17,13 @@ require("torch", "torch")
 from .acdc import ACDC  # noqa: E402
 from .atp import AttributionPatching  # noqa: E402
 from .atp_star import AttributionPatchingStar, GradDrop  # noqa: E402
+from .attention import AttentionHeuristic  # noqa: E402
 from .captum_layer import (  # noqa: E402
     CaptumInternalInfluence,
     CaptumLayerActivation,
     CaptumLayerConductance,
     CaptumLayerFeatureAblation,
 )
-from .attention import AttentionHeuristic  # noqa: E402
 from .control import RandomComponents  # noqa: E402
 from .eap import EdgeAttributionPatching  # noqa: E402
 from .eap_ig import EdgeAttributionPatchingIG  # noqa: E402

@@ -21,7 +21,7 @@ from .._torch import eval_mode
 from ..errors import InvalidInputError
 from ..explanation import Explanation
 from ._common import check_choice, check_task, component_explanation, count_passes
-from .space import ComponentSpace
+from .space import neuron_space
 from .task import ComponentTask
 
 __all__ = ["LABELS", "SELECTIONS", "LinearProbe", "SparseProbe", "neuron_activations"]
@@ -31,40 +31,21 @@ SELECTIONS = ("mean_diff", "l1")
 
 
 def neuron_activations(task: ComponentTask, layer: int, tokens: Any, position: int = -1) -> Any:
-    """The hidden units (B, d_mlp) of MLP ``layer`` after the ReLU, at ``position``."""
-    model = task.model
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < model.n_layers:
-        raise InvalidInputError(
-            f"layer={layer!r}", f"a layer index in [0, {model.n_layers})", "Pass e.g. layer=0."
-        )
-    block = model.block(layer)
-    if not block.has_mlp:
-        raise InvalidInputError(
-            f"layer {layer} of an attention-only model",
-            "a layer with an MLP (d_mlp > 0)",
-            "Probe a model built with d_mlp > 0.",
-        )
+    """The neurons (B, d_mlp) of MLP ``layer`` (after the ReLU) at ``position``."""
+    site = neuron_space(task.model, layer).sites[0]  # checks that the layer has an MLP
     seen: list[torch.Tensor] = []
-    handle = block.mlp[1].register_forward_hook(lambda _m, _i, out: seen.append(out.detach()))
+    handle = site.hook.register_forward_hook(lambda _m, _i, out: seen.append(out.detach()))
     try:
-        with torch.no_grad(), eval_mode(model):
-            model(tokens)
+        with torch.no_grad(), eval_mode(task.model):
+            task.model(tokens)
     finally:
         handle.remove()
     return seen[0][:, position].double().numpy()
 
 
-def probed_space(task: ComponentTask, layer: int) -> ComponentSpace:
-    """The neurons ``m{layer}.n{i}``: the task's own space when it is that neuron space."""
-    if task.space.granularity == "neuron":
-        return task.space
-    width = int(task.model.d_mlp)  # names only: a probe reads the neurons, never patches
-    return ComponentSpace("neuron", tuple(f"m{layer}.n{i}" for i in range(width)), ())
-
-
 def probed_layer(task: ComponentTask, layer: int | None) -> int:
     """``layer``, else the task's neuron layer, else its first MLP layer."""
-    own = getattr(task, "neuron_layer", None)
+    own = task.neuron_layer
     if own is not None and layer is not None and layer != own:
         raise InvalidInputError(
             f"layer={layer} on a task over the neurons of layer {own}",
@@ -171,7 +152,7 @@ class LinearProbe:
         scores = self.scores(x, y)
         k = self.k_for(len(scores))
         top = np.argsort(-scores, kind="stable")[:k]
-        space = probed_space(task, layer)
+        space = neuron_space(task.model, layer)
         return component_explanation(
             task,
             np.repeat(scores[None], task.n_examples, axis=0),
