@@ -74,6 +74,13 @@ def test_previous_token_scores_of_the_planted_heads_in_closed_form(planted):
     np.testing.assert_allclose(expl.meta["scores"]["previous_token"], expected, atol=1e-9)
     names = expl.meta["components"]
     assert expl.attributions[:, names.index("emb")].tolist() == [0.0] * 16
+    view = expl.meta["attention"]
+    assert view["tokens"] == [str(int(t)) for t in planted.clean[0]] and view["heads"] == heads
+    patterns = np.array(view["patterns"])
+    assert patterns.shape == (12, N_CTX, N_CTX)
+    np.testing.assert_allclose(patterns.sum(-1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(patterns[heads.index("a0.h0"), :, 0], 1.0, atol=1e-9)
+    np.testing.assert_allclose(patterns[heads.index("a2.h0"), -1, -1], 1.0, atol=1e-9)
     np.testing.assert_allclose(expl.attributions[:, 1:].mean(0), expected, atol=1e-9)
 
 

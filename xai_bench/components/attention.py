@@ -86,6 +86,9 @@ def induction_scores(pattern: torch.Tensor, tokens: Any) -> tuple[torch.Tensor, 
 class AttentionHeuristic:
     """Rank heads by a pattern score on the clean inputs (MLPs and ``emb`` score 0).
 
+    ``meta["attention"]`` holds the first example's tokens and every head's pattern
+    (query x key), for the report's attention view.
+
     Parameters
     ----------
     score : {"induction", "previous_token"}
@@ -128,6 +131,11 @@ class AttentionHeuristic:
                 "induction": pooled.tolist(),
             },
             induction_queries=int(count.sum()),
+            attention={  # the report's attention view: every head on the first example
+                "tokens": [str(int(t)) for t in task.clean[0]],
+                "heads": heads,
+                "patterns": torch.cat([p[0] for p in patterns]).tolist(),
+            },
             passes=counts["passes"],
             forward_rows=counts["rows"],
         )
