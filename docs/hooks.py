@@ -29,6 +29,7 @@ SCRIPTS = {
     "image": "tutorials/image.md",
     "text": "tutorials/text.md",
     "generation": "tutorials/generation.md",
+    "components": "tutorials/components.md",
     "own_sklearn": "getting-started/sklearn.md",
     "own_torch": "getting-started/torch.md",
     "own_transformers": "getting-started/transformers.md",
