@@ -109,6 +109,15 @@ BUILTIN_METRICS: dict[str, str] = {
     "pgi": "metrics.openxai:PGI",
     "pgu": "metrics.openxai:PGU",
     "completeness": "metrics.axiomatic:Completeness",
+    "avg_sensitivity": "metrics.robustness:AvgSensitivity",
+    "local_lipschitz_estimate": "metrics.robustness:LocalLipschitzEstimate",
+    "continuity": "metrics.robustness:Continuity",
+    "consistency": "metrics.robustness:Consistency",
+    "relative_input_stability": "metrics.stability:RelativeInputStability",
+    "relative_output_stability": "metrics.stability:RelativeOutputStability",
+    "relative_representation_stability": "metrics.stability:RelativeRepresentationStability",
+    "non_sensitivity": "metrics.axiomatic:NonSensitivity",
+    "input_invariance": "metrics.axiomatic:InputInvariance",
 }
 
 # task id -> "module:function" returning a Task
