@@ -218,7 +218,19 @@ def shifted_task(task: Task, X: np.ndarray, shift: float, shift_reference: bool)
 
     A torch model is wrapped in a module that subtracts the shift before calling it, so
     gradient methods see the same network; any other model is a black-box scorer only.
-    ``shift_reference`` moves the background and the removal value as well.
+
+    Parameters
+    ----------
+    task : Task
+    X : ndarray
+        The shifted inputs (the new task's ``X``).
+    shift : float
+    shift_reference : bool
+        Move the background and the removal value as well.
+
+    Returns
+    -------
+    Task
     """
     model = None
     if task.is_torch:

@@ -606,8 +606,9 @@ def consistency(
     predicted class by the same explainer (re-explained per call; inputs equal to the
     sample are left out). Its attributions and the sample's are discretised
     (:func:`discretised`); the score is the share of the references with the sample's
-    label whose predicted class is the sample's. NaN (flag ``no_match``) when no
-    reference shares the label.
+    label whose predicted class is the sample's; 0 (flag ``no_match``) when no reference
+    shares the label, as in Quantus: an explanation no other input gets says nothing
+    about the model elsewhere (and a random control must rank, not drop out).
 
     Parameters
     ----------
@@ -644,7 +645,7 @@ def consistency(
     labels = discretised(np.abs(both) if absolute else both, discretise, top_n)
     label, ref_label = labels[:n], labels[n:]
     ref_flat = ref.reshape(len(ref), -1)
-    scores = np.full(n, np.nan)
+    scores = np.zeros(n)
     matches = np.zeros(n)
     for i, x in enumerate(Xa.reshape(n, -1)):
         same = (ref_label == label[i]) & ~(ref_flat == x).all(axis=1)
@@ -664,7 +665,7 @@ def consistency(
             "top_n": top_n,
             "absolute": absolute,
             "prediction": "argmax of task.predict",
-            "no_match": "NaN",
+            "no_match": "0 (no reference shares the label)",
         },
     )
 

@@ -172,6 +172,17 @@ def representation(task: Task, layer: str | None = None) -> Callable[[np.ndarray
     and ``nn.Sequential`` containers, in call order (Quantus's default); ``"output"`` is
     the module's own return value.
 
+    Parameters
+    ----------
+    task : Task
+        A task with a torch model.
+    layer : str, optional
+
+    Returns
+    -------
+    callable
+        ``X -> ndarray (n, d)``, float64.
+
     Raises
     ------
     IncompatibleError
