@@ -634,6 +634,7 @@ def consistency(
     """
     check_real(task, "consistency")
     Xa, explanation = prepare(task, X, explanation)
+    Xa = np.ascontiguousarray(Xa)  # torch refuses negative strides (X[::-1])
     n = len(Xa)
     ref = np.asarray(task.X)[:n_reference]
     ref_pred = task.predicted(ref)
