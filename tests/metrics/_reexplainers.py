@@ -1,16 +1,13 @@
-"""Explainers with closed-form attributions, registered by id so that re-explaining
-metrics can rebuild them (``get_explainer(explanation.explainer)``)."""
+"""Explainers with closed-form attributions for the re-explaining metrics (registered by
+the ``closed_form`` fixture, so that ``get_explainer(explanation.explainer)`` rebuilds them)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 import numpy as np
-import pytest
 
-import xai_bench as xb
 from xai_bench import BaseExplainer, Capabilities, Modality
-from xai_bench.registry import unregister_explainer
 
 
 class WeightTimesInput(BaseExplainer):
@@ -35,13 +32,3 @@ class Weights(WeightTimesInput):
 
     def _attribute(self, task, X, targets, scorer):
         return np.broadcast_to(np.asarray(self.w, dtype=np.float64), np.shape(X)).copy()
-
-
-@pytest.fixture
-def closed_form():
-    """Both explainers registered for one test."""
-    for cls in (WeightTimesInput, Weights):
-        xb.register_explainer(cls)
-    yield WeightTimesInput, Weights
-    for cls in (WeightTimesInput, Weights):
-        unregister_explainer(cls.name)

@@ -21,3 +21,18 @@ def mlp_task() -> Task:
 @pytest.fixture(scope="session")
 def digits_task() -> Task:
     return xb.load_task("digits.cnn")
+
+
+@pytest.fixture
+def closed_form():
+    """phi = w * (x - b) and phi = w, registered for one test (re-explaining metrics rebuild
+    the explainer by id)."""
+    from _reexplainers import Weights, WeightTimesInput
+
+    from xai_bench.registry import unregister_explainer
+
+    for cls in (WeightTimesInput, Weights):
+        xb.register_explainer(cls)
+    yield WeightTimesInput, Weights
+    for cls in (WeightTimesInput, Weights):
+        unregister_explainer(cls.name)

@@ -8,7 +8,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from _metric_toys import WEIGHTS, additive_task
-from _reexplainers import closed_form  # noqa: F401 (fixture)
 
 import xai_bench as xb
 from xai_bench import Modality, Task
@@ -39,7 +38,9 @@ def test_avg_sensitivity_of_w_times_x_and_of_a_constant(closed_form):
     res = avg_sensitivity(task, X3, ex, radius=0.05, n_samples=7, seed=3)
     delta = _draws(X3, 3, 7, lambda r, s: r.uniform(-0.05, 0.05, size=s))
     # phi(x + d) - phi(x) = w * d
-    expected = (np.linalg.norm(WEIGHTS * delta, axis=2) / np.linalg.norm(WEIGHTS * X3, axis=1)).mean(0)
+    expected = (
+        np.linalg.norm(WEIGHTS * delta, axis=2) / np.linalg.norm(WEIGHTS * X3, axis=1)
+    ).mean(0)
     np.testing.assert_allclose(res.scores, expected, rtol=1e-12)
     np.testing.assert_array_equal(res.extra["reexplained"], 7.0)  # the re-explanation cost
     # the same draws as sensitivity_max: the mean is below the max, per sample

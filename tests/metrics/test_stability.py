@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from _metric_toys import WEIGHTS, additive_task
-from _reexplainers import closed_form  # noqa: F401 (fixture)
 
 import xai_bench as xb
 from xai_bench._rng import sample_rngs

@@ -76,9 +76,7 @@ def _stability(
     noisy = reexplain_noisy(task, X, explanation, n_samples, seed, draw)
     n = len(noisy.X)
     phi = noisy.explanation.flat()
-    ratio = relative_change(phi[None], noisy.new, eps_min) / np.maximum(
-        denominator(noisy), eps_min
-    )
+    ratio = relative_change(phi[None], noisy.new, eps_min) / np.maximum(denominator(noisy), eps_min)
     moved = task.predicted(noisy.Xp.reshape(n_samples * n, *noisy.X.shape[1:]))
     changed = moved.reshape(n_samples, n) != task.predicted(noisy.X)[None]
     kept = ~changed if same_prediction else np.ones_like(changed)
@@ -153,9 +151,7 @@ def relative_input_stability(
         x = noisy.X.reshape(1, n, -1)
         return relative_change(x, noisy.Xp.reshape(S, n, -1), eps_min)
 
-    conventions = {
-        "denominator": "max(||(x - x') / x||_2, eps_min), zero entries of x -> eps_min"
-    }
+    conventions = {"denominator": "max(||(x - x') / x||_2, eps_min), zero entries of x -> eps_min"}
     return _stability(
         "relative_input_stability", task, X, explanation, denominator, conventions,
         n_samples=n_samples, low=low, high=high, eps_min=eps_min,
@@ -236,7 +232,11 @@ def representation(task: Task, layer: str | None = None) -> Callable[[np.ndarray
             return [head.register_forward_pre_hook(lambda _m, i: got.append(i[0]))]
         if layer == "output":
             return []
-        mods = [m for m in named.values() if not isinstance(m, skip)] if layer == "all" else [named[layer]]
+        mods = (
+            [m for m in named.values() if not isinstance(m, skip)]
+            if layer == "all"
+            else [named[layer]]
+        )
         return [m.register_forward_hook(save(got)) for m in mods]
 
     def activations(X: np.ndarray) -> np.ndarray:
@@ -259,7 +259,10 @@ def _output_layer(task: Task, run: Callable[..., tuple[list, Any]], named: dict)
     with_params = [m for m in named.values() if any(True for _ in m.parameters(recurse=False))]
     sample = np.asarray(task.X)[:1]
     order, _ = run(
-        sample, lambda got, x: [m.register_forward_hook(lambda m, _i, _o: got.append(m)) for m in with_params]
+        sample,
+        lambda got, x: [
+            m.register_forward_hook(lambda m, _i, _o: got.append(m)) for m in with_params
+        ],
     )
     if not order:
         raise IncompatibleError(f"the model of task {task.name!r} has no layer with parameters")
