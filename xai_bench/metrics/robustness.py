@@ -664,6 +664,7 @@ def consistency(
             "n_reference": len(ref),
             "discretise": discretise,
             "top_n": top_n,
+            "ties": "column order (stable sort)",
             "absolute": absolute,
             "prediction": "argmax of task.predict",
             "no_match": "0 (no reference shares the label)",

@@ -117,7 +117,6 @@ _DOC_PARAMS = """
     same_prediction : bool
         Keep only the copies with the sample's predicted class (the paper); False: all.
     seed : int
-
 """
 
 
@@ -135,6 +134,7 @@ def relative_input_stability(
 ) -> MetricResult:
     """max_x' ||(phi(x) - phi(x')) / phi(x)|| / max(||(x - x') / x||, eps_min). Lower is better.
     {params}
+
     Returns
     -------
     MetricResult
@@ -298,6 +298,9 @@ def relative_output_stability(
     ``output="logits"`` reads the torch module's own output (a recorded skip for other
     models); ``"probability"`` uses ``task.predict`` (every model).
     {params}
+    output : {"logits", "probability"}
+        What h reads: the torch module's output, or ``task.predict``.
+
     Returns
     -------
     MetricResult
@@ -355,6 +358,9 @@ def relative_representation_stability(
     L is the torch model's representation at ``layer`` (see :func:`representation`;
     default: the input of the output layer).
     {params}
+    layer : str, optional
+        The representation L (see :func:`representation`).
+
     Returns
     -------
     MetricResult
