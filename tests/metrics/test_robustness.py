@@ -253,3 +253,15 @@ def test_explainers_that_cannot_reexplain_are_a_recorded_skip(linear_task):
     # consistency re-explains the task's own inputs, which the oracle knows
     res = xb.get_metric("consistency").score(linear_task, X, oracle)
     assert np.isfinite(res.scores).all()
+
+
+def test_the_new_metrics_are_listed_in_their_family():
+    robustness = set(xb.list_metrics("robustness"))
+    assert robustness >= {
+        "sensitivity_max", "avg_sensitivity", "local_lipschitz_estimate", "continuity",
+        "consistency", "relative_input_stability", "relative_output_stability",
+        "relative_representation_stability",
+    }  # fmt: skip
+    assert set(xb.list_metrics("axiomatic")) >= {"non_sensitivity", "input_invariance"}
+    assert xb.get_metric("consistency").info.higher_is_better
+    assert not xb.get_metric("local_lipschitz_estimate").info.higher_is_better
