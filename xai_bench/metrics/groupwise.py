@@ -86,12 +86,15 @@ def group_effects(
     p_group[pair_i, pair_g] = p[n:]
     sums = np.zeros((n, G + 1))
     rows = np.broadcast_to(np.arange(n)[:, None], group.shape)
-    np.add.at(sums, (rows, np.where(group < 0, G, group)), explanation.flat())
+    phi = explanation.flat()
+    relevance = np.abs(phi) if order == "abs" else phi  # Quantus's abs=True sums |phi| too
+    np.add.at(sums, (rows, np.where(group < 0, G, group)), relevance)
     attr = np.where(exists, sums[:, :G], np.nan)
     params = {
         **params,
         "space": space,
         "step": step,
+        "attr_sum": "sum of |phi| over the group" if order == "abs" else "sum of phi over the group",
         "groups": f"{step} consecutive ranks of the "
         f"{'ascending' if ascending else 'descending'} ranking; each group removed alone "
         "from x (not cumulatively)",
