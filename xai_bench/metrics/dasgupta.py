@@ -99,7 +99,7 @@ def sufficiency_dasgupta(
         Xa.reshape(n, 1, -1) == R.reshape(1, len(R), -1).astype(Xa.dtype, copy=False)
     ).all(axis=2)
     near = (dist <= threshold) & ~same_input  # x itself is never its own neighbour
-    classes = task.predicted(Xa)
+    classes = task.predicted(np.ascontiguousarray(Xa))  # torch refuses negative strides
     count_near = near.sum(axis=1)
     agree = (near & (ref_classes[None, :] == classes[:, None])).sum(axis=1)
     scores = np.divide(agree, count_near, out=np.zeros(n), where=count_near > 0)
