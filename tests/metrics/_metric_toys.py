@@ -37,7 +37,10 @@ def explanation(attr: np.ndarray, targets: np.ndarray | int = 1, **kw) -> Explan
 def assert_batch_invariant(metric, task: Task, X: np.ndarray, ex: Explanation) -> np.ndarray:
     """A sample's score is the same alone, in its batch and in the reversed batch."""
     full = metric.score(task, X, ex).scores
-    single = [metric.score(task, X[i : i + 1], ex.subset(slice(i, i + 1))).scores[0] for i in range(len(X))]
+    single = [
+        metric.score(task, X[i : i + 1], ex.subset(slice(i, i + 1))).scores[0]
+        for i in range(len(X))
+    ]
     rev = metric.score(task, X[::-1], ex.subset(slice(None, None, -1))).scores[::-1]
     # float32 models: a batched forward pass may round differently in its last bits
     np.testing.assert_allclose(full, single, rtol=1e-5, atol=1e-6)

@@ -70,7 +70,13 @@ def test_irof_closed_form_on_an_additive_image_model():
     ratios = np.array([0.4, 0.0, 0.0, 0.0]) / 0.9
     np.testing.assert_allclose(res.curves[0], ratios, atol=1e-12)
     np.testing.assert_allclose(res.scores, 4 - np.trapezoid(ratios), atol=1e-12)
-    worst = irof(task, task.X, xb.Explanation(-w * task.X, np.array([1]), "rev"), n_segments=4, baseline="zero")
+    worst = irof(
+        task,
+        task.X,
+        xb.Explanation(-w * task.X, np.array([1]), "rev"),
+        n_segments=4,
+        baseline="zero",
+    )
     assert worst.scores[0] < res.scores[0]
 
 

@@ -58,7 +58,7 @@ def test_region_perturbation_equals_quantus_transcription(digits_task, patch, re
             digits_task.predict, X[i], ex.targets[i], ex.attributions[i], patch, regions
         )
         L = res.extra["n_regions"][i]
-        assert L == len(ref)
+        assert len(ref) == L
         np.testing.assert_allclose(res.curves[i, :L], ref, rtol=1e-5, atol=1e-6)
         assert np.isnan(res.curves[i, L:]).all()
         np.testing.assert_allclose(res.scores[i], ref.mean(), rtol=1e-5, atol=1e-6)

@@ -94,7 +94,9 @@ def group_effects(
         **params,
         "space": space,
         "step": step,
-        "attr_sum": "sum of |phi| over the group" if order == "abs" else "sum of phi over the group",
+        "attr_sum": "sum of |phi| over the group"
+        if order == "abs"
+        else "sum of phi over the group",
         "groups": f"{step} consecutive ranks of the "
         f"{'ascending' if ascending else 'descending'} ranking; each group removed alone "
         "from x (not cumulatively)",

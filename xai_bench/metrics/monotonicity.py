@@ -76,7 +76,7 @@ def monotonicity_arya(
     exists = np.arange(G)[None, :] < -(-n_valid[:, None] // step)
     y[~exists] = np.nan
     rises = np.diff(y, axis=1)
-    ok = np.where(exists[:, 1:], rises >= 0, True).all(axis=1)
+    ok = np.asarray(np.where(exists[:, 1:], rises >= 0, True).all(axis=1))
     return MetricResult(
         metric="monotonicity_arya",
         scores=ok.astype(np.float64),

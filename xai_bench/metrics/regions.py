@@ -215,8 +215,7 @@ def region_perturbation(
             **params,
             "patch": patch,
             "regions": _REGIONS.format(patch=patch, regions=regions),
-            "aggregate": "mean over the L regions of f(x) - f(x without regions 1..k) "
-            "(no step 0)",
+            "aggregate": "mean over the L regions of f(x) - f(x without regions 1..k) (no step 0)",
         },
         extra={"auc": _unit_auc(drops, L), "n_regions": L, "f_x": y[:, 0]},
     )
