@@ -36,7 +36,6 @@ __all__ = [
     "FaithfulnessEstimate",
     "MonotonicityNguyen",
     "faithfulness_estimate",
-    "group_effects",
     "monotonicity_nguyen",
 ]
 

@@ -48,6 +48,13 @@ def segment_images(X: np.ndarray, segmentation: str, n_segments: int) -> np.ndar
     Returns
     -------
     ndarray of int64 (n, H, W)
+
+    Raises
+    ------
+    InvalidInputError
+        If ``segmentation`` is unknown.
+    MissingDependencyError
+        For ``"slic"`` without scikit-image.
     """
     n, _, H, W = X.shape
     if segmentation == "grid":

@@ -44,9 +44,6 @@ from .perturb import masked_scores, scored_space, tie_keys, to_space
 __all__ = [
     "RegionPerturbation",
     "Selectivity",
-    "attribution_map",
-    "ordered_region_scores",
-    "region_labels",
     "region_perturbation",
     "selectivity",
 ]
