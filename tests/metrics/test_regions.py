@@ -128,3 +128,16 @@ def test_batch_invariance_params_and_skips(digits_task, name):
     tex = xb.get_explainer("random").explain(text, text.X[:2])
     with pytest.raises(xb.IncompatibleError):
         metric.score(text, text.X[:2], tex)
+
+
+def test_default_patch_is_an_eighth_of_the_image_side(digits_task, linear_task):
+    X = digits_task.X[:2]
+    ex = xb.get_explainer("random").explain(digits_task, X)
+    res = selectivity(digits_task, X, ex)
+    assert res.params["patch"] == 1 and res.params["patch_rule"].startswith("default")
+    np.testing.assert_array_equal(res.extra["n_regions"], 64)  # one pixel per region
+    shapes = xb.load_task("shapes.cnn")
+    sex = xb.get_explainer("random").explain(shapes, shapes.X[:1])
+    assert region_perturbation(shapes, shapes.X[:1], sex).params["patch"] == 4
+    lex = xb.get_explainer("random").explain(linear_task, linear_task.X[:1])
+    assert region_perturbation(linear_task, linear_task.X[:1], lex, patch=8).params["patch"] == 8

@@ -146,6 +146,17 @@ def _patch_labels(patch: int, regions: int | None) -> Callable[..., np.ndarray]:
     return lambda amap, Xa, keys: region_labels(amap, patch, regions, keys)
 
 
+def resolve_patch(task: Task, patch: int | None) -> tuple[int, str]:
+    """The patch side and its rule: ``patch``, or by default 1/8 of the image's shorter
+    side (at least 1; 1 on tabular rows, whose column order carries no adjacency)."""
+    if patch is not None:
+        return patch, "given"
+    shape = task.feature_shape
+    if task.modality is Modality.IMAGE and len(shape) == 3:
+        return max(1, min(shape[1:]) // 8), "default: 1/8 of the image's shorter side"
+    return 1, "default: 1 on tabular rows"
+
+
 def _unit_auc(y: np.ndarray, L: np.ndarray) -> np.ndarray:
     """Trapezoid with unit spacing over each row's first L values (Quantus's calculate_auc)."""
     inner = np.nan_to_num(y[:, 1:] + y[:, :-1]) / 2
@@ -164,7 +175,7 @@ def region_perturbation(
     X: Any,
     explanation: Explanation,
     *,
-    patch: int = 8,
+    patch: int | None = None,
     regions: int = 100,
     baseline: Any = "default",
     space: str = "probability",
@@ -178,8 +189,9 @@ def region_perturbation(
     ----------
     task, X, explanation
         The task, the explained inputs and their attributions.
-    patch : int
-        Side of a region (Quantus's ``patch_size``).
+    patch : int, optional
+        Side of a region (Quantus's ``patch_size``, 8); None: 1/8 of the image's shorter
+        side (digits: 1, shapes: 4), 1 on tabular rows.
     regions : int
         At most this many regions (Quantus's ``regions_evaluation``).
     baseline : str, number, array or Masker
@@ -197,6 +209,7 @@ def region_perturbation(
         f(x) - f(x_k), NaN past a sample's last region; ``extra["auc"]`` is Quantus's
         ``get_auc_score`` term (unit-spacing trapezoid of the curve).
     """
+    patch, rule = resolve_patch(task, patch)
     y, L, labels, explanation, params = ordered_region_scores(
         task, X, explanation, _patch_labels(patch, regions),
         baseline=baseline, space=space, seed=seed, predict=predict,
@@ -211,6 +224,7 @@ def region_perturbation(
         params={
             **params,
             "patch": patch,
+            "patch_rule": rule,
             "regions": _REGIONS.format(patch=patch, regions=regions),
             "aggregate": "mean over the L regions of f(x) - f(x without regions 1..k) (no step 0)",
         },
@@ -223,7 +237,7 @@ def selectivity(
     X: Any,
     explanation: Explanation,
     *,
-    patch: int = 8,
+    patch: int | None = None,
     baseline: Any = "default",
     space: str = "probability",
     seed: int = 0,
@@ -239,8 +253,8 @@ def selectivity(
     ----------
     task, X, explanation
         The task, the explained inputs and their attributions.
-    patch : int
-        Side of a region (Quantus's ``patch_size``).
+    patch : int, optional
+        Side of a region, as in :func:`region_perturbation`.
     baseline : str, number, array or Masker
     space : {"probability", "log_odds"}
     seed : int
@@ -252,6 +266,7 @@ def selectivity(
         Per-sample ``scores`` in [0, inf); ``curves`` (n, Lmax) the outputs after each
         region (Quantus's per-sample result), NaN past a sample's last region.
     """
+    patch, rule = resolve_patch(task, patch)
     y, L, labels, explanation, params = ordered_region_scores(
         task, X, explanation, _patch_labels(patch, None),
         baseline=baseline, space=space, seed=seed, predict=predict,
@@ -266,6 +281,7 @@ def selectivity(
         params={
             **params,
             "patch": patch,
+            "patch_rule": rule,
             "regions": _REGIONS.format(patch=patch, regions="all"),
             "auc": "trapezoid with unit spacing over the L outputs after each region "
             "(Quantus's calculate_auc; not normalised by L)",
@@ -275,7 +291,7 @@ def selectivity(
 
 
 class _RegionMetric(BaseMetric):
-    param_specs: ClassVar[dict[str, Spec]] = {"patch": count(), "regions": count()}
+    param_specs: ClassVar[dict[str, Spec]] = {"patch": count(none=True), "regions": count()}
 
 
 _REF_SAMEK = (
@@ -299,7 +315,7 @@ class RegionPerturbation(_RegionMetric):
 
     def __init__(
         self,
-        patch: int = 8,
+        patch: int | None = None,
         regions: int = 100,
         baseline: Any = "default",
         space: str = "probability",
@@ -329,7 +345,11 @@ class Selectivity(_RegionMetric):
     )
 
     def __init__(
-        self, patch: int = 8, baseline: Any = "default", space: str = "probability", seed: int = 0
+        self,
+        patch: int | None = None,
+        baseline: Any = "default",
+        space: str = "probability",
+        seed: int = 0,
     ) -> None:
         self.patch = patch
         self.baseline = baseline
