@@ -9,7 +9,12 @@ from _metric_toys import WEIGHTS, additive_task, assert_batch_invariant, explana
 
 import xai_bench as xb
 from xai_bench.metrics.deletion import aopc
-from xai_bench.metrics.regions import region_labels, region_perturbation, selectivity
+from xai_bench.metrics.regions import (
+    region_labels,
+    region_perturbation,
+    resolve_patch,
+    selectivity,
+)
 
 
 def quantus_regions(predict, x, y, a, patch, regions=None, drops=True):
@@ -136,8 +141,12 @@ def test_default_patch_is_an_eighth_of_the_image_side(digits_task, linear_task):
     res = selectivity(digits_task, X, ex)
     assert res.params["patch"] == 1 and res.params["patch_rule"].startswith("default")
     np.testing.assert_array_equal(res.extra["n_regions"], 64)  # one pixel per region
-    shapes = xb.load_task("shapes.cnn")
-    sex = xb.get_explainer("random").explain(shapes, shapes.X[:1])
-    assert region_perturbation(shapes, shapes.X[:1], sex).params["patch"] == 4
+    rgb = xb.Task(
+        name="toy.rgb",
+        modality=xb.Modality.IMAGE,
+        X=np.zeros((1, 3, 32, 24)),
+        predict_proba=lambda b: np.full((len(b), 2), 0.5),
+    )
+    assert resolve_patch(rgb, None)[0] == 3  # 24 // 8
     lex = xb.get_explainer("random").explain(linear_task, linear_task.X[:1])
     assert region_perturbation(linear_task, linear_task.X[:1], lex, patch=8).params["patch"] == 8
