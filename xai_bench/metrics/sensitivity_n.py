@@ -104,8 +104,10 @@ def sensitivity_n(
     S = subsets(np.repeat(np.arange(n), m), np.tile(np.arange(m), n))
     attr = (S * np.repeat(phi, m, axis=0)).sum(axis=1).reshape(n * len(frac), n_subsets)
     corr = rowwise_corr(attr, delta, "pearson").reshape(n, len(frac))
-    with np.errstate(all="ignore"):
-        scores = np.nanmean(np.where(np.isfinite(corr), corr, np.nan), axis=1)
+    finite = np.isfinite(corr)
+    n_finite = finite.sum(axis=1)
+    total = np.where(finite, corr, 0.0).sum(axis=1)
+    scores = np.divide(total, n_finite, out=np.full(n, np.nan), where=n_finite > 0)
     return MetricResult(
         metric="sensitivity_n",
         scores=scores,
