@@ -80,18 +80,31 @@ def region_labels(
     order = np.lexsort((keys, -sums), axis=-1)
     labels = np.full((n, H, W), -1, dtype=np.int64)
     limit = H * W if regions is None else regions
-    for i in range(n):
-        blocked = np.zeros((H + ph - 1, W + pw - 1), dtype=bool)  # padded, as Quantus's mask
-        k = 0
-        for idx in order[i]:
-            r, c = divmod(int(idx), W)
-            if blocked[r : r + ph, c : c + pw].any():
-                continue
-            blocked[r : r + ph, c : c + pw] = True
-            labels[i, r : r + ph, c : c + pw] = k
-            k += 1
-            if k >= limit or blocked[:H, :W].all():
-                break
+    # every sample walks its candidates in lock-step: step t tries each one's t-th window
+    blocked = np.zeros((n, H + ph - 1, W + pw - 1), dtype=bool)  # padded, as Quantus's mask
+    windows = np.lib.stride_tricks.sliding_window_view(blocked, (ph, pw), axis=(1, 2))
+    taken = np.zeros(n, dtype=np.int64)
+    covered = np.zeros(n, dtype=np.int64)  # pixels inside the image already in a region
+    dy, dx = np.arange(ph), np.arange(pw)
+    for t in range(H * W):
+        live = np.flatnonzero((taken < limit) & (covered < H * W))
+        if not len(live):
+            break
+        r, c = np.divmod(order[live, t], W)
+        free = ~windows[live, r, c].any(axis=(1, 2))
+        i, r, c = live[free], r[free], c[free]
+        rows, cols = (r[:, None] + dy)[:, :, None], (c[:, None] + dx)[:, None, :]
+        blocked[i[:, None, None], rows, cols] = True
+        inside = (rows < H) & (cols < W)
+        li = np.broadcast_to(i[:, None, None], inside.shape)[inside]
+        lk = np.broadcast_to(taken[i][:, None, None], inside.shape)[inside]
+        labels[
+            li,
+            np.broadcast_to(rows, inside.shape)[inside],
+            np.broadcast_to(cols, inside.shape)[inside],
+        ] = lk
+        covered[i] += inside.sum(axis=(1, 2))
+        taken[i] += 1
     return labels
 
 
