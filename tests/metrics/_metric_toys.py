@@ -32,3 +32,17 @@ def explanation(attr: np.ndarray, targets: np.ndarray | int = 1, **kw) -> Explan
     attr = np.asarray(attr, dtype=np.float64)
     t = np.broadcast_to(np.asarray(targets), (len(attr),))
     return Explanation(attributions=attr, targets=t, explainer=kw.pop("explainer", "test"), **kw)
+
+
+def assert_batch_invariant(metric, task: Task, X: np.ndarray, ex: Explanation) -> np.ndarray:
+    """A sample's score is the same alone, in its batch and in the reversed batch."""
+    full = metric.score(task, X, ex).scores
+    single = [
+        metric.score(task, X[i : i + 1], ex.subset(slice(i, i + 1))).scores[0]
+        for i in range(len(X))
+    ]
+    rev = metric.score(task, X[::-1], ex.subset(slice(None, None, -1))).scores[::-1]
+    # float32 models: a batched forward pass may round differently in its last bits
+    np.testing.assert_allclose(full, single, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(full, rev, rtol=1e-5, atol=1e-6)
+    return full

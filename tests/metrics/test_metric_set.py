@@ -24,6 +24,8 @@ PER_SAMPLE = [
     "deletion_auc", "insertion_auc", "lerf_auc", "abpc", "aopc", "comprehensiveness",
     "sufficiency", "ablation_spearman", "ablation_kendall", "faithfulness_correlation",
     "infidelity", "precision_at_k",
+    "faithfulness_estimate", "monotonicity_nguyen", "monotonicity_arya", "region_perturbation",
+    "selectivity", "sensitivity_n", "road",
 ]  # fmt: skip
 
 
