@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from ..errors import InvalidInputError, UnknownNameError
+from .hf import HFComponents
 from .model import TinyTransformer
 
 __all__ = ["ComponentSpace", "Site", "neuron_space", "node_space", "per_component"]
@@ -72,13 +73,14 @@ def node_space(model: nn.Module) -> ComponentSpace:
 
 
 def _check_model(model: nn.Module) -> TinyTransformer:
-    if not isinstance(model, TinyTransformer):
+    if not isinstance(model, TinyTransformer | HFComponents):
         raise InvalidInputError(
             f"a model of type {type(model).__name__}",
             "a xai_bench.components.TinyTransformer (its writes are hook points)",
-            "Build the model with TinyTransformer, or wrap its weights in one.",
+            "Build the model with TinyTransformer, wrap its weights in one, or load a "
+            "Hugging Face causal LM with ComponentTask.from_transformers.",
         )
-    return model
+    return model  # type: ignore[return-value]  # HFComponents offers the same hook points
 
 
 def neuron_space(model: nn.Module, layer: int) -> ComponentSpace:
@@ -95,9 +97,11 @@ def neuron_space(model: nn.Module, layer: int) -> ComponentSpace:
             f"the index of a layer with an MLP: one of {mlps}",
             "Pick an MLP layer (a model built with d_mlp=0 has no neurons).",
         )
-    mlp = model.block(layer).mlp
-    assert isinstance(mlp, nn.Sequential)  # has_mlp: Linear -> ReLU -> Linear
-    activation = mlp[1]  # the ReLU: its output is the neurons' activations
+    block = model.block(layer)
+    activation = getattr(block, "hook_neurons", None)  # HFComponents: the neurons' hook point
+    if activation is None:
+        assert isinstance(block.mlp, nn.Sequential)  # has_mlp: Linear -> ReLU -> Linear
+        activation = block.mlp[1]  # the ReLU: its output is the neurons' activations
     names = tuple(f"m{layer}.n{i}" for i in range(model.d_mlp))
     site = Site(activation, tuple(range(len(names))), per_head=False, per_unit=True)
     return ComponentSpace("neuron", names, (site,))

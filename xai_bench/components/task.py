@@ -35,7 +35,7 @@ class ComponentTask:
     ----------
     name : str
         Task id.
-    model : TinyTransformer
+    model : TinyTransformer or HFComponents
         The model; its components form the node space.
     clean, counterfactual : int array (B, T)
         Inputs and their counterfactuals (same shape; patching swaps one for the other).
@@ -112,6 +112,41 @@ class ComponentTask:
         object.__setattr__(self, "answers", answers)
         object.__setattr__(self, "ground_truth", truth)
         object.__setattr__(self, "space", space)
+
+    @classmethod
+    def from_transformers(
+        cls,
+        model_or_path: Any,
+        clean_prompts: Any,
+        counterfactual_prompts: Any,
+        answers: Any,
+        *,
+        tokenizer: Any = None,
+        behaviour: str = "logit_diff",
+        name: str | None = None,
+        ground_truth: Any = None,
+    ) -> ComponentTask:
+        """A task on a Hugging Face causal LM (object, hub name or local path), via nnsight.
+
+        The node space is ``emb``, every head ``a{l}.h{h}`` (its slice of the attention
+        output projection's input) and every MLP ``m{l}``; see :mod:`.hf`. Each clean
+        prompt and its counterfactual must encode to the same number of tokens, and all
+        pairs to one length. ``answers`` holds per pair the correct and the wrong next
+        token, as token strings or ids. Needs ``xai-bench[components]`` (nnsight).
+        """
+        from .hf import task_from_transformers
+
+        return task_from_transformers(
+            cls,
+            model_or_path,
+            clean_prompts,
+            counterfactual_prompts,
+            answers,
+            tokenizer=tokenizer,
+            behaviour=behaviour,
+            name=name,
+            ground_truth=ground_truth,
+        )
 
     @property
     def n_examples(self) -> int:
