@@ -14,10 +14,13 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("nnsight")
 
 from xai_bench.components import (  # noqa: E402
+    ACDC,
     AblationMasker,
     ActivationIG,
     ActivationPatching,
+    AttentionHeuristic,
     AttributionPatching,
+    CausalTracing,
     ComponentTask,
     EdgeAttributionPatching,
     cmd,
@@ -233,6 +236,22 @@ def test_gradient_and_metric_paths_run_unchanged(hf_task):
     np.testing.assert_array_equal(again.attributions, exact.attributions)
 
 
+def test_causal_tracing_restores_the_residual_stream_after_a_layer(hf_task):
+    """The block's hook point is the residual after the layer: restoring the last layer's
+    at the last position gives the clean behaviour back, exactly as restoring everything."""
+    lm, t = hf_task.model.lm, hf_task.clean.shape[1]
+    masks = np.zeros((3, t, 3), bool)  # columns: emb, resid0, resid1
+    masks[1] = True
+    masks[2, -1, 2] = True
+    m = CausalTracing().evaluate(hf_task, masks, "residual")
+    with torch.no_grad():
+        clean = _behaviour(hf_task, lm(hf_task.clean).logits).double().numpy()
+    assert np.abs(m[0] - clean).max() > 0.1  # the noise did damage
+    np.testing.assert_allclose(m[1:], [clean, clean], atol=1e-5)
+    traced = CausalTracing(restore="residual").explain(hf_task).meta["tracing"]
+    assert traced["layers"] == ["emb", "resid0", "resid1"]
+
+
 def test_neuron_space_patches_the_mlp_output_projection_input(hf_task):
     """All neurons of m1 patched = m1 patched (they are the input of its output projection)."""
     neurons = hf_task.neurons(1)
@@ -344,9 +363,17 @@ def test_a_model_that_is_not_a_causal_lm_is_refused(tmp_path):
                                         tokenizer=_tokenizer())  # fmt: skip
 
 
-def test_edges_are_refused_as_incompatible(hf_task):
-    with pytest.raises(IncompatibleError, match="no hook point 'hook_q_in'"):
-        EdgeAttributionPatching().explain(hf_task)
+@pytest.mark.parametrize(
+    ("explainer", "hook"),
+    [
+        (EdgeAttributionPatching(), "hook_q_in"),
+        (ACDC(), "hook_q_in"),
+        (AttentionHeuristic(), "hook_pattern"),
+    ],
+)
+def test_edges_and_patterns_are_refused_as_incompatible(hf_task, explainer, hook):
+    with pytest.raises(IncompatibleError, match=f"no hook point '{hook}'"):
+        explainer.explain(hf_task)
 
 
 def test_the_package_imports_without_nnsight(monkeypatch, hf_task):

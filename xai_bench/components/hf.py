@@ -11,7 +11,8 @@ routes each write through a hook point and puts back what the hooks return:
   (B, T, H, d_head). The projection is linear, so patching a head's slice there patches
   exactly that head's write (the projection's bias is shared, never ablated);
 - ``m{l}``: the MLP's output, (B, T, D); its neurons ``m{l}.n{i}`` are the input of the
-  MLP's output projection, (B, T, d_mlp).
+  MLP's output projection, (B, T, d_mlp);
+- ``block(l)`` itself: the residual stream after layer l, (B, T, D) (causal tracing).
 
 Reader inputs (q/k/v, MLP input, logits) sit behind layer norms shared by a block's
 heads, so the edge space is not offered: asking for it raises IncompatibleError.
@@ -81,12 +82,17 @@ def _in_features(module: Any) -> int:
     return int(width if width is not None else module.weight.shape[0])
 
 
-def _no_readers(name: str) -> property:
+_READERS = (
+    "its reader inputs (q/k/v, MLP input, logits) sit behind layer norms shared by a "
+    "block's heads, so edges and AtP*'s QK fix are not offered on it"
+)
+_PATTERN = "its attention kernels (SDPA, flash) do not expose the attention pattern"
+
+
+def _no_readers(name: str, why: str = _READERS) -> property:
     def refuse(_self: Any) -> Any:
         raise IncompatibleError(
-            f"a Hugging Face model has no hook point {name!r}: its reader inputs (q/k/v, MLP "
-            "input, logits) sit behind layer norms shared by a block's heads, so edges and "
-            "AtP*'s QK fix are not offered on it. Use the node or neuron space."
+            f"a Hugging Face model has no hook point {name!r}: {why}. Use the node or neuron space."
         )
 
     return property(refuse)
@@ -96,14 +102,17 @@ class _Attention(nn.Module):
     hook_q_in = _no_readers("hook_q_in")
     hook_k_in = _no_readers("hook_k_in")
     hook_v_in = _no_readers("hook_v_in")
-    hook_pattern = _no_readers("hook_pattern")
+    hook_pattern = _no_readers("hook_pattern", _PATTERN)
 
     def __init__(self) -> None:
         super().__init__()
         self.hook_out = HookPoint()
 
 
-class _Block(nn.Module):
+class _Block(HookPoint):
+    """One layer's hook points; called itself on the residual stream after the layer (as a
+    TinyTransformer block returns it), so hooks on the block see and replace that."""
+
     has_mlp = True
     hook_mlp_in = _no_readers("hook_mlp_in")
 
@@ -147,6 +156,11 @@ class HFComponents(nn.Module):
         self.hook_emb = HookPoint()
         self.blocks = nn.ModuleList(_Block() for _ in range(self.n_layers))
 
+    @property
+    def W_E(self) -> torch.Tensor:  # noqa: N802  # TinyTransformer's name
+        """The token embedding matrix (vocab, D)."""
+        return self.lm.get_input_embeddings().weight
+
     def block(self, layer: int) -> _Block:
         """Block ``layer``'s hook points."""
         block = self.blocks[layer]
@@ -182,6 +196,7 @@ class HFComponents(nn.Module):
                 down.input = block.hook_neurons(down.input)
                 mlp = _at(envoy_layer, layout.mlp)
                 mlp.output = block.hook_mlp(mlp.output)
+                envoy_layer.output = block(envoy_layer.output)
             logits = envoy.output.logits.save()
         return logits
 
