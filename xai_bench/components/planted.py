@@ -22,7 +22,7 @@ import torch
 from .model import TinyTransformer
 from .task import ComponentTask
 
-__all__ = ["PLANTED_CIRCUIT", "planted_model", "planted_task"]
+__all__ = ["PLANTED_CIRCUIT", "hand_set_model", "planted_model", "planted_task"]
 
 VOCAB, N_CTX, N_FIRST = 8, 6, 4
 PLANTED_CIRCUIT = ("emb", "a0.h0", "a2.h0")
@@ -32,8 +32,8 @@ _SPACES = {"tok": 0, "pos": VOCAB, "s1": VOCAB + N_CTX, "s2": 2 * VOCAB + N_CTX}
 _SPACES["dump"] = 3 * VOCAB + N_CTX
 D_MODEL = 4 * VOCAB + N_CTX
 
-# (layer, head): attended position ("last", an index, or None = uniform), read, written,
-# and the write's scale (loud distractors fool rankings by activation size)
+# (layer, head): attended position ("last", "previous", an index, or None = uniform),
+# read, written, and the write's scale (loud distractors fool rankings by activation size)
 _HEADS = {
     (0, 0): (0, "tok", "s1", 1.0),  # planted
     (0, 1): (0, "tok", "dump", 3.0),  # reads the signal, writes loudly where nothing reads
@@ -54,7 +54,15 @@ def _width(space: str) -> int:
 
 def planted_model() -> TinyTransformer:
     """The hand-set 3-layer, 4-head attention-only model (no training)."""
-    model = TinyTransformer(VOCAB, N_CTX, d_model=D_MODEL, n_layers=3, n_heads=4, d_head=VOCAB)
+    return hand_set_model(_HEADS, n_layers=3)
+
+
+def hand_set_model(heads: dict[tuple[int, int], tuple], n_layers: int) -> TinyTransformer:
+    """A 4-head attention-only model on this module's subspaces, its heads set by ``heads``
+    (``(layer, head) -> (attend, read, write, scale)``); heads not listed write nothing."""
+    model = TinyTransformer(
+        VOCAB, N_CTX, d_model=D_MODEL, n_layers=n_layers, n_heads=4, d_head=VOCAB
+    )
     with torch.no_grad():
         for p in model.parameters():
             p.zero_()
@@ -63,9 +71,13 @@ def planted_model() -> TinyTransformer:
         model.W_pos[:, _SPACES["pos"] : _SPACES["pos"] + N_CTX] = torch.eye(N_CTX)
         model.W_U[_SPACES["s2"] : _SPACES["s2"] + VOCAB] = eye
         pos = slice(_SPACES["pos"], _SPACES["pos"] + N_CTX)
-        for (layer, head), (attend, read, write, scale) in _HEADS.items():
+        for (layer, head), (attend, read, write, scale) in heads.items():
             attn = model.block(layer).attn
-            if attend is not None:  # every query asks for dim 0; only the target key has it
+            if attend == "previous":  # query t asks for dim t; only key t - 1 has it
+                for t in range(1, N_CTX):
+                    attn.W_Q[head, _SPACES["pos"] + t, t] = 1.0
+                    attn.W_K[head, _SPACES["pos"] + t - 1, t] = SHARP * np.sqrt(VOCAB)
+            elif attend is not None:  # every query asks for dim 0; only the target key has it
                 attn.W_Q[head, pos, 0] = 1.0
                 key = N_CTX - 1 if attend == "last" else int(attend)
                 attn.W_K[head, _SPACES["pos"] + key, 0] = SHARP * np.sqrt(VOCAB)
