@@ -172,6 +172,21 @@ def test_builders_reject_bad_arguments_before_building(name, kwargs, found, monk
     assert "Pass e.g." in str(info.value)
 
 
+@pytest.mark.parametrize("name", list(BUILDERS))
+def test_builders_reject_an_unknown_behaviour_before_building(name, monkeypatch):
+    monkeypatch.setattr("xai_bench.tasks._cache.building", _no_training)
+    with pytest.raises(InvalidInputError, match="behaviour='kl'.*logit_diff"):
+        BUILDERS[name](behaviour="kl")
+
+
+def test_the_behaviour_passes_through():
+    task = BUILDERS["previous_token"](n_examples=4, behaviour="prob")
+    assert task.behaviour == "prob"
+    with torch.no_grad():
+        prob = task.score(task.model(task.clean), torch.arange(4))
+    assert ((prob > 0) & (prob < 1)).all()
+
+
 def _no_training(name):
     raise AssertionError(f"{name} trained")
 

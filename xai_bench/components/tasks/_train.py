@@ -11,16 +11,19 @@ import torch
 
 from ...errors import InvalidInputError
 from ...tasks._cache import cached_torch
+from .._common import check_choice
 from ..model import TinyTransformer
+from ..task import BEHAVIOURS
 
-__all__ = ["check_examples", "cached_transformer", "fit_last_token", "planting"]
+__all__ = ["check_builder_args", "cached_transformer", "fit_last_token", "planting"]
 
 # draw(rng, n) -> (tokens (n, T), targets (n,)): a fresh batch of the task's distribution
 Draw = Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]]
 
 
-def check_examples(n_examples: object, seed: object) -> tuple[int, int]:
-    """``n_examples`` (a positive int) and ``seed`` (an int), checked where they enter."""
+def check_builder_args(n_examples: object, seed: object, behaviour: object) -> tuple[int, int]:
+    """``n_examples`` (a positive int), ``seed`` (an int) and ``behaviour`` (one of
+    ``BEHAVIOURS``), checked before any model is built."""
     if isinstance(n_examples, bool) or not isinstance(n_examples, int | np.integer):
         raise InvalidInputError(
             f"n_examples={n_examples!r}", "a positive integer", "Pass e.g. n_examples=64."
@@ -31,6 +34,7 @@ def check_examples(n_examples: object, seed: object) -> tuple[int, int]:
         )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
         raise InvalidInputError(f"seed={seed!r}", "an integer", "Pass e.g. seed=0.")
+    check_choice("behaviour", behaviour, BEHAVIOURS)
     return int(n_examples), int(seed)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..planted import N_CTX, N_FIRST, VOCAB, hand_set_model, planted_task
 from ..task import ComponentTask
-from ._train import check_examples
+from ._train import check_builder_args
 
 __all__ = ["PREVIOUS_TOKEN_CIRCUIT", "PREVIOUS_TOKEN_EDGES", "first_token", "previous_token"]
 
@@ -34,10 +34,12 @@ _HEADS = {
 }
 
 
-def previous_token(n_examples: int = 64, seed: int = 0) -> ComponentTask:
+def previous_token(
+    n_examples: int = 64, seed: int = 0, behaviour: str = "logit_diff"
+) -> ComponentTask:
     """The previous-token task on a hand-set 2-layer, 4-head model; truth
     ``PREVIOUS_TOKEN_CIRCUIT`` (edges: ``PREVIOUS_TOKEN_EDGES``)."""
-    n_examples, seed = check_examples(n_examples, seed)
+    n_examples, seed = check_builder_args(n_examples, seed, behaviour)
     rng = np.random.default_rng(seed)
     clean = rng.integers(N_FIRST, VOCAB, size=(n_examples, N_CTX))
     clean[:, -2] = rng.integers(0, N_FIRST, size=n_examples)
@@ -49,11 +51,14 @@ def previous_token(n_examples: int = 64, seed: int = 0) -> ComponentTask:
         clean=clean,
         counterfactual=counter,
         answers=np.stack([clean[:, -2], counter[:, -2]], axis=1),
+        behaviour=behaviour,
         ground_truth=PREVIOUS_TOKEN_CIRCUIT,
     )
 
 
-def first_token(n_examples: int = 64, seed: int = 0) -> ComponentTask:
+def first_token(
+    n_examples: int = 64, seed: int = 0, behaviour: str = "logit_diff"
+) -> ComponentTask:
     """The 3-layer hand-set first-token task (``planted_task``), arguments checked."""
-    n_examples, seed = check_examples(n_examples, seed)
-    return planted_task(n_examples=n_examples, seed=seed)
+    n_examples, seed = check_builder_args(n_examples, seed, behaviour)
+    return planted_task(n_examples=n_examples, seed=seed, behaviour=behaviour)

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..model import TinyTransformer
 from ..task import ComponentTask
-from ._train import accuracy, cached_transformer, check_examples, fit_last_token
+from ._train import accuracy, cached_transformer, check_builder_args, fit_last_token
 
 __all__ = ["PLANTED_INDUCTION", "free_induction", "planted_induction"]
 
@@ -48,8 +48,10 @@ def _pairs(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return clean, counter, np.stack([answer, other], axis=1)
 
 
-def _task(name: str, planted: tuple[str, ...] | None, n_examples: int, seed: int) -> ComponentTask:
-    n_examples, seed = check_examples(n_examples, seed)
+def _task(
+    name: str, planted: tuple[str, ...] | None, n_examples: int, seed: int, behaviour: str
+) -> ComponentTask:
+    n_examples, seed = check_builder_args(n_examples, seed, behaviour)
     heads = None if planted is None else [c for c in planted if c != "emb"]
 
     def train(model: TinyTransformer) -> None:
@@ -63,21 +65,27 @@ def _task(name: str, planted: tuple[str, ...] | None, n_examples: int, seed: int
         clean=clean,
         counterfactual=counter,
         answers=answers,
+        behaviour=behaviour,
         ground_truth=planted,
     )
 
 
-def planted_induction(n_examples: int = 64, seed: int = 0) -> ComponentTask:
+def planted_induction(
+    n_examples: int = 64, seed: int = 0, behaviour: str = "logit_diff"
+) -> ComponentTask:
     """Induction on a 2-layer, 8-head model whose only carriers are ``PLANTED_INDUCTION``.
 
-    ``seed`` draws the examples; the model is fixed (trained once, cached).
+    ``seed`` draws the examples; the model is fixed (trained once, cached). ``behaviour``:
+    ``"logit_diff"`` or ``"prob"`` (see :class:`ComponentTask`).
     """
-    return _task("planted_induction", PLANTED_INDUCTION, n_examples, seed)
+    return _task("planted_induction", PLANTED_INDUCTION, n_examples, seed, behaviour)
 
 
-def free_induction(n_examples: int = 64, seed: int = 0) -> ComponentTask:
+def free_induction(
+    n_examples: int = 64, seed: int = 0, behaviour: str = "logit_diff"
+) -> ComponentTask:
     """The same task and model shape trained without planting: no ground truth."""
-    return _task("free_induction", None, n_examples, seed)
+    return _task("free_induction", None, n_examples, seed, behaviour)
 
 
 def task_accuracy(task: ComponentTask) -> float:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..model import TinyTransformer
 from ..task import ComponentTask
-from ._train import cached_transformer, check_examples, fit_last_token
+from ._train import cached_transformer, check_builder_args, fit_last_token
 
 __all__ = ["IOI_VOCAB", "PLANTED_IOI", "ioi"]
 
@@ -55,12 +55,12 @@ def draw(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     return clean, answers[:, 0]
 
 
-def ioi(n_examples: int = 64, seed: int = 0) -> ComponentTask:
+def ioi(n_examples: int = 64, seed: int = 0, behaviour: str = "logit_diff") -> ComponentTask:
     """The IOI-like task on a 2-layer, 4-head model whose only carriers are ``PLANTED_IOI``.
 
     ``seed`` draws the examples; the model is fixed (trained once, cached).
     """
-    n_examples, seed = check_examples(n_examples, seed)
+    n_examples, seed = check_builder_args(n_examples, seed, behaviour)
     heads = [c for c in PLANTED_IOI if c != "emb"]
 
     def train(model: TinyTransformer) -> None:
@@ -74,5 +74,6 @@ def ioi(n_examples: int = 64, seed: int = 0) -> ComponentTask:
         clean=clean,
         counterfactual=counter,
         answers=answers,
+        behaviour=behaviour,
         ground_truth=PLANTED_IOI,
     )

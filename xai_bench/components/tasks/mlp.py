@@ -25,7 +25,7 @@ from torch import nn
 
 from ..model import TinyTransformer
 from ..task import ComponentTask
-from ._train import cached_transformer, check_examples, fit_last_token
+from ._train import cached_transformer, check_builder_args, fit_last_token
 
 __all__ = ["MLP_NEURON_TRUTH", "PLANTED_MLP", "mlp_distractors"]
 
@@ -104,12 +104,14 @@ def _train(model: TinyTransformer) -> None:
         p.requires_grad_(True)
 
 
-def mlp_distractors(n_examples: int = 64, seed: int = 0) -> ComponentTask:
+def mlp_distractors(
+    n_examples: int = 64, seed: int = 0, behaviour: str = "logit_diff"
+) -> ComponentTask:
     """The tabular task; node truth ``PLANTED_MLP``, neuron truth ``MLP_NEURON_TRUTH``.
 
     ``seed`` draws the rows; the model is fixed (trained once, cached).
     """
-    n_examples, seed = check_examples(n_examples, seed)
+    n_examples, seed = check_builder_args(n_examples, seed, behaviour)
     model = cached_transformer(f"components_mlp_distractors_{VERSION}", CONFIG, _train, SEED)
     tokens, labels = rows()
     rng = np.random.default_rng([seed, 1])
@@ -121,5 +123,6 @@ def mlp_distractors(n_examples: int = 64, seed: int = 0) -> ComponentTask:
         clean=tokens[clean],
         counterfactual=tokens[counter],
         answers=np.stack([labels[clean], labels[counter]], axis=1),
+        behaviour=behaviour,
         ground_truth=PLANTED_MLP,
     )
