@@ -7,7 +7,7 @@ under ``~/.cache/xai-bench`` with a versioned name; ``seed`` draws the examples 
 - :func:`free_induction`: the same, trained freely: no ground truth (the control).
 - :func:`ioi`: an IOI-like name-mover task with a planted circuit.
 - :func:`mlp_distractors`: a tabular MLP whose distractor neurons (and head) are loud
-  but read by nothing.
+  but read by nothing; :func:`mlp_neurons`: the same over its neurons.
 - :func:`previous_token`, :func:`first_token`: hand-set weights, circuits exact by
   construction, linear in every patched write.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 from .handset import PREVIOUS_TOKEN_CIRCUIT, PREVIOUS_TOKEN_EDGES, first_token, previous_token
 from .induction import PLANTED_INDUCTION, free_induction, planted_induction
 from .ioi import PLANTED_IOI, ioi
-from .mlp import MLP_NEURON_TRUTH, PLANTED_MLP, mlp_distractors
+from .mlp import MLP_NEURON_TRUTH, PLANTED_MLP, mlp_distractors, mlp_neurons
 
 __all__ = [
     "BUILDERS",
@@ -31,6 +31,7 @@ __all__ = [
     "free_induction",
     "ioi",
     "mlp_distractors",
+    "mlp_neurons",
     "planted_induction",
     "previous_token",
 ]
@@ -41,6 +42,7 @@ BUILDERS = {
     "free_induction": free_induction,
     "ioi": ioi,
     "mlp_distractors": mlp_distractors,
+    "mlp_neurons": mlp_neurons,
     "previous_token": previous_token,
     "first_token": first_token,
 }

@@ -18,6 +18,7 @@ exactly zero effect: activation-based rankings put them first, causal ones last.
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -27,7 +28,7 @@ from ..model import TinyTransformer
 from ..task import ComponentTask
 from ._train import cached_transformer, check_builder_args, fit_last_token
 
-__all__ = ["MLP_NEURON_TRUTH", "PLANTED_MLP", "mlp_distractors"]
+__all__ = ["MLP_NEURON_TRUTH", "PLANTED_MLP", "mlp_distractors", "mlp_neurons"]
 
 N_FEATURES, N_VALUES = 5, 3
 QUERY = N_FEATURES * N_VALUES
@@ -126,3 +127,11 @@ def mlp_distractors(
         behaviour=behaviour,
         ground_truth=PLANTED_MLP,
     )
+
+
+def mlp_neurons(
+    n_examples: int = 64, seed: int = 0, behaviour: str = "logit_diff"
+) -> ComponentTask:
+    """:func:`mlp_distractors` over the neurons ``m0.n{i}``, truth ``MLP_NEURON_TRUTH``."""
+    task = mlp_distractors(n_examples, seed, behaviour).neurons(0, MLP_NEURON_TRUTH)
+    return replace(task, name="mlp_neurons")
