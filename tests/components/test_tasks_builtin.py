@@ -148,6 +148,7 @@ def test_mlp_distractors_are_loud_and_causally_dead(built):
         ({"n_examples": True}, "n_examples=True"),
         ({"seed": "a"}, "seed='a'"),
         ({"seed": 1.5}, "seed=1.5"),
+        ({"seed": -1}, "seed=-1"),
     ],
 )
 def test_builders_reject_bad_arguments_before_building(name, kwargs, found, monkeypatch):

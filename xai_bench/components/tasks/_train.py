@@ -21,19 +21,13 @@ __all__ = ["check_builder_args", "cached_transformer", "fit_last_token", "planti
 Draw = Callable[[np.random.Generator, int], tuple[np.ndarray, np.ndarray]]
 
 
-def check_builder_args(n_examples: object, seed: object, behaviour: object) -> tuple[int, int]:
-    """``n_examples`` (a positive int), ``seed`` (an int) and ``behaviour`` (one of
+def check_builder_args(n_examples: Any, seed: Any, behaviour: object) -> tuple[int, int]:
+    """``n_examples`` (a positive int), ``seed`` (a non-negative int) and ``behaviour`` (one of
     ``BEHAVIOURS``), checked before any model is built."""
-    if isinstance(n_examples, bool) or not isinstance(n_examples, int | np.integer):
-        raise InvalidInputError(
-            f"n_examples={n_examples!r}", "a positive integer", "Pass e.g. n_examples=64."
-        )
-    if n_examples < 1:
-        raise InvalidInputError(
-            f"n_examples={n_examples}", "a positive integer", "Pass e.g. n_examples=64."
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise InvalidInputError(f"seed={seed!r}", "an integer", "Pass e.g. seed=0.")
+    for name, value, least in (("n_examples", n_examples, 1), ("seed", seed, 0)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < least:
+            what = "a positive integer" if least else "a non-negative integer"
+            raise InvalidInputError(f"{name}={value!r}", what, f"Pass e.g. {name}={64 * least}.")
     check_choice("behaviour", behaviour, BEHAVIOURS)
     return int(n_examples), int(seed)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..model import TinyTransformer
 from ..task import ComponentTask
-from ._train import accuracy, cached_transformer, check_builder_args, fit_last_token
+from ._train import cached_transformer, check_builder_args, fit_last_token
 
 __all__ = ["PLANTED_INDUCTION", "free_induction", "planted_induction"]
 
@@ -86,8 +86,3 @@ def free_induction(
 ) -> ComponentTask:
     """The same task and model shape trained without planting: no ground truth."""
     return _task("free_induction", None, n_examples, seed, behaviour)
-
-
-def task_accuracy(task: ComponentTask) -> float:
-    """Share of the task's clean examples answered correctly."""
-    return accuracy(task.model, task.clean, task.answers[:, 0])
