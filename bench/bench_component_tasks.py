@@ -7,7 +7,8 @@ Torch on one thread. Training time is CPU time (``time.process_time``) of the fi
 build into ``--cache`` (an empty folder trains every model; default: a fresh temporary
 one), so it holds up when other processes load the machine. Precision is per example,
 averaged; "mean" ranks by the attribution averaged over the examples. EAP is scored at
-node level by summing each writer's |edge attributions|.
+node level by summing each writer's |edge attributions|; a method that does not apply to a
+task (edges between neurons) is left out of its table.
 """
 
 from __future__ import annotations
@@ -28,13 +29,16 @@ from xai_bench.components import (  # noqa: E402
     ActivationNorm,
     ActivationPatching,
     AttributionPatching,
+    AttributionPatchingStar,
     EdgeAttributionPatching,
+    EdgeAttributionPatchingIG,
+    GradDrop,
     RandomComponents,
     precision_at_truth,
 )
 from xai_bench.components.tasks import BUILDERS  # noqa: E402
 from xai_bench.components.tasks._train import accuracy  # noqa: E402
-from xai_bench.errors import InvalidInputError  # noqa: E402
+from xai_bench.errors import IncompatibleError, InvalidInputError  # noqa: E402
 from xai_bench.explanation import Explanation  # noqa: E402
 
 EXPLAINERS = {
@@ -43,8 +47,11 @@ EXPLAINERS = {
     "patching (mean abl.)": ActivationPatching(ablation="mean"),
     "AtP (noising)": AttributionPatching(),
     "AtP (denoising)": AttributionPatching("denoising"),
+    "AtP* (QK fix)": AttributionPatchingStar(),
+    "GradDrop": GradDrop(),
     "ActivationIG (8 steps)": ActivationIG(steps=8),
     "EAP (edges -> writers)": EdgeAttributionPatching(),
+    "EAP-IG (5 steps, edges)": EdgeAttributionPatchingIG(),
     "ActivationNorm": ActivationNorm(),
     "RandomComponents": RandomComponents(0),
 }
@@ -90,7 +97,7 @@ def main() -> None:
         for label, explainer in EXPLAINERS.items():
             try:
                 scores = node_scores(task, explainer.explain(task))
-            except InvalidInputError:  # EAP has no neuron-level edges
+            except (InvalidInputError, IncompatibleError):  # e.g. no edges between neurons
                 continue
             per_example, mean = precision(task, scores)
             print(f"  {label:24s} precision@|truth| {per_example:.3f}  (mean ranking {mean:.2f})")
