@@ -445,9 +445,44 @@ def _clip(s: str, n: int = 28) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def image_map(image: np.ndarray, attr: np.ndarray | None, *, title: str, size: int = 128) -> Markup:
-    """The grayscale input, or the attribution as a diverging heatmap (red +, blue −,
-    scaled by max |a|) with dots marking the input's ink (darker = more ink)."""
+def outline_path(mask: np.ndarray, c: float) -> str:
+    """SVG path data tracing the border of the True cells of a 2-D ``mask`` drawn with
+    cells of side ``c``: one segment per run of border edges, no fill."""
+    m = np.pad(np.asarray(mask, dtype=bool), 1)
+    parts: list[str] = []
+    # horizontal borders: row i of dh lies at y = i, cell j spans x in [j, j + 1]
+    for axis, diff in (
+        ("h", m[1:, 1:-1] != m[:-1, 1:-1]),
+        ("v", (m[1:-1, 1:] != m[1:-1, :-1]).T),
+    ):
+        for i, row in enumerate(diff):
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(int), [0]])))
+            for a, b in zip(edges[::2], edges[1::2], strict=True):
+                x, y = (a, i) if axis == "h" else (i, a)
+                parts.append(f"M{_f(x * c)} {_f(y * c)}{axis}{_f((b - a) * c)}")
+    return "".join(parts)
+
+
+def _outline(mask: np.ndarray | None, c: float) -> list[Markup]:
+    if mask is None or not np.asarray(mask).any():
+        return []
+    d = outline_path(mask, c)
+    return [Markup('<path class="truth-halo" d="{}"/><path class="truth" d="{}"/>').format(d, d)]
+
+
+def image_map(
+    image: np.ndarray,
+    attr: np.ndarray | None,
+    *,
+    title: str,
+    size: int = 128,
+    outline: np.ndarray | None = None,
+    rgb: np.ndarray | None = None,
+) -> Markup:
+    """The input (grayscale, or ``rgb`` (H, W, 3) in [0, 1]), or the attribution as a
+    diverging heatmap (red +, blue −, scaled by max |a|) with dots marking the input's
+    ink (darker = more ink). ``outline``: a boolean (H, W) mask (the task's ground
+    truth) whose border is drawn over the map."""
     img = np.asarray(image, dtype=np.float64)
     h, w = img.shape
     c = size / max(h, w)
@@ -455,12 +490,19 @@ def image_map(image: np.ndarray, attr: np.ndarray | None, *, title: str, size: i
     ink = (img - lo) / (hi - lo or 1.0)
     body: list[Markup] = []
     cell = Markup('<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>')
+    what = "; the line outlines the true mask" if outline is not None else ""
     if attr is None:
         for i in range(h):
             for j in range(w):
-                g = round(255 * (1 - ink[i, j]))
-                body.append(cell.format(_f(j * c), _f(i * c), _f(c), _f(c), f"rgb({g},{g},{g})"))
-        return _frame(size, size, title, "the input image", body, "chart img")
+                if rgb is not None:
+                    r, g, b = (round(255 * float(np.clip(v, 0, 1))) for v in rgb[i, j])
+                    fill = f"rgb({r},{g},{b})"
+                else:
+                    g = round(255 * (1 - ink[i, j]))
+                    fill = f"rgb({g},{g},{g})"
+                body.append(cell.format(_f(j * c), _f(i * c), _f(c), _f(c), fill))
+        body += _outline(outline, c)
+        return _frame(size, size, title, "the input image" + what, body, "chart img")
     a = np.asarray(attr, dtype=np.float64)
     scale = float(np.nanmax(np.abs(a))) or 1.0
     for i in range(h):
@@ -478,8 +520,14 @@ def image_map(image: np.ndarray, attr: np.ndarray | None, *, title: str, size: i
                         f"{0.25 + 0.6 * ink[i, j]:.2f}",
                     )
                 )
+    body += _outline(outline, c)
     return _frame(
-        size, size, title, "attribution heatmap; dots mark the input's ink", body, "chart img"
+        size,
+        size,
+        title,
+        "attribution heatmap; dots mark the input's ink" + what,
+        body,
+        "chart img",
     )
 
 
