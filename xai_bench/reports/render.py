@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..runner import stats
+from . import components as C
 from . import export as E
 from . import samples as S
 from . import svg
@@ -183,6 +184,7 @@ def build_context(results: Any, summary: Any = None) -> dict[str, Any]:
         ],
         "directions": directions,
         "families": [{k: g[k] for k in ("id", "name", "primary")} for g in groups],
+        "inside": [t for t in tasks if t["inside"]],
         "sanity": _sanity(results, tasks, summary, info),
         "cascades": _cascades(results, task_names, styles, info, means),
         "failures": fails,
@@ -345,7 +347,16 @@ def _task_block(
         r["same"] = _same_curve(r["explainer"], curves, [q["explainer"] for q in rows])
 
     # per-sample views, agreement, cost
-    seed, expls = S.explanations_for(results, task)
+    inside = None
+    seed: int | None = None
+    expls: dict[str, Any] = {}
+    if modality == C.MODALITY:
+        # explanations over different component spaces (nodes, edges, neurons) share no
+        # samples view nor agreement: the component panels show them instead
+        inside = C.task_panels(results, task, T.CONTROLS)
+        inside["curves"] = _component_curves(results, task, own, styles, means, directions)
+    else:
+        seed, expls = S.explanations_for(results, task)
     views, agreement = [], None
     if expls:
         ids = set(S.sample_ids(next(iter(expls.values()))).tolist())
@@ -456,7 +467,48 @@ def _task_block(
         "cost": cost_pts,
         "front": [p["label"] for p in front],
         "model": {k: tinfo[k] for k in ("model", "accuracy") if k in tinfo},
+        "inside": inside,
     }
+
+
+def _component_curves(results, task, own, styles, means, directions) -> list[dict]:
+    """Per component metric with stored curves (MIB's faithfulness f(C) over circuit
+    sizes), its mean curve per explainer."""
+    palette = {e: st.color for e, st in styles.items()}
+    out = []
+    for g in own:
+        if g["id"] != "components":
+            continue
+        for m in g["metrics"]:
+            series = T.curve_series(means, task, m, palette)
+            if not series:
+                continue
+            for sr in series:
+                sr.dash = styles[sr.label].dash if sr.label in styles and not sr.dashed else ""
+            xs = [v for sr in series for v in sr.x if math.isfinite(v)]
+            out.append(
+                {
+                    "metric": m,
+                    "name": _pretty(m),
+                    "hib": directions.get(m),
+                    "svg": svg.line_chart(
+                        series,
+                        title=f"{_pretty(m)} curve — {task}",
+                        xlabel="circuit size (share of components kept)",
+                        ylabel="faithfulness f(C)",
+                        x_range=(min(xs, default=0.0), max(xs, default=1.0)),
+                        bands=(),
+                    ),
+                    "legend": [
+                        {
+                            "explainer": sr.label,
+                            "swatch": svg.swatch(styles.get(sr.label, svg.Style(sr.color))),
+                        }
+                        for sr in series
+                    ],
+                }
+            )
+    return out
 
 
 def _boards(task, rows, metrics, own, groups, blocks) -> list[dict]:
