@@ -244,8 +244,9 @@ def test_per_sample_view_outlines_the_true_mask(shapes_results, tmp_path):
     # outline of this sample's own mask
     assert first.count(f'<path class="truth" d="{d}"/>') == 1 + 1
     assert "outlines the true mask" in first
-    # the colour input is drawn in colour, not averaged to grey
-    assert re.search(r'fill="rgb\((\d+),(?!\1,)\d+,\d+\)"', first.split("</svg>")[0])
+    # the colour input is drawn in colour, not averaged to grey, as one PNG
+    pixels = _decode_png(re.search(r'href="([^"]+)"', first.split("</svg>")[0]).group(1))
+    assert pixels.shape == (32, 32, 3) and (pixels.max(-1) != pixels.min(-1)).any()
 
 
 @pytest.mark.browser
@@ -279,3 +280,42 @@ def test_family_switch_works_by_mouse_and_keyboard(watched, tmp_path):
         "faithfulness"
     }
     assert watched.errors == [] and watched.requests == []
+
+
+def _decode_png(uri: str) -> np.ndarray:
+    """The pixels of an 8-bit RGB, filter-0 PNG data URI (what png_data_uri writes)."""
+    import base64
+    import struct
+    import zlib
+
+    data = base64.b64decode(uri.split(",", 1)[1])
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, {}
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos : pos + 4])
+        tag, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + n]
+        (crc,) = struct.unpack(">I", data[pos + 8 + n : pos + 12 + n])
+        assert crc == zlib.crc32(tag + body)
+        chunks[tag] = body
+        pos += 12 + n
+    w, h = struct.unpack(">II", chunks[b"IHDR"][:8])
+    rows = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), dtype=np.uint8).reshape(h, -1)
+    assert (rows[:, 0] == 0).all()
+    return rows[:, 1:].reshape(h, w, 3)
+
+
+def test_large_maps_are_one_png_with_the_same_colours():
+    rng = np.random.default_rng(0)
+    att = rng.normal(size=(32, 32))
+    out = str(svg.image_map(np.zeros((32, 32)), att, title="t"))
+    assert out.count("<rect") == 0 and out.count('<image class="raster"') == 1
+    pixels = _decode_png(re.search(r'href="([^"]+)"', out).group(1))
+    scale = np.abs(att).max()
+    for i, j in ((0, 0), (5, 17), (31, 31)):
+        assert svg.diverging(att[i, j] / scale) == "rgb({},{},{})".format(*pixels[i, j])
+    rgb = rng.uniform(size=(32, 32, 3))
+    drawn = str(svg.image_map(rgb.mean(-1), None, title="in", rgb=rgb))
+    back = _decode_png(re.search(r'href="([^"]+)"', drawn).group(1))
+    assert np.abs(back.astype(int) - np.rint(255 * rgb)).max() == 0
+    # small maps (8 x 8 digits) keep a rect per pixel, with its colour
+    assert str(svg.image_map(np.zeros((8, 8)), att[:8, :8], title="t")).count("<rect") == 64
