@@ -26,26 +26,6 @@ CPR = {"higher_is_better": True, "id": "cpr", "family": "components", "range": [
 CMD = {"higher_is_better": False, "id": "cmd", "family": "components", "range": [0.0, 1e9]}
 
 
-def attention_patterns(task, example: int = 0) -> dict[str, np.ndarray]:
-    """Every head's attention on one clean example, read at ``attn.hook_pattern``."""
-    grabbed: dict[int, torch.Tensor] = {}
-    hooks = [
-        task.model.block(layer).attn.hook_pattern.register_forward_hook(
-            lambda _m, _i, out, layer=layer: grabbed.__setitem__(layer, out.detach())
-        )
-        for layer in range(task.model.n_layers)
-    ]
-    with torch.no_grad():
-        task.model(task.clean[example : example + 1])
-    for h in hooks:
-        h.remove()
-    return {
-        f"a{layer}.h{h}": grabbed[layer][0, h].numpy()
-        for layer in grabbed
-        for h in range(grabbed[layer].shape[1])
-    }
-
-
 def neuron_explanation(name: str, values: dict[str, float], **meta) -> Explanation:
     return Explanation(
         attributions=np.array([list(values.values())]),
@@ -75,6 +55,8 @@ def component_results(planted) -> Results:
         cmd,
         cpr,
     )
+    from xai_bench.components.attention import AttentionHeuristic
+    from xai_bench.components.tracing import CausalTracing
 
     task = planted
     expl = {
@@ -83,25 +65,10 @@ def component_results(planted) -> Results:
         "random": RandomComponents().explain(task),
         "components.eap": EdgeAttributionPatching().explain(task),
     }
-    tokens = [f"t{int(v)}" for v in task.clean[0]]
-    expl["components.atp"] = replace(
-        expl["components.atp"],
-        meta={
-            **expl["components.atp"].meta,
-            "attention": {"tokens": tokens, "patterns": attention_patterns(task)},
-        },
-    )
-    layers = [f"L{k}" for k in range(task.model.n_layers)]
-    effect = np.zeros((len(layers), len(tokens)))
-    effect[0, 0], effect[2, -1] = 0.9, 0.7  # the planted path: first token, then last
-    expl["components.tracing"] = replace(
-        expl["components.activation_patching"],
-        explainer="components.tracing",
-        meta={
-            **expl["components.activation_patching"].meta,
-            "tracing": {"layers": layers, "positions": tokens, "effect": effect.tolist()},
-        },
-    )
+    # the search methods as they run: the attention heuristic (patterns in meta) and
+    # causal tracing (the layer x position matrix in meta)
+    expl["components.attention_pattern"] = AttentionHeuristic().explain(task)
+    expl["components.causal_tracing"] = CausalTracing().explain(task)
     # a probe that weights a silent neuron (n3: big activation, no effect) first
     patch = {f"m0.n{i}": float(v) for i, v in enumerate([3, 0, 2, 0.0, 1, 0, 0.5, 0])}
     probe = {f"m0.n{i}": float(v) for i, v in enumerate([1, 0, 0.8, 5, 0, 0, 0, 0])}
@@ -271,10 +238,11 @@ def test_component_names_and_tokens_are_escaped(component_results, tmp_path):
     eap = atts[(TASK, "components.eap", 0)]
     names = [n.replace("emb", HOSTILE) for n in eap.meta["components"]]
     atts[(TASK, "components.eap", 0)] = replace(eap, meta={**eap.meta, "components": names})
-    atp = atts[(TASK, "components.atp", 0)]
-    att = atp.meta["attention"]
-    evil = {"tokens": [HOSTILE] * len(att["tokens"]), "patterns": att["patterns"]}
-    atts[(TASK, "components.atp", 0)] = replace(atp, meta={**atp.meta, "attention": evil})
+    heur = atts[(TASK, "components.attention_pattern", 0)]
+    att = heur.meta["attention"]
+    evil = {**att, "tokens": [HOSTILE] * len(att["tokens"])}
+    key = (TASK, "components.attention_pattern", 0)
+    atts[key] = replace(heur, meta={**heur.meta, "attention": evil})
     res = replace(
         component_results,
         attributions=atts,

@@ -643,10 +643,17 @@ def task_panels(results: Any, task: str, controls: Collection[str] = ()) -> dict
     for e, x in own.items():
         tr = x.meta.get("tracing")
         if isinstance(tr, Mapping) and {"layers", "positions", "effect"} <= set(tr):
+            # positions whose input was corrupted (the subject) in most examples get a *
+            hit = list(tr.get("corrupted") or [])
+            positions = [
+                f"{p}*" if k < len(hit) and float(hit[k]) >= 0.5 else str(p)
+                for k, p in enumerate(tr["positions"])
+            ]
             out["tracing"] = {
                 "explainer": e,
+                "marked": any(p.endswith("*") for p in positions),
                 "svg": tracing_heatmap(
-                    tr["layers"], tr["positions"], tr["effect"], title=f"Causal tracing — {task}"
+                    tr["layers"], positions, tr["effect"], title=f"Causal tracing — {task}"
                 ),
             }
             break
