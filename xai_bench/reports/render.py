@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..runner import stats
+from . import components as C
 from . import export as E
 from . import samples as S
 from . import svg
@@ -147,21 +148,29 @@ def build_context(results: Any, summary: Any = None) -> dict[str, Any]:
     styles = svg.assign_styles(_explainer_groups(results), controls=T.CONTROLS)
     palette = {e: st.color for e, st in styles.items()}
     ranks = T.mean_ranks(summary[summary["metric"].isin(directions)], directions)
+    families = {m: T.metric_family(m, i) for m, i in info.items()}
+    groups = T.family_groups(list(directions), families)
+    for g in groups:  # the leaderboard ranks within each family
+        g["ranks"] = T.mean_ranks(summary[summary["metric"].isin(g["metrics"])], directions)
     cost = T.seconds_per_explanation(results)
     startup = T.startup_seconds(results)
     task_names = list(dict.fromkeys([*results.tasks, *sorted(results.scores["task"].unique())]))
 
     means = T.curve_means(results.curves)
     tasks = [
-        _task_block(results, t, summary, directions, styles, ranks, cost, info, means)
+        _task_block(results, t, summary, directions, styles, ranks, cost, info, means, groups)
         for t in task_names
     ]
+    fails = T.failures(results)
+    for t in tasks:  # a family absent from a task's leaderboard links to its skip row
+        skipped = {f.get("family"): f["reason"] for f in fails if f["task"] == t["id"]}
+        for b in t["boards"]:
+            b["skipped"] = skipped.get(b["id"], "")
     for t in tasks:  # the one-time start-up cost, shown apart from the per-explanation cost
         for p in t["cost"]:
             p["startup"] = startup.get((t["id"], p["label"]), np.nan)
     for k, t in enumerate(tasks):
         t["anchor"] = f"task-{k}"
-    fails = T.failures(results)
     statuses = pd.Series([f["status"] for f in fails], dtype=object)
     return {
         "title": str(results.provenance.get("name") or "xai-bench comparison report"),
@@ -174,6 +183,8 @@ def build_context(results: Any, summary: Any = None) -> dict[str, Any]:
             {"id": m, "hib": directions.get(m), **_metric_meta(i)} for m, i in info.items()
         ],
         "directions": directions,
+        "families": [{k: g[k] for k in ("id", "name", "primary")} for g in groups],
+        "inside": [t for t in tasks if t["inside"]],
         "sanity": _sanity(results, tasks, summary, info),
         "cascades": _cascades(results, task_names, styles, info, means),
         "failures": fails,
@@ -211,18 +222,21 @@ def _explainer_groups(results: Any) -> list[list[str]]:
     return list(groups.values())
 
 
-def _task_block(results, task, summary, directions, styles, ranks, cost, info, means) -> dict:
+def _task_block(
+    results, task, summary, directions, styles, ranks, cost, info, means, groups
+) -> dict:
     palette = {e: st.color for e, st in styles.items()}
     tinfo = dict(results.tasks.get(task, {}))
     modality = str(tinfo.get("modality", "tabular"))
     tsum = summary[summary["task"] == task]
-    pref = {m: k for k, m in enumerate(T.CURVE_PREFERENCE)}
-    metrics = sorted(
-        (m for m in directions if m in set(tsum["metric"])),
-        key=lambda m: (pref.get(m, len(pref)), m),
-    )
+    present = set(tsum["metric"])
+    families = {m: g["id"] for g in groups for m in g["metrics"]}
+    # the task's metrics family by family (faithfulness first), headline first in each
+    own = T.family_groups([m for m in directions if m in present], families)
+    metrics = [m for g in own for m in g["metrics"]]
     blocks = {m: T.metric_block(tsum[tsum["metric"] == m], directions[m]) for m in metrics}
-    primary = next((m for m in T.CURVE_PREFERENCE if m in metrics), metrics[0] if metrics else None)
+    # the primary metric: the headline of the first family scored here (faithfulness)
+    primary = own[0]["headline"] if own else None
     explainers = sorted(set(tsum["explainer"]), key=lambda e: (e in T.CONTROLS, e))
 
     # leaderboard rows
@@ -276,6 +290,8 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info, m
             c = r["cells"][k]
             if c:
                 c["bar"] = svg.ci_bar(c["mean"], c["lo"], c["hi"], axis, r["color"])
+
+    boards = _boards(task, rows, metrics, own, groups, blocks)
 
     # curves: bands for the top 3 by mean rank and the controls (7 bands hide each other)
     banded = [r["explainer"] for r in rows if not (r["control"] or r["reference"])][:3]
@@ -331,7 +347,16 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info, m
         r["same"] = _same_curve(r["explainer"], curves, [q["explainer"] for q in rows])
 
     # per-sample views, agreement, cost
-    seed, expls = S.explanations_for(results, task)
+    inside = None
+    seed: int | None = None
+    expls: dict[str, Any] = {}
+    if modality == C.MODALITY:
+        # explanations over different component spaces (nodes, edges, neurons) share no
+        # samples view nor agreement: the component panels show them instead
+        inside = C.task_panels(results, task, T.CONTROLS)
+        inside["curves"] = _component_curves(results, task, own, styles, means, directions)
+    else:
+        seed, expls = S.explanations_for(results, task)
     views, agreement = [], None
     if expls:
         ids = set(S.sample_ids(next(iter(expls.values()))).tolist())
@@ -393,10 +418,24 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info, m
         else None
     )
 
-    own = results.scores[results.scores["task"] == task]
-    n_samples, n_seeds = int(own["sample"].nunique()), int(own["seed"].nunique())
+    scored = results.scores[results.scores["task"] == task]
+    n_samples, n_seeds = int(scored["sample"].nunique()), int(scored["seed"].nunique())
     X = tinfo.get("X")
     shape = tuple(np.shape(X)[1:]) if X is not None else ()
+    cards = [
+        {
+            "id": m,
+            "name": _pretty(m),
+            "hib": directions[m],
+            # the dot plot only where the summary shows it: the families' headlines
+            "strip": _strip(rows, metrics.index(m), _pretty(m), directions[m], blocks[m])
+            if any(g["headline"] == m for g in own)
+            else "",
+            **blocks[m],
+            "sanity_links": _links(blocks[m].get("sanity_failed", [])),
+        }
+        for m in metrics
+    ]
     return {
         "id": task,
         "modality": modality,
@@ -405,17 +444,18 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info, m
         "n_cell": int(tsum["n"].max()) if len(tsum) else 0,
         "shape": " × ".join(str(s) for s in shape),
         "n_explainers": len([e for e in explainers if e not in T.CONTROLS]),
-        "metrics": [
+        "metrics": cards,
+        "families": [
             {
-                "id": m,
-                "name": _pretty(m),
-                "hib": directions[m],
-                "strip": _strip(rows, metrics.index(m), _pretty(m), directions[m], blocks[m]),
-                **blocks[m],
-                "sanity_links": _links(blocks[m].get("sanity_failed", [])),
+                "id": g["id"],
+                "name": g["name"],
+                "primary": g["primary"],
+                "card": cards[metrics.index(g["headline"])],
+                "others": [_pretty(m) for m in g["metrics"] if m != g["headline"]],
             }
-            for m in metrics
+            for g in own
         ],
+        "boards": boards,
         "primary": primary,
         "primary_name": _pretty(primary) if primary else "",
         "rows": rows,
@@ -427,7 +467,88 @@ def _task_block(results, task, summary, directions, styles, ranks, cost, info, m
         "cost": cost_pts,
         "front": [p["label"] for p in front],
         "model": {k: tinfo[k] for k in ("model", "accuracy") if k in tinfo},
+        "inside": inside,
     }
+
+
+def _component_curves(results, task, own, styles, means, directions) -> list[dict]:
+    """Per component metric with stored curves (MIB's faithfulness f(C) over circuit
+    sizes), its mean curve per explainer."""
+    palette = {e: st.color for e, st in styles.items()}
+    out = []
+    for g in own:
+        if g["id"] != "components":
+            continue
+        for m in g["metrics"]:
+            series = T.curve_series(means, task, m, palette)
+            if not series:
+                continue
+            for sr in series:
+                sr.dash = styles[sr.label].dash if sr.label in styles and not sr.dashed else ""
+            xs = [v for sr in series for v in sr.x if math.isfinite(v)]
+            out.append(
+                {
+                    "metric": m,
+                    "name": _pretty(m),
+                    "hib": directions.get(m),
+                    "svg": svg.line_chart(
+                        series,
+                        title=f"{_pretty(m)} curve — {task}",
+                        xlabel="circuit size (share of components kept)",
+                        ylabel="faithfulness f(C)",
+                        x_range=(min(xs, default=0.0), max(xs, default=1.0)),
+                        bands=(),
+                    ),
+                    "legend": [
+                        {
+                            "explainer": sr.label,
+                            "swatch": svg.swatch(styles.get(sr.label, svg.Style(sr.color))),
+                        }
+                        for sr in series
+                    ],
+                }
+            )
+    return out
+
+
+def _boards(task, rows, metrics, own, groups, blocks) -> list[dict]:
+    """One leaderboard per family of the run (the family switch shows one at a time):
+    the family's columns, its rows by mean rank over the family's metrics, and the badge
+    of the family's recommendation (its headline's card). A family not scored on the
+    task gets an empty board, which says so."""
+    mine = {g["id"]: g for g in own}
+    out = []
+    for g in groups:
+        board: dict[str, Any] = {"id": g["id"], "name": g["name"], "primary": g["primary"]}
+        fam = mine.get(g["id"])
+        if fam is None:
+            out.append({**board, "cols": [], "rows": []})
+            continue
+        head = blocks[fam["headline"]]["marks"]
+        rank = {r["explainer"]: g["ranks"].get((task, r["explainer"]), np.nan) for r in rows}
+        order = sorted(
+            rows,
+            key=lambda r: (
+                r["control"],
+                rank[r["explainer"]] if T.finite(rank[r["explainer"]]) else 1e9,
+            ),
+        )
+        out.append(
+            {
+                **board,
+                "headline": _pretty(fam["headline"]),
+                "cols": [metrics.index(m) for m in fam["metrics"]],
+                "rows": [
+                    {
+                        **r,
+                        "rank": rank[r["explainer"]],
+                        "recommended": head.get(r["explainer"], {}).get("recommended", False),
+                    }
+                    for r in order
+                ],
+            }
+        )
+    return out
 
 
 def _same_curve(explainer: str, curves: list[dict], order: list[str]) -> list[dict]:

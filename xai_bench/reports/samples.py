@@ -197,6 +197,7 @@ def sample_view(info: dict, expls: dict[str, Any], i: int, sample_scores: dict) 
         view["rows"] = _tabular_rows(info, expls, i, r)
     elif modality == "image":
         view["images"] = _image_maps(info, expls, i, r)
+        view["outlined"] = any("truth-halo" in str(im["svg"]) for im in view["images"])
     else:
         view["texts"] = _token_rows(info, expls, i, r)
         if modality == "generation":
@@ -257,18 +258,57 @@ def _as_image(arr: np.ndarray) -> np.ndarray:
     return a
 
 
+def _channels_last(a: np.ndarray) -> np.ndarray | None:
+    """A 3-channel image as (H, W, 3), channels first or last; None otherwise."""
+    if a.ndim != 3:
+        return None
+    if a.shape[0] == 3:
+        return np.moveaxis(a, 0, -1)
+    return a if a.shape[-1] == 3 else None
+
+
+def _rgb(x: np.ndarray) -> np.ndarray | None:
+    """A colour input scaled to [0, 1] for drawing (None for grayscale)."""
+    a = _channels_last(np.asarray(x, dtype=np.float64))
+    if a is None:
+        return None
+    lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+    return a if lo >= 0 and hi <= 1 else (a - lo) / (hi - lo or 1.0)
+
+
+def true_mask(info: dict, i: int, shape: tuple[int, ...]) -> np.ndarray | None:
+    """Sample ``i``'s ground-truth mask as a boolean image of ``shape`` (any channel
+    marked), when the task has a per-sample pixel mask; None otherwise."""
+    gt = info.get("ground_truth")
+    if gt is None:
+        return None
+    gt = np.asarray(gt)
+    if gt.ndim < 3 or i >= len(gt):
+        return None  # not per-sample pixel masks (e.g. one feature list for the task)
+    m = np.asarray(gt[i]) != 0
+    while m.ndim > 2:  # channels first or last, as _as_image reads them
+        m = m.any(axis=0) if m.shape[0] <= 4 else m.any(axis=-1)
+    return m if m.shape == shape else None
+
+
 def _image_maps(info: dict, expls: dict[str, Any], i: int, r: int) -> list[dict]:
-    img = _as_image(np.asarray(info["X"])[i]) if info.get("X") is not None else None
-    out = (
-        [{"label": "input", "svg": svg.image_map(img, None, title="input")}]
-        if img is not None
-        else []
-    )
-    for e, x in expls.items():
-        att = _as_image(x.attributions[r])
+    img, mask, out = None, None, []
+    if info.get("X") is not None:
+        x = np.asarray(info["X"])[i]
+        img = _as_image(x)
+        mask = true_mask(info, i, img.shape)
+        drawn = svg.image_map(img, None, title="input", outline=mask, rgb=_rgb(x))
+        out.append({"label": "input", "svg": drawn})
+    for e, ex in expls.items():
+        att = _as_image(ex.attributions[r])
         base = img if img is not None and img.shape == att.shape else np.zeros_like(att)
+        own = mask if mask is not None and mask.shape == att.shape else None
         out.append(
-            {"label": e, "explainer": e, "svg": svg.image_map(base, att, title=f"{e} attribution")}
+            {
+                "label": e,
+                "explainer": e,
+                "svg": svg.image_map(base, att, title=f"{e} attribution", outline=own),
+            }
         )
     return out
 

@@ -445,9 +445,87 @@ def _clip(s: str, n: int = 28) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
-def image_map(image: np.ndarray, attr: np.ndarray | None, *, title: str, size: int = 128) -> Markup:
-    """The grayscale input, or the attribution as a diverging heatmap (red +, blue −,
-    scaled by max |a|) with dots marking the input's ink (darker = more ink)."""
+def outline_path(mask: np.ndarray, c: float) -> str:
+    """SVG path data tracing the border of the True cells of a 2-D ``mask`` drawn with
+    cells of side ``c``: one segment per run of border edges, no fill."""
+    m = np.pad(np.asarray(mask, dtype=bool), 1)
+    parts: list[str] = []
+    # horizontal borders: row i of dh lies at y = i, cell j spans x in [j, j + 1]
+    for axis, diff in (
+        ("h", m[1:, 1:-1] != m[:-1, 1:-1]),
+        ("v", (m[1:-1, 1:] != m[1:-1, :-1]).T),
+    ):
+        for i, row in enumerate(diff):
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], row.astype(int), [0]])))
+            for a, b in zip(edges[::2], edges[1::2], strict=True):
+                x, y = (a, i) if axis == "h" else (i, a)
+                parts.append(f"M{_f(x * c)} {_f(y * c)}{axis}{_f((b - a) * c)}")
+    return "".join(parts)
+
+
+def _outline(mask: np.ndarray | None, c: float) -> list[Markup]:
+    if mask is None or not np.asarray(mask).any():
+        return []
+    d = outline_path(mask, c)
+    return [Markup('<path class="truth-halo" d="{}"/><path class="truth" d="{}"/>').format(d, d)]
+
+
+#: images with more pixels than this are drawn as one embedded PNG, not a rect per pixel
+#: (a 32 x 32 map: ~3 KB instead of ~60 KB)
+RASTER_PIXELS = 256
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    """An (H, W, 3) uint8 image as a ``data:image/png`` URI (the report stays one file)."""
+    import base64
+    import struct
+    import zlib
+
+    a = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w = a.shape[:2]
+    raw = b"".join(b"\x00" + a[i].tobytes() for i in range(h))  # filter 0 per row
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        body = tag + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _diverging_rgb(t: np.ndarray) -> np.ndarray:
+    """:func:`diverging` for an array of values in [-1, 1], as (..., 3) uint8."""
+    t = np.clip(np.nan_to_num(np.asarray(t, dtype=np.float64)), -1.0, 1.0)
+    pos, neg = np.array([214, 60, 50]), np.array([45, 110, 200])
+    base = np.where(t[..., None] >= 0, pos, neg)
+    return np.rint(255 + (base - 255) * np.abs(t)[..., None]).astype(np.uint8)
+
+
+def _raster(rgb: np.ndarray, size: float) -> Markup:
+    return Markup(
+        '<image class="raster" x="0" y="0" width="{}" height="{}" preserveAspectRatio="none" '
+        'href="{}"/>'
+    ).format(_f(size), _f(size), png_data_uri(rgb))
+
+
+def image_map(
+    image: np.ndarray,
+    attr: np.ndarray | None,
+    *,
+    title: str,
+    size: int = 128,
+    outline: np.ndarray | None = None,
+    rgb: np.ndarray | None = None,
+) -> Markup:
+    """The input (grayscale, or ``rgb`` (H, W, 3) in [0, 1]), or the attribution as a
+    diverging heatmap (red +, blue −, scaled by max |a|) with dots marking the input's
+    ink (darker = more ink). ``outline``: a boolean (H, W) mask (the task's ground
+    truth) whose border is drawn over the map."""
     img = np.asarray(image, dtype=np.float64)
     h, w = img.shape
     c = size / max(h, w)
@@ -455,17 +533,39 @@ def image_map(image: np.ndarray, attr: np.ndarray | None, *, title: str, size: i
     ink = (img - lo) / (hi - lo or 1.0)
     body: list[Markup] = []
     cell = Markup('<rect x="{}" y="{}" width="{}" height="{}" fill="{}"/>')
+    what = "; the line outlines the true mask" if outline is not None else ""
+    raster = h * w > RASTER_PIXELS
     if attr is None:
+        if raster:
+            grey = np.rint(255 * (1 - ink)).astype(np.uint8)
+            pixels = (
+                np.rint(255 * np.clip(rgb, 0, 1)).astype(np.uint8)
+                if rgb is not None
+                else np.repeat(grey[..., None], 3, axis=-1)
+            )
+            body = [_raster(pixels, size), *_outline(outline, c)]
+            return _frame(size, size, title, "the input image" + what, body, "chart img")
         for i in range(h):
             for j in range(w):
-                g = round(255 * (1 - ink[i, j]))
-                body.append(cell.format(_f(j * c), _f(i * c), _f(c), _f(c), f"rgb({g},{g},{g})"))
-        return _frame(size, size, title, "the input image", body, "chart img")
+                if rgb is not None:
+                    r, g, b = (round(255 * float(np.clip(v, 0, 1))) for v in rgb[i, j])
+                    fill = f"rgb({r},{g},{b})"
+                else:
+                    g = round(255 * (1 - ink[i, j]))
+                    fill = f"rgb({g},{g},{g})"
+                body.append(cell.format(_f(j * c), _f(i * c), _f(c), _f(c), fill))
+        body += _outline(outline, c)
+        return _frame(size, size, title, "the input image" + what, body, "chart img")
     a = np.asarray(attr, dtype=np.float64)
     scale = float(np.nanmax(np.abs(a))) or 1.0
-    for i in range(h):
-        for j in range(w):
-            body.append(cell.format(_f(j * c), _f(i * c), _f(c), _f(c), diverging(a[i, j] / scale)))
+    if raster:
+        body.append(_raster(_diverging_rgb(a / scale), size))
+    else:
+        for i in range(h):
+            for j in range(w):
+                body.append(
+                    cell.format(_f(j * c), _f(i * c), _f(c), _f(c), diverging(a[i, j] / scale))
+                )
     dot = Markup('<circle cx="{}" cy="{}" r="{}" fill="#222" fill-opacity="{}"/>')
     for i in range(h):
         for j in range(w):
@@ -478,8 +578,14 @@ def image_map(image: np.ndarray, attr: np.ndarray | None, *, title: str, size: i
                         f"{0.25 + 0.6 * ink[i, j]:.2f}",
                     )
                 )
+    body += _outline(outline, c)
     return _frame(
-        size, size, title, "attribution heatmap; dots mark the input's ink", body, "chart img"
+        size,
+        size,
+        title,
+        "attribution heatmap; dots mark the input's ink" + what,
+        body,
+        "chart img",
     )
 
 

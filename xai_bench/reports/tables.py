@@ -36,6 +36,67 @@ def finite(v: Any) -> bool:
         return False
 
 
+#: the metric whose verdict is a family's one recommendation per task, in order of
+#: preference (else the family's first metric by name); faithfulness is the primary family
+HEADLINE = {
+    "faithfulness": CURVE_PREFERENCE,
+    "localisation": ("relevance_rank_accuracy", "pointing_game", "relevance_mass_accuracy"),
+    "robustness": ("sensitivity_max", "local_lipschitz_estimate", "avg_sensitivity"),
+    "complexity": ("sparseness", "complexity", "effective_complexity"),
+    "randomisation": ("model_randomisation", "smooth_mprt", "efficient_mprt"),
+    "axiomatic": ("completeness",),
+    "ground_truth": ("feature_agreement", "rank_agreement"),
+    "components": ("cpr", "cmd"),
+}
+PRIMARY_FAMILY = "faithfulness"
+
+
+def family_order() -> tuple[str, ...]:
+    """The families in report order: faithfulness first, then ``metrics.base.FAMILIES``."""
+    from ..metrics.base import FAMILIES
+
+    return (PRIMARY_FAMILY, *(f for f in FAMILIES if f != PRIMARY_FAMILY))
+
+
+def metric_family(metric: str, info: dict) -> str:
+    """The metric's ``MetricInfo.family``: as stored with the run, else the registered
+    class's (by the metric's id), else faithfulness (a plugin missing here)."""
+    if info.get("family"):
+        return str(info["family"])
+    from ..registry import metric_class
+
+    try:
+        cls = metric_class(str(info.get("id") or metric))
+    except Exception:  # unknown or unloadable here: the report still renders
+        return PRIMARY_FAMILY
+    return str(getattr(getattr(cls, "info", None), "family", PRIMARY_FAMILY))
+
+
+def family_groups(metrics: list[str], families: dict[str, str]) -> list[dict[str, Any]]:
+    """``metrics`` grouped by family, faithfulness first: ``{id, name, metrics, headline,
+    primary}`` per family, where ``headline`` is the metric whose verdict is the family's
+    recommendation and ``primary`` marks the report's primary family (the first one)."""
+    order = {f: k for k, f in enumerate(family_order())}
+    groups: dict[str, list[str]] = {}
+    for m in metrics:
+        groups.setdefault(families.get(m, PRIMARY_FAMILY), []).append(m)
+    out = []
+    for k, fam in enumerate(sorted(groups, key=lambda f: (order.get(f, len(order)), f))):
+        pref_order = {m: k for k, m in enumerate(HEADLINE.get(fam, ()))}
+        ms = sorted(groups[fam], key=lambda m: (pref_order.get(m, len(pref_order)), m))
+        pref = [m for m in ms if m in pref_order]
+        out.append(
+            {
+                "id": fam,
+                "name": fam.replace("_", " ").capitalize(),
+                "metrics": ms,
+                "headline": pref[0] if pref else sorted(ms)[0],
+                "primary": k == 0,
+            }
+        )
+    return out
+
+
 CURVE_KINDS = ("deletion", "insertion", "lerf")
 
 
@@ -275,9 +336,9 @@ def _natural(s: str) -> tuple:
 
 def failures(results: Any) -> list[dict[str, Any]]:
     """Failed and skipped jobs, then degenerate and flagged results, with reasons."""
+    family, fail = family_skips(results)
     rows: list[dict[str, Any]] = []
     grouped: dict[tuple, dict[str, Any]] = {}  # identical skips across tasks: one row
-    fail = results.failures
     for _, r in fail.sort_values("status", key=lambda s: s != "failed").iterrows():
         row = {
             k: ("" if pd.isna(r.get(k)) else r.get(k))
@@ -292,6 +353,8 @@ def failures(results: Any) -> list[dict[str, Any]]:
             continue
         grouped[key] = row
         rows.append(row)
+    first = sum(r["status"] == "failed" for r in rows)
+    rows[first:first] = family  # after the failures, with the other skips
     rows += missing(results)
     ex = results.explanations
     if len(ex) and "degenerate" in ex:
@@ -335,6 +398,58 @@ def failures(results: Any) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def family_skips(results: Any) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """One row per (task, family) that cannot run on the task, and the other failures.
+
+    A family cannot run when none of its metrics scored on the task and its jobs there
+    were skipped; its skip rows (one per metric, explainer and seed) become one row that
+    names the metrics and gives each distinct reason once.
+    """
+    fail = results.failures
+    if not len(fail) or not {"status", "task", "metric"} <= set(fail.columns):
+        return [], fail
+    info = getattr(results, "metric_info", None) or {}
+    named = fail["metric"].notna() & (fail["metric"].astype(str) != "")
+    skip = fail[(fail["status"] == "skipped") & named]
+    if not len(skip):
+        return [], fail
+    fams = {m: metric_family(m, info.get(m, {})) for m in {*info, *skip["metric"]}}
+    sc = results.scores
+    scored = {(t, fams.get(m)) for t, m in zip(sc["task"], sc["metric"], strict=True)}
+    rows: list[dict[str, Any]] = []
+    dropped: list[Any] = []
+    for (task, fam), g in skip.groupby([skip["task"], skip["metric"].map(fams)], sort=True):
+        if (task, fam) in scored:
+            continue  # some of the family ran here: its skips stay per metric
+        reasons: dict[str, list[str]] = {}
+        for m, why in zip(g["metric"], g["reason"].fillna(""), strict=True):
+            own = reasons.setdefault(str(why), [])
+            if m not in own:
+                own.append(str(m))
+        metrics = sorted({str(m) for m in g["metric"]})
+        explainers = sorted({str(e) for e in g["explainer"].dropna()})
+        text = [
+            why if len(reasons) == 1 else f"{why} ({', '.join(sorted(ms))})"
+            for why, ms in reasons.items()
+        ]
+        seeds = sorted({str(v) for v in g["seed"].dropna()}, key=_natural) if "seed" in g else []
+        rows.append(
+            {
+                "status": "skipped",
+                "task": task,
+                "explainer": f"all {len(explainers)}"
+                if len(explainers) > 1
+                else ", ".join(explainers),
+                "metric": f"{fam.replace('_', ' ')} family ({len(metrics)}): {', '.join(metrics)}",
+                "seed": ", ".join(seeds),
+                "reason": "; ".join(text),
+                "family": fam,
+            }
+        )
+        dropped.extend(g.index)
+    return rows, fail.drop(index=dropped)
 
 
 MISSING_REASON = (

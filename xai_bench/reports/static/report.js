@@ -45,10 +45,48 @@
     });
   });
 
+  // the leaderboard's family switch: one family's tables at a time, for every task;
+  // buttons take Enter and Space, the arrow keys move between them
+  var fams = Array.prototype.slice.call(document.querySelectorAll("button[data-family]"));
+  fams.forEach(function (btn, i) {
+    btn.addEventListener("click", function () {
+      var f = btn.getAttribute("data-family");
+      fams.forEach(function (b) { b.setAttribute("aria-pressed", b === btn ? "true" : "false"); });
+      document.querySelectorAll("[data-family-panel]").forEach(function (p) {
+        p.hidden = p.getAttribute("data-family-panel") !== f;
+      });
+    });
+    btn.addEventListener("keydown", function (ev) {
+      var step = {ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1}[ev.key];
+      if (!step) return;
+      ev.preventDefault();
+      fams[(i + step + fams.length) % fams.length].focus();
+    });
+  });
+
   document.querySelectorAll("[data-task-filter]").forEach(function (btn) {
     btn.addEventListener("click", function () {
       var k = btn.getAttribute("data-task-filter");
-      document.querySelectorAll("[data-task-filter]").forEach(function (b) {
+      // the leaderboard's family switch: one family's tables at a time, for every task;
+  // buttons take Enter and Space, the arrow keys move between them
+  var fams = Array.prototype.slice.call(document.querySelectorAll("button[data-family]"));
+  fams.forEach(function (btn, i) {
+    btn.addEventListener("click", function () {
+      var f = btn.getAttribute("data-family");
+      fams.forEach(function (b) { b.setAttribute("aria-pressed", b === btn ? "true" : "false"); });
+      document.querySelectorAll("[data-family-panel]").forEach(function (p) {
+        p.hidden = p.getAttribute("data-family-panel") !== f;
+      });
+    });
+    btn.addEventListener("keydown", function (ev) {
+      var step = {ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1}[ev.key];
+      if (!step) return;
+      ev.preventDefault();
+      fams[(i + step + fams.length) % fams.length].focus();
+    });
+  });
+
+  document.querySelectorAll("[data-task-filter]").forEach(function (b) {
         b.setAttribute("aria-pressed", b === btn ? "true" : "false");
       });
       document.querySelectorAll("[data-task]").forEach(function (el) {
