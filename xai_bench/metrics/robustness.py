@@ -109,39 +109,7 @@ def sensitivity_max(
     IncompatibleError
         If the inputs are not real-valued (tabular, image), or the explainer cannot re-explain.
     """
-    if task.modality not in _REAL:
-        raise IncompatibleError("sensitivity-max perturbs real-valued inputs (tabular, image)")
-    Xa, explanation = prepare(task, X, explanation)
-    Xa = Xa.astype(np.float64)
-    n = len(Xa)
-    # drawn per sample from (seed, its content): a score never depends on its batch
-    noise = np.stack(
-        [
-            rng.uniform(-radius, radius, size=(n_samples, *Xa.shape[1:]))
-            for rng in sample_rngs(Xa, seed)
-        ],
-        axis=1,
-    )
-    Xp = (Xa[None] + noise).reshape(n_samples * n, *Xa.shape[1:])
-    phi = explanation.flat()
-    new = _reexplain(_explainer(explanation), task, Xp, np.tile(explanation.targets, n_samples))
-    diff = np.linalg.norm(new.reshape(n_samples, n, -1) - phi[None], axis=2)
-    norm = np.linalg.norm(phi, axis=1)
-    if normalise:
-        diff = np.divide(diff, norm[None], out=np.full_like(diff, np.inf), where=norm[None] > 0)
-    return MetricResult(
-        metric="sensitivity_max",
-        scores=diff.max(axis=0),
-        flags={"degenerate": explanation.degenerate()},
-        params={
-            "radius": radius,
-            "n_samples": n_samples,
-            "noise": "uniform in [-radius, radius] per feature, drawn per sample from "
-            "(seed, the sample's content)",
-            "normalise": "divide by ||phi(x)||_2" if normalise else "none",
-            "seed": seed,
-        },
-    )
+    return _sensitivity("sensitivity_max", task, X, explanation, radius, n_samples, normalise, seed)
 
 
 class SensitivityMax(BaseMetric):
@@ -292,7 +260,21 @@ def avg_sensitivity(
     IncompatibleError
         If the inputs are not real-valued (tabular, image), or the explainer cannot re-explain.
     """
-    check_real(task, "avg-sensitivity")
+    return _sensitivity("avg_sensitivity", task, X, explanation, radius, n_samples, normalise, seed)
+
+
+def _sensitivity(
+    metric: str,
+    task: Task,
+    X: Any,
+    explanation: Explanation,
+    radius: float,
+    n_samples: int,
+    normalise: bool,
+    seed: int,
+) -> MetricResult:
+    """Max-/Avg-Sensitivity: one set of draws, the max or the mean over the copies."""
+    check_real(task, metric.replace("_", "-"))
     draw = lambda rng, size: rng.uniform(-radius, radius, size=size)  # noqa: E731
     noisy = reexplain_noisy(task, X, explanation, n_samples, seed, draw)
     phi = noisy.explanation.flat()
@@ -300,9 +282,10 @@ def avg_sensitivity(
     norm = np.linalg.norm(phi, axis=1)
     if normalise:
         diff = np.divide(diff, norm[None], out=np.full_like(diff, np.inf), where=norm[None] > 0)
+    aggregate = "max" if metric == "sensitivity_max" else "mean"
     return MetricResult(
-        metric="avg_sensitivity",
-        scores=diff.mean(axis=0),
+        metric=metric,
+        scores=diff.max(axis=0) if aggregate == "max" else diff.mean(axis=0),
         flags={"degenerate": noisy.explanation.degenerate()},
         extra=noisy.again.cost(len(phi)),
         params={
@@ -311,7 +294,7 @@ def avg_sensitivity(
             "noise": "uniform in [-radius, radius] per feature, drawn per sample from "
             "(seed, the sample's content)",
             "normalise": "divide by ||phi(x)||_2" if normalise else "none",
-            "aggregate": "mean over the noisy copies",
+            "aggregate": f"{aggregate} over the noisy copies",
             "seed": seed,
         },
     )
