@@ -63,12 +63,12 @@ PATCHES = [
 # --- the Quantus process --------------------------------------------------------------
 
 
-def setup(site: str) -> Any:
+def setup(site: str, root: str = str(ROOT)) -> Any:
     """Import Quantus (with np.trapz aliased) and xai-bench from this checkout."""
     np.trapz = np.trapezoid  # type: ignore[attr-defined]  # this process only
     if site and site not in sys.path:
         sys.path.append(site)  # after this venv's own packages: Quantus's torch and numpy win
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, root)
     import quantus
     import torch
 
@@ -188,10 +188,14 @@ class Pair:
     reexplains: bool = False
 
 
+def _params(w: Work, params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v(w) if callable(v) else v for k, v in params.items()}
+
+
 def _score(metric: str, **params: Any) -> Callable[[Work], np.ndarray]:
     import xai_bench as xb
 
-    return lambda w: xb.get_metric(metric, **params).score(w.task, w.X, w.ex).scores
+    return lambda w: xb.get_metric(metric, **_params(w, params)).score(w.task, w.X, w.ex).scores
 
 
 def _quantus(
@@ -230,7 +234,8 @@ def _ours_extra(metric: str, key: str, **params: Any) -> Callable[[Work], np.nda
     import xai_bench as xb
 
     return lambda w: np.asarray(
-        xb.get_metric(metric, **params).score(w.task, w.X, w.ex).extra[key], dtype=np.float64
+        xb.get_metric(metric, **_params(w, params)).score(w.task, w.X, w.ex).extra[key],
+        dtype=np.float64,
     )
 
 
@@ -402,6 +407,97 @@ def pairs() -> list[Pair]:
             note="Quantus returns sum(phi) == f(x) - f(baseline) exactly; ours the relative "
             "gap (compared: our extra['isclose'] with Quantus's boolean)",
         ),
+        # the faithfulness rest (skipped where this checkout does not have them yet)
+        Pair(
+            "faithfulness_estimate",
+            "FaithfulnessEstimate",
+            _score("faithfulness_estimate", step=1, baseline="min"),
+            q("FaithfulnessEstimate", features_in_step=1, perturb_baseline="black")(
+                call={"softmax": True}
+            ),
+        ),
+        Pair(
+            "monotonicity_arya",
+            "Monotonicity",
+            _score("monotonicity_arya", step=1, baseline="min"),
+            q("Monotonicity", features_in_step=1, perturb_baseline="black")(call={"softmax": True}),
+        ),
+        Pair(
+            "monotonicity_nguyen",
+            "MonotonicityCorrelation",
+            _score("monotonicity_nguyen", step=1, baseline="min"),
+            q(
+                "MonotonicityCorrelation",
+                features_in_step=1,
+                perturb_baseline="black",
+                nr_samples=1,
+            )(call={"softmax": True}),
+            note="nr_samples=1: with the black baseline Quantus's repeated draws are identical",
+        ),
+        # the robustness and axiomatic rest
+        Pair(
+            "avg_sensitivity",
+            "AvgSensitivity",
+            _score("avg_sensitivity", radius=0.02, n_samples=10),
+            q("AvgSensitivity", nr_samples=10, lower_bound=0.02)(),
+            compare="spearman",
+            note="uniform noise: Quantus global np.random, ours seeded per sample",
+            reexplains=True,
+        ),
+        Pair(
+            "local_lipschitz_estimate",
+            "LocalLipschitzEstimate",
+            _score("local_lipschitz_estimate", sigma=0.1, n_samples=10),
+            q("LocalLipschitzEstimate", nr_samples=10, perturb_std=0.1)(),
+            compare="spearman",
+            note="Gaussian noise: Quantus global np.random, ours seeded per sample",
+            reexplains=True,
+        ),
+        Pair(
+            "relative_input_stability",
+            "RelativeInputStability",
+            _score("relative_input_stability", n_samples=10),
+            q("RelativeInputStability", nr_samples=10)(),
+            compare="spearman",
+            note="noise drawn differently; Quantus NaN once any copy changes the prediction, "
+            "ours the max over the copies that keep it",
+            reexplains=True,
+        ),
+        Pair(
+            "relative_output_stability",
+            "RelativeOutputStability",
+            _score("relative_output_stability", n_samples=10),
+            q("RelativeOutputStability", nr_samples=10)(),
+            compare="spearman",
+            note="as relative_input_stability",
+            reexplains=True,
+        ),
+        Pair(
+            "relative_representation_stability",
+            "RelativeRepresentationStability",
+            _score("relative_representation_stability", n_samples=10, layer="all"),
+            q("RelativeRepresentationStability", nr_samples=10)(),
+            compare="spearman",
+            note="as relative_input_stability; layer='all' (Quantus's default)",
+            reexplains=True,
+        ),
+        Pair(
+            "non_sensitivity",
+            "NonSensitivity",
+            _score("non_sensitivity", eps=1e-5, baseline="min"),
+            q("NonSensitivity", eps=1e-5, features_in_step=1, perturb_baseline="black")(
+                call={"softmax": True}
+            ),
+            compare="spearman",
+        ),
+        Pair(
+            "input_invariance",
+            "InputInvariance",
+            _score("input_invariance", shift=-1.0),
+            q("InputInvariance", input_shift=-1)(),
+            compare="equal",
+            reexplains=True,
+        ),
     ]
     return out
 
@@ -496,8 +592,9 @@ def main() -> None:
     ap.add_argument("--metrics", nargs="*", help="only these xai-bench metric ids")
     ap.add_argument("--benchmark-n", type=int, default=256, help="0: skip the Benchmark run")
     ap.add_argument("--site", default="/work/main/.venv/lib/python3.11/site-packages")
+    ap.add_argument("--root", default=str(ROOT), help="the xai-bench checkout to import")
     args = ap.parse_args()
-    q = setup(args.site)
+    q = setup(args.site, args.root)
     import xai_bench as xb
 
     print(f"quantus {q.__version__}, numpy {np.__version__}; patches:")
