@@ -421,6 +421,10 @@ def pairs() -> list[Pair]:
             "Monotonicity",
             _score("monotonicity_arya", step=1, baseline="min"),
             q("Monotonicity", features_in_step=1, perturb_baseline="black")(call={"softmax": True}),
+            compare="equal",
+            note="Quantus 0.6 writes the baseline value into its all-baseline input at each "
+            "step (perturb_func on x_baseline) instead of restoring x's values: its curve is "
+            "flat and every sample scores True",
         ),
         Pair(
             "monotonicity_nguyen",
