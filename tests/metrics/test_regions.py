@@ -18,36 +18,37 @@ from xai_bench.metrics.regions import (
 
 
 def quantus_regions(predict, x, y, a, patch, regions=None, drops=True):
-    """Plain transcription of Quantus 0.6 RegionPerturbation / Selectivity.evaluate_instance
+    """Plain transcription of Quantus 0.6 RegionPerturbation / Selectivity.evaluate_batch
     for one (C, H, W) image with a (1, H, W) attribution map, baseline "black" (the image's
-    minimum, unchanged by the cumulative replacement)."""
-    pad = patch - 1
-    width = ((0, 0), (pad, pad), (pad, pad))
+    minimum, unchanged by the cumulative replacement).
+
+    Its regions are the blocks of skimage's ``view_as_blocks`` over the input padded to a
+    multiple of ``patch`` (``get_padding_size``: floor of half the padding before, ceil
+    after), ranked by ``np.argsort(-sums)``; not every window at every pixel (the greedy
+    non-overlapping search of Quantus's older evaluate_instance)."""
+
+    def padding(dim):
+        total = (patch - dim % patch) % patch
+        return (total // 2, total - total // 2)
+
+    (t, b), (l, r) = padding(x.shape[1]), padding(x.shape[2])
+    width = ((0, 0), (t, b), (l, r))
     y_pred = predict(x[None])[0, y]
-    a_pad = np.pad(a, width)
+    a_pad = np.pad(a, width)  # mode="constant"
     shape = np.pad(x, width).shape
     sums, corners = [], []
-    for r in range(pad, shape[1] - pad):
-        for c in range(pad, shape[2] - pad):
-            sums.append(a_pad[:, r : r + patch, c : c + patch].sum())
-            corners.append((r, c))
-    blocked = np.zeros(shape, dtype=bool)
-    chosen = []
-    for k in np.argsort(sums)[::-1]:
-        r, c = corners[k]
-        mask = np.zeros(shape, dtype=bool)
-        mask[:, r : r + patch, c : c + patch] = True
-        if not (blocked & mask).any():
-            chosen.append((r, c))
-            blocked |= mask
-        if regions is not None and len(chosen) >= regions:
-            break
+    for i in range(shape[1] // patch):  # np.unravel_index over (blocks_h, blocks_w)
+        for j in range(shape[2] // patch):
+            rows, cols = slice(i * patch, (i + 1) * patch), slice(j * patch, (j + 1) * patch)
+            sums.append(a_pad[:, rows, cols].sum())
+            corners.append((rows, cols))
+    order = np.argsort(-np.array(sums), kind="stable")  # no ties on these maps
+    chosen = [corners[k] for k in order[:regions]]
     black = x.min()
-    x_pert, out = x.copy(), []
-    for r, c in chosen:
-        x_pad = np.pad(x_pert, width, mode="edge")
-        x_pad[:, r : r + patch, c : c + patch] = black
-        x_pert = x_pad[:, pad : pad + x.shape[1], pad : pad + x.shape[2]]
+    x_pad, out = np.pad(x, width, mode="edge"), []
+    for rows, cols in chosen:
+        x_pad[:, rows, cols] = black
+        x_pert = x_pad[:, t : shape[1] - b, l : shape[2] - r]
         p = predict(x_pert[None])[0, y]
         out.append(y_pred - p if drops else p)
     return np.array(out)
@@ -84,17 +85,19 @@ def test_selectivity_equals_quantus_transcription(digits_task, patch):
         np.testing.assert_allclose(res.scores[i], np.trapezoid(ref), rtol=1e-5, atol=1e-6)
 
 
-def test_greedy_regions_on_a_hand_built_map():
+def test_regions_are_a_centred_grid_on_a_hand_built_map():
     amap = np.zeros((1, 4, 4))
-    amap[0, 1:3, 1:3] = 1.0  # the centre 2x2 block wins
-    amap[0, 3, 3] = 0.5  # then an edge window reaching past the image (ties: first window)
-    labels = region_labels(amap, 2, None, np.zeros((1, 16), np.uint64))
-    assert (labels[0, 1:3, 1:3] == 0).all() and labels[0, 3, 3] == 1
-    # (0, 0) is covered only by the window at (0, 0), which overlaps the centre: as in
-    # Quantus, such a pixel is never removed
-    assert labels[0, 0, 0] == -1
-    two = region_labels(amap, 2, 2, np.zeros((1, 16), np.uint64))
-    assert set(np.unique(two[0])) == {-1, 0, 1} and two[0, 3, 3] == 1
+    amap[0, 1:3, 1:3] = 1.0  # a centred 2x2 peak: with patch 3 it falls into all 4 blocks
+    amap[0, 3, 3] = 0.5  # the bottom-right block wins
+    # 4 -> 6 with one padded row/column before and one after: blocks {0,1}, {2,3}
+    labels = region_labels(amap, 3, None, np.zeros((1, 16), np.uint64))
+    assert (labels[0, 2:, 2:] == 0).all() and set(np.unique(labels[0])) == {0, 1, 2, 3}
+    assert (labels[0, :2, :2] != 0).all() and len(np.unique(labels[0, :2, :2])) == 1
+    one = region_labels(amap, 3, 1, np.zeros((1, 16), np.uint64))
+    assert (one[0] == np.where(labels[0] == 0, 0, -1)).all()
+    # a row of 5 with patch 2: padded after (floor of half before): cells {0,1}, {2,3}, {4}
+    row = region_labels(np.array([[[0.1, 0.2, 0.0, 0.0, 0.4]]]), 2, None, np.zeros((1, 5)))
+    np.testing.assert_array_equal(row[0, 0], [1, 1, 2, 2, 0])
 
 
 def test_patch_one_on_tabular_rows_is_aopc_without_its_step_zero(linear_task):
@@ -127,7 +130,7 @@ def test_batch_invariance_params_and_skips(digits_task, name):
     scores = assert_batch_invariant(metric, digits_task, X, ex)
     assert np.ptp(scores) > 0
     res = metric.score(digits_task, X, ex)
-    assert res.params["patch"] == 3 and "greedily without overlap" in res.params["regions"]
+    assert res.params["patch"] == 3 and "grid" in res.params["regions"]
     assert metric.info.family == "faithfulness"
     text = xb.load_task("sentiment.transformer")
     tex = xb.get_explainer("random").explain(text, text.X[:2])

@@ -2,13 +2,13 @@
 
 Both follow Quantus 0.6's region version (``RegionPerturbation``, ``Selectivity``):
 
-1. every ``patch`` x ``patch`` window of the attribution map (summed over channels; a
-   1 x ``patch`` window of the feature vector on tabular data) is a candidate, one per
-   top-left pixel, windows at the right and bottom edges reaching past the image (their
-   sum counts only the pixels inside);
-2. candidates are sorted by their attribution sum, descending (ties: a seeded random key),
-   and taken greedily when they overlap no region taken before (overlap counted past the
-   edge too, as Quantus's padded mask does), at most ``regions`` of them;
+1. the regions are the cells of a ``patch`` x ``patch`` grid over the attribution map
+   (summed over channels; 1 x ``patch`` on tabular rows), the map padded to a multiple of
+   ``patch`` with the smaller half of the padding before it (Quantus's
+   ``get_padding_size`` and ``get_block_indices``): disjoint, every pixel in exactly one;
+2. regions are sorted by their attribution sum, descending (ties: a seeded random key,
+   batch-invariant; Quantus's ``np.argsort`` keeps no defined order among ties), and
+   Region Perturbation keeps the first ``regions`` of them;
 3. the regions are removed one after another (all channels), cumulatively, by the
    ``baseline`` masker, and the target output is read after each.
 
@@ -64,48 +64,36 @@ def attribution_map(task: Task, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return phi.reshape(len(phi), 1, -1), np.arange(phi.shape[1])
 
 
+def _centred_padding(dim: int, patch: int) -> tuple[int, int]:
+    """Padding before and after ``dim`` to a multiple of ``patch``, split as Quantus's
+    ``get_padding_size`` does (the smaller half first)."""
+    total = -dim % patch
+    return total // 2, total - total // 2
+
+
 def region_labels(
     amap: np.ndarray, patch: int, regions: int | None, keys: np.ndarray
 ) -> np.ndarray:
-    """Per-pixel region index (n, H, W) in removal order, -1 outside every region.
+    """Per-pixel region index (n, H, W) in removal order, -1 outside every region taken.
 
-    ``keys`` (n, H*W) break ties between equal window sums (a seeded random key).
+    The regions are the cells of a ``patch`` x ``patch`` grid (1 x ``patch`` on a row)
+    laid over the map padded to a multiple of ``patch`` on both sides, as Quantus 0.6's
+    ``get_block_indices``; they are ranked by their attribution sum, descending, and
+    ``keys`` (n, H*W) break ties between equal sums (a seeded random key).
     """
     n, H, W = amap.shape
     ph, pw = (1 if H == 1 else patch), patch
-    padded = np.zeros((n, H + ph - 1, W + pw - 1))
-    padded[:, :H, :W] = amap
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (ph, pw), axis=(1, 2))
-    sums = windows.sum(axis=(-2, -1)).reshape(n, H * W)  # one window per top-left pixel
-    order = np.lexsort((keys, -sums), axis=-1)
-    labels = np.full((n, H, W), -1, dtype=np.int64)
-    limit = H * W if regions is None else regions
-    # every sample walks its candidates in lock-step: step t tries each one's t-th window
-    blocked = np.zeros((n, H + ph - 1, W + pw - 1), dtype=bool)  # padded, as Quantus's mask
-    windows = np.lib.stride_tricks.sliding_window_view(blocked, (ph, pw), axis=(1, 2))
-    taken = np.zeros(n, dtype=np.int64)
-    covered = np.zeros(n, dtype=np.int64)  # pixels inside the image already in a region
-    dy, dx = np.arange(ph), np.arange(pw)
-    for t in range(H * W):
-        live = np.flatnonzero((taken < limit) & (covered < H * W))
-        if not len(live):
-            break
-        r, c = np.divmod(order[live, t], W)
-        free = ~windows[live, r, c].any(axis=(1, 2))
-        i, r, c = live[free], r[free], c[free]
-        rows, cols = (r[:, None] + dy)[:, :, None], (c[:, None] + dx)[:, None, :]
-        blocked[i[:, None, None], rows, cols] = True
-        inside = (rows < H) & (cols < W)
-        li = np.broadcast_to(i[:, None, None], inside.shape)[inside]
-        lk = np.broadcast_to(taken[i][:, None, None], inside.shape)[inside]
-        labels[
-            li,
-            np.broadcast_to(rows, inside.shape)[inside],
-            np.broadcast_to(cols, inside.shape)[inside],
-        ] = lk
-        covered[i] += inside.sum(axis=(1, 2))
-        taken[i] += 1
-    return labels
+    (top, bottom), (left, right) = _centred_padding(H, ph), _centred_padding(W, pw)
+    padded = np.pad(amap, ((0, 0), (top, bottom), (left, right)))
+    bh, bw = padded.shape[1] // ph, padded.shape[2] // pw
+    sums = padded.reshape(n, bh, ph, bw, pw).sum(axis=(2, 4)).reshape(n, bh * bw)
+    order = np.lexsort((keys[:, : bh * bw], -sums), axis=-1)
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(bh * bw), order.shape), axis=1)
+    if regions is not None:
+        rank[rank >= regions] = -1
+    block = ((np.arange(H) + top) // ph)[:, None] * bw + ((np.arange(W) + left) // pw)[None, :]
+    return rank[:, block]
 
 
 def ordered_region_scores(
@@ -177,8 +165,8 @@ def _unit_auc(y: np.ndarray, L: np.ndarray) -> np.ndarray:
 
 
 _REGIONS = (
-    "{patch}x{patch} windows (1x{patch} on tabular rows) at every top-left pixel, sorted by "
-    "attribution sum descending, taken greedily without overlap (at most {regions}), "
+    "the cells of a {patch}x{patch} grid (1x{patch} on tabular rows; the map padded to a "
+    "multiple of {patch}, centred), sorted by attribution sum descending (at most {regions}), "
     "removed cumulatively on all channels"
 )
 
