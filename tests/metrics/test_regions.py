@@ -31,8 +31,8 @@ def quantus_regions(predict, x, y, a, patch, regions=None, drops=True):
         total = (patch - dim % patch) % patch
         return (total // 2, total - total // 2)
 
-    (t, b), (l, r) = padding(x.shape[1]), padding(x.shape[2])
-    width = ((0, 0), (t, b), (l, r))
+    (top, bottom), (left, right) = padding(x.shape[1]), padding(x.shape[2])
+    width = ((0, 0), (top, bottom), (left, right))
     y_pred = predict(x[None])[0, y]
     a_pad = np.pad(a, width)  # mode="constant"
     shape = np.pad(x, width).shape
@@ -48,7 +48,7 @@ def quantus_regions(predict, x, y, a, patch, regions=None, drops=True):
     x_pad, out = np.pad(x, width, mode="edge"), []
     for rows, cols in chosen:
         x_pad[:, rows, cols] = black
-        x_pert = x_pad[:, t : shape[1] - b, l : shape[2] - r]
+        x_pert = x_pad[:, top : shape[1] - bottom, left : shape[2] - right]
         p = predict(x_pert[None])[0, y]
         out.append(y_pred - p if drops else p)
     return np.array(out)

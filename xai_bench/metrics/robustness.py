@@ -345,7 +345,10 @@ def local_lipschitz_estimate(
     n_samples : int
         Neighbours per sample.
     normalise : bool
-        Divide both attributions by their own max |phi| first (Quantus's default).
+        Divide both attributions by their own max |phi| first, per sample. Quantus 0.6
+        normalises by default too, but by the max over its whole batch (once for phi,
+        once per step for the re-explanations), so its score depends on the batch; pass
+        it a per-sample ``normalise_func`` to get ours.
     absolute : bool
         Compare |phi| instead of phi.
     seed : int
