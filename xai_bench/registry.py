@@ -73,6 +73,13 @@ BUILTIN_EXPLAINERS: dict[str, str] = {
     "inseq.occlusion": "adapters.inseq:Occlusion",
     "inseq.saliency": "adapters.inseq:Saliency",
     "inseq.sequential_integrated_gradients": "adapters.inseq:SequentialIntegratedGradients",
+    # inside the model (issue 14): component explainers, runnable on component tasks
+    "components.activation_norm": "components.runnable:ActivationNorm",
+    "components.activation_patching": "components.runnable:ActivationPatching",
+    "components.atp": "components.runnable:AttributionPatching",
+    "components.eap": "components.runnable:EdgeAttributionPatching",
+    "components.ig_activations": "components.runnable:ActivationIG",
+    "components.random": "components.runnable:RandomComponents",
 }
 
 BUILTIN_METRICS: dict[str, str] = {
@@ -130,6 +137,13 @@ BUILTIN_METRICS: dict[str, str] = {
     "relative_representation_stability": "metrics.stability:RelativeRepresentationStability",
     "non_sensitivity": "metrics.axiomatic:NonSensitivity",
     "input_invariance": "metrics.axiomatic:InputInvariance",
+    # inside the model (issue 14): component metrics, family "components"
+    "cpr": "components.metrics:CPR",
+    "cmd": "components.metrics:CMD",
+    "necessity": "components.metrics:Necessity",
+    "precision_at_truth": "components.metrics:PrecisionAtTruth",
+    "auroc_truth": "components.metrics:AUROCTruth",
+    "patching_agreement": "components.metrics:PatchingAgreement",
 }
 
 # task id -> "module:function" returning a Task
@@ -143,6 +157,8 @@ BUILTIN_TASKS: dict[str, str] = {
     "sentiment.transformer": "tasks.text:sentiment_transformer",
     "sentiment.tfidf": "tasks.text:sentiment_tfidf",
     "generation.tiny_gpt": "tasks.generation:tiny_gpt",
+    # component tasks (xai_bench.components.ComponentTask): one line per builder
+    "components.planted": "components.planted:planted_task",
 }
 
 # which optional extra provides each top-level backend module

@@ -499,7 +499,7 @@ def _label(comps: list[Component]) -> list[Component]:
         counts[c.id] = counts.get(c.id, 0) + 1
     out = []
     for c in comps:
-        if counts[c.id] > 1 and c.label == c.id:
+        if counts[c.id] > 1 and c.label == c.id and c.params:  # the default keeps its id
             args = ",".join(f"{k}={v}" for k, v in sorted(c.params.items()))
             c = Component(f"{c.id}({args})", c.id, c.cls, c.params, c.instance)
         out.append(c)
