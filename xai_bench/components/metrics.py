@@ -77,7 +77,14 @@ def _per_chunk(result: MetricResult, n: int) -> MetricResult:
         scores=scores,
         curves=curves,
         x=result.x,
-        params={**result.params, "level": f"chunk of {n} examples (on its first)"},
+        params={
+            **result.params,
+            "level": f"chunk of {n} examples (on its first)",
+            # the report draws curves of these kinds (f over the fraction of components)
+            "kind": "deletion"
+            if result.params.get("circuit") == "all but the top k"
+            else "insertion",
+        },
     )
 
 
