@@ -74,12 +74,12 @@ BUILTIN_EXPLAINERS: dict[str, str] = {
     "inseq.saliency": "adapters.inseq:Saliency",
     "inseq.sequential_integrated_gradients": "adapters.inseq:SequentialIntegratedGradients",
     # inside the model (issue 14): component explainers, runnable on component tasks
-    "components.activation_norm": "components.runnable:ActivationNorm",
-    "components.activation_patching": "components.runnable:ActivationPatching",
-    "components.atp": "components.runnable:AttributionPatching",
-    "components.eap": "components.runnable:EdgeAttributionPatching",
-    "components.ig_activations": "components.runnable:ActivationIG",
-    "components.random": "components.runnable:RandomComponents",
+    "components.activation_norm": "adapters.components:ActivationNorm",
+    "components.activation_patching": "adapters.components:ActivationPatching",
+    "components.atp": "adapters.components:AttributionPatching",
+    "components.eap": "adapters.components:EdgeAttributionPatching",
+    "components.ig_activations": "adapters.components:ActivationIG",
+    "components.random": "adapters.components:RandomComponents",
 }
 
 BUILTIN_METRICS: dict[str, str] = {
@@ -138,12 +138,12 @@ BUILTIN_METRICS: dict[str, str] = {
     "non_sensitivity": "metrics.axiomatic:NonSensitivity",
     "input_invariance": "metrics.axiomatic:InputInvariance",
     # inside the model (issue 14): component metrics, family "components"
-    "cpr": "components.metrics:CPR",
-    "cmd": "components.metrics:CMD",
-    "necessity": "components.metrics:Necessity",
-    "precision_at_truth": "components.metrics:PrecisionAtTruth",
-    "auroc_truth": "components.metrics:AUROCTruth",
-    "patching_agreement": "components.metrics:PatchingAgreement",
+    "cpr": "metrics.components:CPR",
+    "cmd": "metrics.components:CMD",
+    "necessity": "metrics.components:Necessity",
+    "precision_at_truth": "metrics.components:PrecisionAtTruth",
+    "auroc_truth": "metrics.components:AUROCTruth",
+    "patching_agreement": "metrics.components:PatchingAgreement",
 }
 
 # task id -> "module:function" returning a Task
