@@ -75,7 +75,14 @@ def test_registry_lists_component_explainers_metrics_and_tasks():
         "auroc_truth",
         "patching_agreement",
     }
-    for name in ("activation_patching", "atp", "eap", "ig_activations", "activation_norm", "random"):
+    for name in (
+        "activation_patching",
+        "atp",
+        "eap",
+        "ig_activations",
+        "activation_norm",
+        "random",
+    ):
         cls = xb.registry.explainer_class(f"components.{name}")
         assert cls.name == f"components.{name}"
         assert {m.value for m in cls.capabilities.modalities} == {"components"}
@@ -207,7 +214,7 @@ def test_cli_runs_the_example_config_quick(tmp_path, capsys):
             str(EXAMPLE),
             "--quick",
             "--set",
-            "n_samples=4",
+            "n_samples=4",  # one chunk of 4
             "--set",
             "backend=local",
             "-o",

@@ -18,6 +18,8 @@ import importlib
 import inspect
 from typing import Any, ClassVar
 
+from .._params import Parameterised, check_param, param_specs
+from ..errors import IncompatibleError
 from ..explainer import Capabilities
 from ..task import Modality
 
@@ -41,13 +43,30 @@ def runnable(declared: type) -> type:
     cls = getattr(importlib.import_module(f"xai_bench.components.{module}"), attr)
 
     def explain(self: Any, task: Any, X: Any = None, *, targets: Any = None) -> Any:
-        from ..components._common import check_task
-
-        task = check_task(task)
+        if getattr(task, "modality", None) is not Modality.COMPONENTS:  # a skip, not a failure
+            raise IncompatibleError(
+                f"{declared.name} explains component tasks, not {task!r}"  # type: ignore[attr-defined]
+            )
         return cls.explain(self, task if X is None else task.select(X))
 
-    attrs = {"__doc__": cls.__doc__, "explain": explain, "library": "torch"}
-    return type(cls.__name__, (cls,), {**attrs, "capabilities": declared.capabilities})  # type: ignore[attr-defined]
+    @functools.wraps(cls.__init__)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        bound = inspect.signature(cls).bind(*args, **kwargs)
+        bound.apply_defaults()
+        specs = param_specs(type(self))
+        params = {  # checked against their specs first, as every adapter's are
+            k: check_param(specs[k], k, v, declared.name) if k in specs else v  # type: ignore[attr-defined]
+            for k, v in bound.arguments.items()
+        }
+        cls.__init__(self, **params)
+        for name, value in params.items():  # get_params reads them back
+            if not hasattr(self, name):
+                setattr(self, name, value)
+
+    attrs = {"__doc__": cls.__doc__, "__init__": __init__, "explain": explain, "library": "torch"}
+    # Parameterised: get_params, and every parameter checked against its spec when built
+    caps = declared.capabilities  # type: ignore[attr-defined]
+    return type(cls.__name__, (cls, Parameterised), {**attrs, "capabilities": caps})
 
 
 class _Lazy(type):
@@ -72,13 +91,30 @@ class ComponentExplainer(metaclass=_Lazy):
     )
 
 
+class _LazyInit:
+    """A declaration's ``__init__`` as signature readers see it (``param_specs``): the
+    implementation's, read when first asked for."""
+
+    def __init__(self, declared: type) -> None:
+        self.declared = declared
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return inspect.signature(runnable(self.declared))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:  # never reached: _Lazy.__call__
+        raise TypeError(f"{self.declared.__name__} is built by calling the class")
+
+
 def declare(name: str, path: str, stochastic: bool = False) -> type:
     """One line per explainer: its id and "module:Class" in xai_bench.components."""
     caps = Capabilities(
         modalities=frozenset({Modality.COMPONENTS}), stochastic=stochastic, output_space="model"
     )
     attrs = {"name": name, "path": path, "capabilities": caps, "__module__": __name__}
-    return _Lazy(path.partition(":")[2], (ComponentExplainer,), attrs)
+    declared = _Lazy(path.partition(":")[2], (ComponentExplainer,), attrs)
+    declared.__init__ = _LazyInit(declared)  # type: ignore[misc]
+    return declared
 
 
 ActivationPatching = declare("components.activation_patching", "patching:ActivationPatching")

@@ -81,6 +81,7 @@ def curve_score(
         scores=scores,
         curves=curves,
         x=result.x,
+        flags={"chunk_level": np.isnan(scores)},  # the chunk's score is on its first example
         params={
             **result.params,
             "level": f"chunk of {n} examples (on its first)",
