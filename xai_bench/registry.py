@@ -80,6 +80,13 @@ BUILTIN_EXPLAINERS: dict[str, str] = {
     "components.eap": "adapters.components:EdgeAttributionPatching",
     "components.ig_activations": "adapters.components:ActivationIG",
     "components.random": "adapters.components:RandomComponents",
+    "components.atp_star": "adapters.components:AttributionPatchingStar",
+    "components.atp_graddrop": "adapters.components:GradDrop",
+    "components.eap_ig": "adapters.components:EdgeAttributionPatchingIG",
+    "components.layer_conductance": "adapters.components:CaptumLayerConductance",
+    "components.internal_influence": "adapters.components:CaptumInternalInfluence",
+    "components.layer_activation": "adapters.components:CaptumLayerActivation",
+    "components.layer_feature_ablation": "adapters.components:CaptumLayerFeatureAblation",
 }
 
 BUILTIN_METRICS: dict[str, str] = {

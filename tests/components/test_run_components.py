@@ -105,6 +105,15 @@ def test_listing_explainers_and_metrics_imports_no_torch():
     assert any(line.split() == ["cpr", "components", "components"] for line in out.splitlines())
 
 
+def test_every_component_explainer_runs_on_rows_of_x():
+    task = xb.load_task("components.planted")
+    spaces = {"node": len(task.space), "edge": 193}
+    for name in [e for e in xb.list_explainers() if e.startswith("components.")]:
+        expl = xb.get_explainer(name).explain(task, task.X[[1, 2]])
+        assert expl.explainer == name  # the declared id is the implementation's name
+        assert expl.attributions.shape == (2, spaces[expl.meta["space"]]), name
+
+
 def test_explain_with_x_explains_those_examples():
     task = xb.load_task("components.planted")
     explainer = xb.get_explainer("components.activation_patching")

@@ -28,8 +28,15 @@ __all__ = [
     "ActivationNorm",
     "ActivationPatching",
     "AttributionPatching",
+    "AttributionPatchingStar",
+    "CaptumInternalInfluence",
+    "CaptumLayerActivation",
+    "CaptumLayerConductance",
+    "CaptumLayerFeatureAblation",
     "ComponentExplainer",
     "EdgeAttributionPatching",
+    "EdgeAttributionPatchingIG",
+    "GradDrop",
     "RandomComponents",
     "runnable",
 ]
@@ -123,3 +130,16 @@ ActivationIG = declare("components.ig_activations", "ig:ActivationIG")
 EdgeAttributionPatching = declare("components.eap", "eap:EdgeAttributionPatching")
 ActivationNorm = declare("components.activation_norm", "norm:ActivationNorm")
 RandomComponents = declare("components.random", "control:RandomComponents", stochastic=True)
+AttributionPatchingStar = declare("components.atp_star", "atp_star:AttributionPatchingStar")
+GradDrop = declare("components.atp_graddrop", "atp_star:GradDrop")
+EdgeAttributionPatchingIG = declare("components.eap_ig", "eap_ig:EdgeAttributionPatchingIG")
+CaptumLayerConductance = declare(
+    "components.layer_conductance", "captum_layer:CaptumLayerConductance"
+)
+CaptumInternalInfluence = declare(
+    "components.internal_influence", "captum_layer:CaptumInternalInfluence"
+)
+CaptumLayerActivation = declare("components.layer_activation", "captum_layer:CaptumLayerActivation")
+CaptumLayerFeatureAblation = declare(
+    "components.layer_feature_ablation", "captum_layer:CaptumLayerFeatureAblation"
+)

@@ -101,10 +101,10 @@ def truth_score(
             f"metric {metric} needs a planted circuit; task {sub.name!r} has none"
         )
     space = granularity(explanation)
-    if space != "node":
+    if space != sub.space.granularity:
         raise IncompatibleError(
-            f"metric {metric}: task {sub.name!r} gives its planted circuit over nodes,"
-            f" not over the {space} space this explanation ranks"
+            f"metric {metric}: task {sub.name!r} gives its planted circuit over"
+            f" {sub.space.granularity}s, not over the {space} space this explanation ranks"
         )
     return TRUTH[metric](sub, explanation, order=order)
 
@@ -159,11 +159,12 @@ def patching_agreement(
     check_choice("method", method, ("spearman", "kendall"))
     chunk(task, X, explanation)
     space = granularity(explanation)
-    if space not in ("node", "edge"):
+    if space not in ("node", "edge", "neuron"):
         raise IncompatibleError(
             f"metric patching_agreement: no exact patching over the {space} space"
         )
-    exact = exact_patching(check_task(task), X, space, ablation)
+    # the task's own space (nodes, or one layer's neurons), or its edges
+    exact = exact_patching(check_task(task), X, "edge" if space == "edge" else "node", ablation)
     mine = explanation.flat()
     if mine.shape != exact.shape:
         raise InvalidInputError(
