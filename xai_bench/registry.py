@@ -87,6 +87,11 @@ BUILTIN_EXPLAINERS: dict[str, str] = {
     "components.internal_influence": "adapters.components:CaptumInternalInfluence",
     "components.layer_activation": "adapters.components:CaptumLayerActivation",
     "components.layer_feature_ablation": "adapters.components:CaptumLayerFeatureAblation",
+    "components.acdc": "adapters.components:ACDC",
+    "components.attention_pattern": "adapters.components:AttentionHeuristic",
+    "components.causal_tracing": "adapters.components:CausalTracing",
+    "components.probe_linear": "adapters.components:LinearProbe",
+    "components.probe_sparse": "adapters.components:SparseProbe",
 }
 
 BUILTIN_METRICS: dict[str, str] = {

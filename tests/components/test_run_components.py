@@ -105,12 +105,14 @@ def test_listing_explainers_and_metrics_imports_no_torch():
     assert any(line.split() == ["cpr", "components", "components"] for line in out.splitlines())
 
 
-def test_every_component_explainer_runs_on_rows_of_x():
-    task = xb.load_task("components.planted")
-    spaces = {"node": len(task.space), "edge": 193}
+def test_every_component_explainer_runs_on_rows_of_x(random_task):
+    planted = xb.load_task("components.planted")
     for name in [e for e in xb.list_explainers() if e.startswith("components.")]:
+        # probes read one MLP layer's neurons: the planted model is attention-only
+        task = random_task if name.startswith("components.probe_") else planted
         expl = xb.get_explainer(name).explain(task, task.X[[1, 2]])
         assert expl.explainer == name  # the declared id is the implementation's name
+        spaces = {"node": len(task.space), "edge": 193, "neuron": task.model.d_mlp}
         assert expl.attributions.shape == (2, spaces[expl.meta["space"]]), name
 
 

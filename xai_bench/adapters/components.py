@@ -24,20 +24,25 @@ from ..explainer import Capabilities
 from ..task import Modality
 
 __all__ = [
+    "ACDC",
     "ActivationIG",
     "ActivationNorm",
     "ActivationPatching",
     "AttributionPatching",
+    "AttentionHeuristic",
     "AttributionPatchingStar",
     "CaptumInternalInfluence",
     "CaptumLayerActivation",
     "CaptumLayerConductance",
     "CaptumLayerFeatureAblation",
+    "CausalTracing",
     "ComponentExplainer",
     "EdgeAttributionPatching",
     "EdgeAttributionPatchingIG",
     "GradDrop",
+    "LinearProbe",
     "RandomComponents",
+    "SparseProbe",
     "runnable",
 ]
 
@@ -143,3 +148,8 @@ CaptumLayerActivation = declare("components.layer_activation", "captum_layer:Cap
 CaptumLayerFeatureAblation = declare(
     "components.layer_feature_ablation", "captum_layer:CaptumLayerFeatureAblation"
 )
+ACDC = declare("components.acdc", "acdc:ACDC")
+AttentionHeuristic = declare("components.attention_pattern", "attention:AttentionHeuristic")
+CausalTracing = declare("components.causal_tracing", "tracing:CausalTracing", stochastic=True)
+LinearProbe = declare("components.probe_linear", "probes:LinearProbe", stochastic=True)
+SparseProbe = declare("components.probe_sparse", "probes:SparseProbe", stochastic=True)
