@@ -170,7 +170,13 @@ BUILTIN_TASKS: dict[str, str] = {
     "sentiment.tfidf": "tasks.text:sentiment_tfidf",
     "generation.tiny_gpt": "tasks.generation:tiny_gpt",
     # component tasks (xai_bench.components.ComponentTask): one line per builder
-    "components.planted": "components.planted:planted_task",
+    "components.planted_induction": "components.tasks:planted_induction",
+    "components.free_induction": "components.tasks:free_induction",
+    "components.ioi": "components.tasks:ioi",
+    "components.mlp_distractors": "components.tasks:mlp_distractors",
+    "components.mlp_neurons": "components.tasks:mlp_neurons",
+    "components.previous_token": "components.tasks:previous_token",
+    "components.first_token": "components.tasks:first_token",
 }
 
 # which optional extra provides each top-level backend module

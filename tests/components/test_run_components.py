@@ -43,7 +43,7 @@ METRICS = [
 
 def grid() -> xb.Benchmark:
     return xb.Benchmark(
-        ["components.planted", "synthetic.linear"],
+        ["components.first_token", "synthetic.linear"],
         EXPLAINERS,
         METRICS,
         n_samples=8,
@@ -59,14 +59,14 @@ def run(tmp_path_factory):
     return store, grid().run(store, backend="local")
 
 
-def _mean(results, explainer, metric, task="components.planted"):
+def _mean(results, explainer, metric, task="components.first_token"):
     s = results.scores
     sub = s[(s.task == task) & (s.explainer == explainer) & (s.metric == metric)]
     return float(sub["score"].mean())  # chunk-level metrics: NaN rows skipped
 
 
 def test_registry_lists_component_explainers_metrics_and_tasks():
-    assert "components.planted" in xb.list_tasks()
+    assert "components.first_token" in xb.list_tasks()
     assert set(xb.list_metrics(family="components")) == {
         "cpr",
         "cmd",
@@ -106,7 +106,7 @@ def test_listing_explainers_and_metrics_imports_no_torch():
 
 
 def test_every_component_explainer_runs_on_rows_of_x(random_task):
-    planted = xb.load_task("components.planted")
+    planted = xb.load_task("components.first_token")
     for name in [e for e in xb.list_explainers() if e.startswith("components.")]:
         # probes read one MLP layer's neurons: the planted model is attention-only
         task = random_task if name.startswith("components.probe_") else planted
@@ -117,7 +117,7 @@ def test_every_component_explainer_runs_on_rows_of_x(random_task):
 
 
 def test_explain_with_x_explains_those_examples():
-    task = xb.load_task("components.planted")
+    task = xb.load_task("components.first_token")
     explainer = xb.get_explainer("components.activation_patching")
     whole = explainer.explain(task)
     part = explainer.explain(task, task.X[[3, 5]])
@@ -143,7 +143,7 @@ def test_planted_numbers(run):
 def test_chunk_level_scores_count_chunks_and_store_their_curves(run):
     _, res = run
     s = res.scores
-    cpr = s[(s.task == "components.planted") & (s.metric == "cpr")]
+    cpr = s[(s.task == "components.first_token") & (s.metric == "cpr")]
     per_chunk = cpr.dropna(subset=["score"]).groupby("explainer")["sample"].apply(list)
     assert all(samples == [0, 4] for samples in per_chunk)  # one score per chunk of 4
     info = res.metric_info["cpr"]
@@ -163,7 +163,7 @@ def test_chunk_level_scores_count_chunks_and_store_their_curves(run):
 def test_random_components_is_the_control(run):
     _, res = run
     summary = res.summary()
-    sub = summary[(summary.task == "components.planted") & (summary.metric == "cpr")]
+    sub = summary[(summary.task == "components.first_token") & (summary.metric == "cpr")]
     verdicts = dict(zip(sub.explainer, sub.verdict, strict=True))
     assert verdicts["components.random"] == "control"
     assert "components.random" in stats.CONTROLS
@@ -181,19 +181,19 @@ def test_each_incompatible_pair_is_one_clean_skip(run):
         rows = rows[rows.metric.isna()] if metric is None else rows[rows.metric == metric]
         return rows["reason"].iloc[0]
 
-    assert "not components" in reason("components.planted", "random")
+    assert "not components" in reason("components.first_token", "random")
     assert "not tabular" in reason("synthetic.linear", "components.atp")
     assert "does not support components" in reason(
-        "components.planted", "components.atp", "deletion_auc"
+        "components.first_token", "components.atp", "deletion_auc"
     )
     assert "does not support tabular" in reason("synthetic.linear", "random", "cpr")
     assert "planted circuit over nodes" in reason(
-        "components.planted", "patching.edge", "precision_at_truth"
+        "components.first_token", "patching.edge", "precision_at_truth"
     )
 
 
 def test_truth_metrics_skip_a_task_without_truth():
-    task = xb.load_task("components.planted")
+    task = xb.load_task("components.first_token")
     bare = xb.components.ComponentTask(
         "bare", task.model, task.clean, task.counterfactual, task.answers
     )
@@ -241,4 +241,4 @@ def test_cli_runs_the_example_config_quick(tmp_path, capsys):
     assert res.failures["status"].eq("skipped").all()
     assert _mean(res, "components.activation_patching", "precision_at_truth") == 1.0
     text = html.read_text()
-    assert "components.planted" in text and "Cpr curve" in text
+    assert "components.first_token" in text and "Cpr curve" in text
