@@ -148,8 +148,7 @@ def test_chunk_level_scores_count_chunks_and_store_their_curves(run):
     assert all(samples == [0, 4] for samples in per_chunk)  # one score per chunk of 4
     info = res.metric_info["cpr"]
     assert info["params"]["grid"] == "uniform" and "chunk of 4" in info["params"]["level"]
-    assert info["params"]["kind"] == "insertion"
-    assert res.metric_info["necessity"]["params"]["kind"] == "deletion"
+    assert res.metric_info["necessity"]["params"]["circuit"] == "all but the top k"
     c = res.curves
     curve = c[(c.metric == "cpr") & (c.explainer == "components.activation_patching")]
     curve = curve.dropna(subset=["y"]).sort_values(["sample", "step"])
@@ -226,6 +225,8 @@ def test_cli_runs_the_example_config_quick(tmp_path, capsys):
             "--quick",
             "--set",
             "n_samples=4",  # one chunk of 4
+            "--set",
+            "tasks=[components.first_token]",  # planted_induction trains (cached) for ~1 min
             "--set",
             "backend=local",
             "-o",

@@ -85,8 +85,6 @@ def curve_score(
         params={
             **result.params,
             "level": f"chunk of {n} examples (on its first)",
-            # the report draws curves of these kinds: f over the fraction of components
-            "kind": "deletion" if remove else "insertion",
         },
     )
 
