@@ -73,6 +73,25 @@ BUILTIN_EXPLAINERS: dict[str, str] = {
     "inseq.occlusion": "adapters.inseq:Occlusion",
     "inseq.saliency": "adapters.inseq:Saliency",
     "inseq.sequential_integrated_gradients": "adapters.inseq:SequentialIntegratedGradients",
+    # inside the model (issue 14): component explainers, runnable on component tasks
+    "components.activation_norm": "adapters.components:ActivationNorm",
+    "components.activation_patching": "adapters.components:ActivationPatching",
+    "components.atp": "adapters.components:AttributionPatching",
+    "components.eap": "adapters.components:EdgeAttributionPatching",
+    "components.ig_activations": "adapters.components:ActivationIG",
+    "components.random": "adapters.components:RandomComponents",
+    "components.atp_star": "adapters.components:AttributionPatchingStar",
+    "components.atp_graddrop": "adapters.components:GradDrop",
+    "components.eap_ig": "adapters.components:EdgeAttributionPatchingIG",
+    "components.layer_conductance": "adapters.components:CaptumLayerConductance",
+    "components.internal_influence": "adapters.components:CaptumInternalInfluence",
+    "components.layer_activation": "adapters.components:CaptumLayerActivation",
+    "components.layer_feature_ablation": "adapters.components:CaptumLayerFeatureAblation",
+    "components.acdc": "adapters.components:ACDC",
+    "components.attention_pattern": "adapters.components:AttentionHeuristic",
+    "components.causal_tracing": "adapters.components:CausalTracing",
+    "components.probe_linear": "adapters.components:LinearProbe",
+    "components.probe_sparse": "adapters.components:SparseProbe",
 }
 
 BUILTIN_METRICS: dict[str, str] = {
@@ -130,6 +149,13 @@ BUILTIN_METRICS: dict[str, str] = {
     "relative_representation_stability": "metrics.stability:RelativeRepresentationStability",
     "non_sensitivity": "metrics.axiomatic:NonSensitivity",
     "input_invariance": "metrics.axiomatic:InputInvariance",
+    # inside the model (issue 14): component metrics, family "components"
+    "cpr": "metrics.components:CPR",
+    "cmd": "metrics.components:CMD",
+    "necessity": "metrics.components:Necessity",
+    "precision_at_truth": "metrics.components:PrecisionAtTruth",
+    "auroc_truth": "metrics.components:AUROCTruth",
+    "patching_agreement": "metrics.components:PatchingAgreement",
 }
 
 # task id -> "module:function" returning a Task
@@ -143,6 +169,14 @@ BUILTIN_TASKS: dict[str, str] = {
     "sentiment.transformer": "tasks.text:sentiment_transformer",
     "sentiment.tfidf": "tasks.text:sentiment_tfidf",
     "generation.tiny_gpt": "tasks.generation:tiny_gpt",
+    # component tasks (xai_bench.components.ComponentTask): one line per builder
+    "components.planted_induction": "components.tasks:planted_induction",
+    "components.free_induction": "components.tasks:free_induction",
+    "components.ioi": "components.tasks:ioi",
+    "components.mlp_distractors": "components.tasks:mlp_distractors",
+    "components.mlp_neurons": "components.tasks:mlp_neurons",
+    "components.previous_token": "components.tasks:previous_token",
+    "components.first_token": "components.tasks:first_token",
 }
 
 # which optional extra provides each top-level backend module

@@ -20,11 +20,14 @@ from ._validation import (
 )
 from .errors import InvalidInputError
 
-__all__ = ["CountingScorer", "Modality", "OutputKind", "Task"]
+__all__ = ["INPUT_MODALITIES", "CountingScorer", "Modality", "OutputKind", "Task"]
 
 
 class Modality(StrEnum):
     """The kind of input a task holds: tabular rows, images, text, or text generation.
+
+    ``components`` marks a :class:`~xai_bench.components.ComponentTask`: its features are
+    the model's components, not its inputs (see ``INPUT_MODALITIES``).
 
     Examples
     --------
@@ -36,6 +39,11 @@ class Modality(StrEnum):
     IMAGE = "image"
     TEXT = "text"
     GENERATION = "generation"
+    COMPONENTS = "components"
+
+
+#: The modalities whose features are a model's inputs (every one but ``components``).
+INPUT_MODALITIES = frozenset(m for m in Modality if m is not Modality.COMPONENTS)
 
 
 class OutputKind(StrEnum):

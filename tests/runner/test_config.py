@@ -151,7 +151,14 @@ def test_example_configs_validate(path):
 
 
 def test_examples_cover_every_modality_and_the_default_suite_every_library():
-    assert {p.stem for p in EXAMPLES} == {"tabular", "image", "text", "generation", "localisation"}
+    assert {p.stem for p in EXAMPLES} == {
+        "tabular",
+        "image",
+        "text",
+        "generation",
+        "localisation",
+        "components",
+    }
     cfg = load_config(None)
     assert {e.id.split(".")[0] for e in cfg.explainers} >= {
         "shap",

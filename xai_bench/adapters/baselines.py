@@ -9,9 +9,9 @@ import numpy as np
 from .._rng import sample_rngs
 from .._rows import row_index
 from ..explainer import BaseExplainer, Capabilities, Requirement
-from ..task import CountingScorer, Modality, Task
+from ..task import INPUT_MODALITIES, CountingScorer, Task
 
-ALL = frozenset(Modality)
+ALL = INPUT_MODALITIES
 
 
 class RandomExplainer(BaseExplainer):

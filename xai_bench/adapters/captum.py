@@ -30,14 +30,14 @@ from .._torch import eval_mode, model_dtype_device, seeded
 from .._upstream import Upstream
 from ..errors import IncompatibleError, InvalidInputError
 from ..explainer import Capabilities, Requirement
-from ..task import CountingScorer, Modality, Task
+from ..task import INPUT_MODALITIES, CountingScorer, Modality, Task
 from ._table import TableExplainer, build_adapter
 
 __all__ = ["METHODS", "CaptumExplainer"]
 
 TAB, IMG, TXT = Modality.TABULAR, Modality.IMAGE, Modality.TEXT
 # perturbation methods need only the scorer and a removal value: every modality
-BLACK_BOX = frozenset(Modality)
+BLACK_BOX = INPUT_MODALITIES
 # Captum messages about what it does on purpose here, not about the result
 _EXPECTED_WARNINGS = (
     "did not already require gradients",

@@ -6,6 +6,12 @@ through hook points, clean and counterfactual inputs, and a behaviour (logit
 difference of the answers). Explainers return an ``Explanation`` over the component
 space; the :class:`AblationMasker` scores circuits (keep-masks) in batched passes; CPR,
 CMD and precision@|truth| score the rankings. Needs torch (``xai-bench[torch]``).
+
+Through the runner (``xai-bench run examples/components.yaml``): a ComponentTask's
+``X`` holds example indices, and an explain job calls ``explainer.explain(task, X)`` on a
+chunk of them; the registered explainers (``xai_bench.adapters.components``) explain
+``task.select(X)``, so an explainer written here needs only ``explain(task)``. The
+metrics' classes are in ``xai_bench.metrics.components``, their scores in ``.metrics``.
 """
 
 from __future__ import annotations

@@ -64,8 +64,12 @@ def faithfulness_curve(
     steps: int = 10,
     ablation: str = "patching",
     chunk_rows: int = 512,
+    remove: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """f over the grid: returns (x, f, params), the circuits scored in batched passes."""
+    """f over the grid: returns (x, f, params), the circuits scored in batched passes.
+
+    ``remove=True`` ablates the top k instead of keeping them (deletion: f falls from 1).
+    """
     task = check_task(task)
     edges = explanation.meta.get("granularity") == "edge"
     masker = (EdgeMasker if edges else AblationMasker)(ablation, chunk_rows)
@@ -80,7 +84,8 @@ def faithfulness_curve(
     rank = ranking(explanation, order)
     keep = np.zeros((len(sizes) + 2, n), dtype=bool)
     for row, k in enumerate(sizes):
-        keep[row, rank[:k]] = True
+        keep[row] = remove
+        keep[row, rank[:k]] = not remove
     keep[-1] = True  # rows -2 / -1: the empty and the full circuit
     m = masker.evaluate(task, keep).mean(axis=1)
     gap = m[-1] - m[-2]
@@ -96,6 +101,7 @@ def faithfulness_curve(
         "x": x.tolist(),
         "sizes": sizes.tolist(),
         "ablation": ablation,
+        "circuit": "all but the top k" if remove else "the top k",
         "auc": "trapezoid over x",
         "m_full": float(m[-1]),
         "m_empty": float(m[-2]),

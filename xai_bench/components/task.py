@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from ..errors import InvalidInputError
+from ..task import Modality
 from .space import ComponentSpace, neuron_space, node_space
 
 __all__ = ["BEHAVIOURS", "ComponentTask"]
@@ -59,6 +60,7 @@ class ComponentTask:
     ground_truth: tuple[str, ...] | None = None
     neuron_layer: int | None = None
     space: ComponentSpace = field(init=False)
+    modality: ClassVar[Modality] = Modality.COMPONENTS
 
     def __post_init__(self) -> None:
         clean = _tokens(self.clean, "clean")
@@ -155,6 +157,57 @@ class ComponentTask:
     def neurons(self, layer: int, ground_truth: Any = None) -> ComponentTask:
         """The same task over the neurons of MLP ``layer`` (truth: neuron names, optional)."""
         return replace(self, neuron_layer=layer, ground_truth=ground_truth)
+
+    # the runner's view of a task (xai_bench.runner): a row of X is one example's index
+    @property
+    def X(self) -> np.ndarray:
+        """Example indices (B,): the runner's chunks of rows select examples by them."""
+        return np.arange(self.n_examples)
+
+    @property
+    def y(self) -> np.ndarray:
+        """The correct answer token per example."""
+        return self.answers[:, 0].numpy()
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return self.space.names
+
+    @property
+    def feature_shape(self) -> tuple[int, ...]:
+        return (len(self.space),)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {"behaviour": self.behaviour, "seq_len": int(self.clean.shape[1])}
+
+    output_kind = property(lambda self: self.behaviour)
+    class_names = tokenizer = None
+
+    def select(self, X: Any) -> ComponentTask:
+        """The task on the examples whose indices (rows of ``self.X``) are ``X``."""
+        rows = np.asarray(X)
+        if rows.ndim != 1 or rows.dtype.kind not in "iu" or rows.size == 0:
+            raise InvalidInputError(
+                f"X of shape {rows.shape} and dtype {rows.dtype}",
+                "example indices (rows of task.X), a non-empty 1-D integer array",
+                "Pass task.X[...] (component tasks select examples by index).",
+            )
+        if rows.min() < 0 or rows.max() >= self.n_examples:
+            raise InvalidInputError(
+                f"example indices in [{rows.min()}, {rows.max()}]",
+                f"indices in [0, {self.n_examples})",
+                "Pass rows of task.X.",
+            )
+        if np.array_equal(rows, self.X):
+            return self
+        index = torch.as_tensor(rows)
+        return replace(
+            self,
+            clean=self.clean[index],
+            counterfactual=self.counterfactual[index],
+            answers=self.answers[index],
+        )
 
     def swapped(self) -> ComponentTask:
         """The same task run from the counterfactual inputs (answers unchanged)."""

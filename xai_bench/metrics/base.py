@@ -9,13 +9,14 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from ..explanation import Explanation
-from ..task import Modality, Task
+from ..task import INPUT_MODALITIES, Modality, Task
 
 __all__ = ["FAMILIES", "Metric", "MetricInfo", "MetricResult"]
 
-ALL_MODALITIES = frozenset(Modality)
+ALL_MODALITIES = INPUT_MODALITIES  # component tasks take only component metrics
 
-#: The evaluation families (Quantus's six, plus OpenXAI's agreement with a known truth).
+#: The evaluation families (Quantus's six, OpenXAI's agreement with a known truth, and
+#: the ablation of a model's components).
 FAMILIES = (
     "faithfulness",
     "robustness",
@@ -24,6 +25,7 @@ FAMILIES = (
     "randomisation",
     "axiomatic",
     "ground_truth",
+    "components",
 )
 
 

@@ -358,7 +358,7 @@ def _task_block(
     else:
         seed, expls = S.explanations_for(results, task)
     views, agreement = [], None
-    if expls:
+    if expls and modality != "components":  # input-level views; components differ in width
         ids = set(S.sample_ids(next(iter(expls.values()))).tolist())
         best = (
             blocks[primary]["best"]["explainer"]

@@ -7,7 +7,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -280,6 +280,7 @@ class Benchmark:
         wanted = {e.label for e in explainers}
         jobs, skips = [], []
         for row in db.rows("SELECT * FROM explanations WHERE run_id=? ORDER BY key", run_id):
+            pair = (row["task"], row["explainer"])
             if row["task"] not in task_by or row["explainer"] not in wanted:
                 continue
             t = task_by[row["task"]]
@@ -312,7 +313,7 @@ class Benchmark:
                         )
                     continue
                 key = score_key(row["task"], row["explainer"], m.label, row["chunk"], row["seed"])
-                if key in done:
+                if key in done or score_key(*pair, m.label, -1, row["seed"]) in done:
                     continue
                 expl = expl or explanation_from_row(row)
                 job = Job(
@@ -350,7 +351,7 @@ class Benchmark:
             for job, out in executor.map(todo, execute, prepare):
                 if out["status"] == "interrupted":  # left missing: a resume reruns it
                     raise KeyboardInterrupt
-                db.record(run_id, job, out)
+                db.record(run_id, _pair_skip(job, out), out)
                 bar.update(out["status"])
 
     def _batched(
@@ -382,9 +383,18 @@ class Benchmark:
                 one["worker_pid"] = out.get("worker_pid", one["worker_pid"])
                 if one["status"] == "failed":
                     one["reason"] = memory_hint(one["reason"], "failed", executor.memory_limit)
-                db.record(run_id, job, one)
+                db.record(run_id, _pair_skip(job, one), one)
                 bar.update(one["status"])
         return alone
+
+
+def _pair_skip(job: Job, out: dict[str, Any]) -> Job:
+    """A metric that skips one chunk skips the pair (e.g. a truth given over other
+    features): recorded once, under the pair's key, which later chunks and resumes find."""
+    if job.kind != "score" or out["status"] != "skipped" or job.chunk < 0:
+        return job
+    key = score_key(job.task, job.explainer, job.metric or "", -1, job.seed)
+    return replace(job, key=key, chunk=-1)
 
 
 # most score jobs take a few milliseconds, less than dispatching them to a worker and back
@@ -499,7 +509,7 @@ def _label(comps: list[Component]) -> list[Component]:
         counts[c.id] = counts.get(c.id, 0) + 1
     out = []
     for c in comps:
-        if counts[c.id] > 1 and c.label == c.id:
+        if counts[c.id] > 1 and c.label == c.id and c.params:  # the default keeps its id
             args = ",".join(f"{k}={v}" for k, v in sorted(c.params.items()))
             c = Component(f"{c.id}({args})", c.id, c.cls, c.params, c.instance)
         out.append(c)

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 KEYS = ["task", "explainer", "metric"]
 CONTROL = "random"
-CONTROLS = (CONTROL,)
+CONTROLS = (CONTROL, "components.random")  # the input-level and the component-level control
 REFERENCES = ("oracle",)  # know the ground truth: a yardstick, never recommended
 ALPHA = 0.05
 #: differences below this fraction of the metric's range (its declared ``range``, else
@@ -361,10 +361,10 @@ def summarize(
         ranks = (graded * -sign).rank(axis=1, method="average").mean()
         stab, rank_sd = _seed_stability(grp, sign)
         adj_best, floor_best, pairs_best = _tests(wide, flagged, best, tol)
-        control = CONTROL if CONTROL in wide.columns else None
+        control = next((c for c in CONTROLS if c in wide.columns), None)
         adj_rand, floor_rand, pairs_rand = _tests(wide, flagged, control, tol)
         need = n_needed(max(len(adj_best), len(adj_rand)), alpha)
-        rand_mean = means.get(CONTROL, np.nan)
+        rand_mean = means.get(control, np.nan) if control is not None else np.nan
         first = len(rows)
         # per-sample means over seeds of every explainer, from one groupby
         per_sample = grp.groupby(["explainer", "sample"], sort=True)["score"].mean()
@@ -372,7 +372,7 @@ def summarize(
             s = sub.to_numpy()
             lo, hi = bootstrap_ci(s, level)
             mean = float(np.nanmean(s)) if np.isfinite(s).any() else np.nan
-            better = 0.0 if explainer == CONTROL else (mean - rand_mean) * sign
+            better = 0.0 if explainer == control else (mean - rand_mean) * sign
             p_b, p_r = adj_best.get(explainer, np.nan), adj_rand.get(explainer, np.nan)
             tested = [pairs_best.get(explainer), pairs_rand.get(explainer)]
             rows.append(

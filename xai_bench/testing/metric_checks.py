@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
 from ..metrics.base import MetricInfo, MetricResult
-from ..task import Task
+from ..task import Modality, Task
 from .explainer_checks import NAME, ConformanceError, _Fail
 from .explainer_checks import _expect as _expect_error
 
@@ -57,7 +57,11 @@ def check_metric(
     if not lo < hi or not info.modalities:
         raise fail("info", f"range {info.range} / modalities {info.modalities} are empty")
     X = np.asarray(task.X)[:n]
-    if explanation is None:
+    if explanation is None and task.modality is Modality.COMPONENTS:
+        from ..adapters.components import RandomComponents
+
+        explanation = RandomComponents(seed=0).explain(task, X)
+    elif explanation is None:
         from ..adapters.baselines import RandomExplainer
 
         explanation = RandomExplainer(seed=0).explain(task, X)
