@@ -17,7 +17,7 @@ from xai_bench.components import (  # noqa: E402
     neuron_space,
     precision_at_truth,
 )
-from xai_bench.errors import InvalidInputError, UnknownNameError  # noqa: E402
+from xai_bench.errors import IncompatibleError, InvalidInputError, UnknownNameError  # noqa: E402
 
 
 def _behaviour(task, tokens):
@@ -105,5 +105,5 @@ def test_exact_neuron_patching_separates_a_loud_dead_neuron(random_task):
 
 
 def test_edges_need_the_node_space(random_task):
-    with pytest.raises(InvalidInputError, match="neuron space"):
+    with pytest.raises(IncompatibleError, match="neuron space"):
         ActivationPatching(granularity="edge").explain(random_task.neurons(0))

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 from xai_bench.components import ACDC, edge_space, planted_task  # noqa: E402
 from xai_bench.components.acdc import reader_order  # noqa: E402
-from xai_bench.errors import InvalidInputError  # noqa: E402
+from xai_bench.errors import IncompatibleError, InvalidInputError  # noqa: E402
 
 PLANTED_EDGES = ["emb->a0.h0.v", "a0.h0->a2.h0.v", "a2.h0->logits"]
 
@@ -89,7 +89,7 @@ def test_meta_and_params_record_the_conventions(planted):
 
 
 def test_a_graph_above_max_edges_is_refused_with_a_way_forward(planted):
-    with pytest.raises(InvalidInputError, match="193 edges") as info:
+    with pytest.raises(IncompatibleError, match="193 edges") as info:
         ACDC(max_edges=100).explain(planted)
     assert "components.eap" in str(info.value) and "max_edges=193" in str(info.value)
 

@@ -18,7 +18,7 @@ from xai_bench.components import (  # noqa: E402
     TinyTransformer,
 )
 from xai_bench.components.probes import neuron_activations  # noqa: E402
-from xai_bench.errors import InvalidInputError  # noqa: E402
+from xai_bench.errors import IncompatibleError, InvalidInputError  # noqa: E402
 
 VOCAB, N_CTX, SHARP = 8, 4, 30.0
 TOK, POS, S1, OUT = 0, 8, 12, 20  # residual subspaces: token, position, carried token, readout
@@ -141,7 +141,7 @@ def test_meta_records_a_correlational_neuron_ranking(probe_task):
 
 
 def test_bad_input_is_refused(probe_task, planted):
-    with pytest.raises(InvalidInputError, match="neuron layer 0"):
+    with pytest.raises(IncompatibleError, match="has no MLP layer"):
         LinearProbe().explain(planted)
     with pytest.raises(InvalidInputError, match="neuron layer 3"):
         LinearProbe(layer=3).explain(probe_task)
@@ -169,5 +169,5 @@ def test_a_neuron_task_is_probed_over_its_own_space_and_refused_by_node_methods(
     with pytest.raises(InvalidInputError, match="layer=1 on a task over the neurons of layer 0"):
         LinearProbe(layer=1).explain(neurons)
     for explainer in (CausalTracing(), AttentionHeuristic(), ACDC()):
-        with pytest.raises(InvalidInputError, match="neuron space"):
+        with pytest.raises(IncompatibleError, match="neuron space"):
             explainer.explain(neurons)

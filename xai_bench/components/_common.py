@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._deps import version
-from ..errors import InvalidInputError
+from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
 from .task import ComponentTask
 
@@ -77,11 +77,11 @@ def check_task(task: object) -> ComponentTask:
 
 def check_node_task(task: ComponentTask, method: str) -> ComponentTask:
     """The task, if its space is the node space (``method`` reads heads and their writes)."""
-    if task.space.granularity != "node":
-        raise InvalidInputError(
-            f"a task over the {task.space.granularity} space",
-            f"a task over the node space ({method} reads heads and component writes)",
-            "Explain the node-level task (the one built without .neurons(...)).",
+    if task.space.granularity != "node":  # a recorded skip in a run, not a failure
+        raise IncompatibleError(
+            f"{method} reads heads and component writes: it needs a task over the node "
+            f"space, not the {task.space.granularity} space; explain the node-level task "
+            "(the one built without .neurons(...))"
         )
     return task
 

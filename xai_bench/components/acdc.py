@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ..errors import InvalidInputError
+from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
 from ._common import (
     check_choice,
@@ -160,11 +160,11 @@ class ACDC:
         space = edge_space(task)
         n = len(space)
         if n > self.max_edges:
-            raise InvalidInputError(
-                f"an edge graph of {n} edges",
-                f"at most max_edges={self.max_edges} (greedy ACDC tests the edges one by one)",
-                "Rank the edges with components.eap or edge-level activation patching, "
-                f"or pass max_edges={n} to accept the cost.",
+            # too large for this setting: a recorded skip in a run, not a failure
+            raise IncompatibleError(
+                f"an edge graph of {n} edges is over max_edges={self.max_edges} (greedy ACDC "
+                "tests the edges one by one); rank the edges with components.eap or "
+                f"edge-level activation patching, or pass max_edges={n} to accept the cost"
             )
         with count_passes(task.model) as counts:
             keep, effect, current, tests = self.prune(task, space)

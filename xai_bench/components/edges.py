@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from .._torch import eval_mode
-from ..errors import InvalidInputError
+from ..errors import IncompatibleError
 from .masker import AblationMasker
 from .space import ComponentSpace, Site
 from .task import ComponentTask
@@ -54,10 +54,10 @@ def edge_space(task: ComponentTask) -> EdgeSpace:
     """Every edge of the task's model, readers in forward order."""
     nodes, model = task.space, task.model
     if nodes.granularity != "node":
-        raise InvalidInputError(
-            f"a task over the {nodes.granularity} space",
-            "a task over the node space (edges join emb, heads and MLPs)",
-            "Build the edges of the task itself, not of its neuron view.",
+        raise IncompatibleError(  # a recorded skip in a run, not a failure
+            f"edges join emb, heads and MLPs: they need a task over the node space, not "
+            f"the {nodes.granularity} space; build the edges of the task itself, not of "
+            "its neuron view"
         )
     names: list[str] = []
     readers: list[Reader] = []

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from .._torch import eval_mode
-from ..errors import InvalidInputError
+from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
 from ._common import check_choice, check_task, component_explanation, count_passes
 from .space import neuron_space
@@ -57,7 +57,12 @@ def probed_layer(task: ComponentTask, layer: int | None) -> int:
     if own is not None:
         return int(own)
     mlps = [i for i in range(task.model.n_layers) if task.model.block(i).has_mlp]
-    return mlps[0] if mlps else 0  # no MLP: neuron_activations says so
+    if not mlps:  # a task this explainer cannot run on: the runner records a skip
+        raise IncompatibleError(
+            f"probes read MLP neurons, and task {task.name!r} has no MLP layer; "
+            "probe a model with MLPs, or rank its heads with a node-level method"
+        )
+    return mlps[0]
 
 
 def _accuracy(x: np.ndarray, y: np.ndarray, seed: int) -> float:
