@@ -370,6 +370,7 @@ def summarize(
         per_sample = grp.groupby(["explainer", "sample"], sort=True)["score"].mean()
         for explainer, sub in per_sample.groupby(level="explainer", sort=True):
             s = sub.to_numpy()
+            n_finite = int(np.isfinite(s).sum())  # NaN rows (chunk-level, undefined) are no samples
             lo, hi = bootstrap_ci(s, level)
             mean = float(np.nanmean(s)) if np.isfinite(s).any() else np.nan
             better = 0.0 if explainer == control else (mean - rand_mean) * sign
@@ -380,7 +381,7 @@ def summarize(
                     "task": task,
                     "explainer": explainer,
                     "metric": metric,
-                    "n": len(s),
+                    "n": n_finite,
                     "mean": mean,
                     "median": float(np.nanmedian(s)) if np.isfinite(s).any() else np.nan,
                     "ci_low": lo,
