@@ -29,6 +29,7 @@ EXPLAINERS = [
     "components.random",
     {"id": "components.activation_patching", "label": "patching.edge", "params": EDGE},
     "components.eap",
+    "random",  # the input-level control: skips the component task
 ]
 METRICS = [
     ("cpr", UNIFORM),
@@ -243,3 +244,19 @@ def test_cli_runs_the_example_config_quick(tmp_path, capsys):
     assert _mean(res, "components.activation_patching", "precision_at_truth") == 1.0
     text = html.read_text()
     assert "components.first_token" in text and "Cpr curve" in text
+
+
+@pytest.mark.parametrize(
+    ("explainers", "controls"),
+    [
+        (["components.atp"], ["components.random"]),
+        (["captum.saliency"], ["random"]),
+        (["captum.saliency", "components.atp"], ["random", "components.random"]),
+        (["components.random", "random"], ["components.random", "random"]),
+    ],
+)
+def test_the_control_of_each_explained_level_is_added_once(explainers, controls):
+    bench = xb.Benchmark(tasks=["components.first_token"], explainers=explainers, metrics=["cpr"])
+    ids = [c.id for c in bench.explainer_components()]
+    assert sorted(i for i in ids if i in ("random", "components.random")) == sorted(controls)
+    assert len(ids) == len(set(explainers) | set(controls))

@@ -28,6 +28,8 @@ from .store import Store, array, to_json
 __all__ = ["Benchmark"]
 
 CONTROL = "random"
+COMPONENT_PREFIX = "components."
+COMPONENT_CONTROL = "components.random"
 
 
 class Benchmark:
@@ -39,7 +41,8 @@ class Benchmark:
         Task ids (``xai-bench list tasks``) or Task objects.
     explainers : list
         Explainer ids, ``(id, {params})`` pairs, or explainer instances. The seeded
-        ``random`` control is always added.
+        control of each level explained is always added: ``random`` for input-level
+        explainers, ``components.random`` for a model's components (``components.*``).
     metrics : list
         Metric ids, ``(id, {params})`` pairs, or metric instances.
     n_samples : int
@@ -115,8 +118,13 @@ class Benchmark:
 
     def explainer_components(self) -> list[Component]:
         comps = [_component(e, explainer_class, "explainer") for e in self.explainers]
-        if CONTROL not in {c.id for c in comps}:
-            comps.append(_component(CONTROL, explainer_class, "explainer"))
+        ids = {c.id for c in comps}
+        # the control of each level the grid explains: inputs, and a model's components
+        inside = {i for i in ids if i.startswith(COMPONENT_PREFIX)}
+        controls = ([CONTROL] if ids - inside else []) + ([COMPONENT_CONTROL] if inside else [])
+        for control in controls:
+            if control not in ids:
+                comps.append(_component(control, explainer_class, "explainer"))
         return _label(comps)
 
     def metric_components(self) -> list[Component]:
