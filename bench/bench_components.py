@@ -345,26 +345,26 @@ def captum_direct(task: ComponentTask, method: str) -> torch.Tensor:
         acts = LayerActivation(forward, [s.hook for s in sites]).attribute(
             emb, additional_forward_args=rows
         )
-        squares = [(a - v) ** 2 for a, v in zip(acts, values, strict=True)]
+        squares = [(a.detach() - v) ** 2 for a, v in zip(acts, values, strict=True)]
         return torch.sqrt(per_component(task.space, squares))
     parts = []
     for site, c, v in zip(sites, clean, values, strict=True):
         if method == "conductance":
             parts.append(LayerConductance(forward, site.hook).attribute(
                 emb, baselines, additional_forward_args=rows, n_steps=32,
-                method="riemann_trapezoid"))  # fmt: skip
+                method="riemann_trapezoid").detach())  # fmt: skip
         elif method == "influence":
             influence = InternalInfluence(forward, site.hook).attribute(
                 emb, baselines, additional_forward_args=rows, n_steps=32,
                 method="gausslegendre")  # fmt: skip
-            parts.append((c - v) * influence)
+            parts.append((c - v) * influence.detach())
         else:  # feature ablation: each element holds its group's effect; mean per group
             mask = captum_layer._group_mask(site, c)
             attr = LayerFeatureAblation(forward, site.hook).attribute(
                 emb, layer_baselines=v, additional_forward_args=rows, layer_mask=mask
             )
-            parts.append(attr / (attr.shape[1] * attr.shape[-1]))
-    return per_component(task.space, [p.detach() for p in parts])
+            parts.append(attr.detach() / (attr.shape[1] * attr.shape[-1]))
+    return per_component(task.space, parts)
 
 
 CAPTUM = {
