@@ -78,7 +78,7 @@ from xai_bench.components import (  # noqa: E402
     planted_task,
 )
 from xai_bench.components.space import per_component  # noqa: E402
-from xai_bench.errors import InvalidInputError  # noqa: E402
+from xai_bench.errors import IncompatibleError, InvalidInputError  # noqa: E402
 
 
 def build(n_examples: int, n_sizes: int) -> tuple[ComponentTask, np.ndarray]:
@@ -281,7 +281,7 @@ def explainers(tasks_: dict[str, ComponentTask], repeats: int, budget: float) ->
                 with counted(task.model) as count:
                     explanation = spec.run(task)  # the first run counts (and is timed)
                 first[spec.label] = time.process_time() - t0
-            except InvalidInputError as error:  # ACDC refuses graphs over max_edges
+            except (IncompatibleError, InvalidInputError) as error:  # ACDC over max_edges
                 refused[spec.label] = str(error).split(" (")[0]
                 continue
             counts[spec.label], metas[spec.label] = count, explanation.meta
