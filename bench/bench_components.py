@@ -420,7 +420,7 @@ def circuits(n_examples: int, n_sizes: int, repeats: int) -> None:
     rows = len(keep) * task.n_examples
     print(
         f"\n{len(task.space)} components, K={len(keep)} circuits x B={task.n_examples} = "
-        f"{rows} rows"
+        f"{rows} rows\n"
     )
     floor = min(best[f"limit, chunks of {whole}"], best["limit, one batch"])
     print("| way | CPU s | / fastest limit |")
