@@ -243,7 +243,7 @@ def test_cli_runs_the_example_config_quick(tmp_path, capsys):
     assert res.failures["status"].eq("skipped").all()
     assert _mean(res, "components.activation_patching", "precision_at_truth") == 1.0
     text = html.read_text()
-    assert "components.first_token" in text and "Cpr curve" in text
+    assert "components.first_token" in text and "CPR curve" in text
 
 
 @pytest.mark.parametrize(

@@ -223,10 +223,10 @@ def test_report_shows_the_component_section(component_results, tmp_path):
     assert "Probe vs patching" in inside and "<b>2 of 3</b>" in inside
     # EAP ranks the planted path first: its edges are haloed as planted
     planted = re.findall(r'<path class="edge halo"', inside)
-    assert planted and "Cpr curve" in inside and "Cmd curve" in inside
+    assert planted and "CPR curve" in inside and "CMD curve" in inside
     # the leaderboard groups the component metrics as their own family
     board = html[html.index('id="leaderboard"') : html.index('id="curves"')]
-    assert "Cpr</button>" in board and "Cmd</button>" in board
+    assert "CPR</button>" in board and "CMD</button>" in board
     # no per-sample view or agreement over mixed component spaces
     samples = html[html.index('id="samples"') : html.index('id="components"')]
     assert "data-picker" not in samples

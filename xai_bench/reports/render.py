@@ -31,7 +31,23 @@ from . import tables as T
 
 __all__ = ["render_report"]
 
-ACRONYMS = {"auc", "aopc", "abpc", "lerf", "morf", "road"}
+ACRONYMS = {
+    "auc",
+    "aopc",
+    "abpc",
+    "lerf",
+    "morf",
+    "road",
+    "cpr",
+    "cmd",
+    "auroc",
+    "mprt",
+    "irof",
+    "pgi",
+    "pgu",
+}
+# component curves that remove the top-ranked components instead of keeping them
+REMOVING_CURVES = {"necessity"}
 
 
 @cache
@@ -486,15 +502,19 @@ def _component_curves(results, task, own, styles, means, directions) -> list[dic
             for sr in series:
                 sr.dash = styles[sr.label].dash if sr.label in styles and not sr.dashed else ""
             xs = [v for sr in series for v in sr.x if math.isfinite(v)]
+            removes = m in REMOVING_CURVES  # necessity: the top components are ablated
             out.append(
                 {
                     "metric": m,
                     "name": _pretty(m),
+                    "removes": removes,
                     "hib": directions.get(m),
                     "svg": svg.line_chart(
                         series,
                         title=f"{_pretty(m)} curve — {task}",
-                        xlabel="circuit size (share of components kept)",
+                        xlabel="share of components removed, top-ranked first"
+                        if removes
+                        else "circuit size (share of components kept)",
                         ylabel="faithfulness f(C)",
                         x_range=(min(xs, default=0.0), max(xs, default=1.0)),
                         bands=(),
