@@ -174,3 +174,11 @@ def test_graddrop_recovers_effects_that_cancel_in_atp():
     assert exact["m1"] == pytest.approx(-0.5) and atp["m1"] == pytest.approx(-0.5)
     assert drop["m1"] == pytest.approx(0.5)
     assert drop["m0"] == drop["a1.h0"] == 0
+
+
+def test_a_neuron_task_is_a_clean_skip(random_task):
+    from xai_bench.errors import IncompatibleError
+
+    for explainer in (AttributionPatchingStar(), GradDrop()):
+        with pytest.raises(IncompatibleError, match="node space, not the neuron space"):
+            explainer.explain(random_task.neurons(0))

@@ -23,9 +23,15 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..errors import InvalidInputError
 from ..explanation import Explanation
-from ._common import check_choice, check_direction, check_task, component_explanation, oriented
+from ._common import (
+    check_choice,
+    check_direction,
+    check_node_task,
+    check_task,
+    component_explanation,
+    oriented,
+)
 from ._passes import count_passes
 from .eap import GradientRun, edge_scores, gradient_run, node_differences
 from .edges import edge_space
@@ -68,15 +74,6 @@ def qk_effects(
     }
 
 
-def _check_nodes(task: ComponentTask) -> None:
-    if task.space.granularity != "node":
-        raise InvalidInputError(
-            f"a task over the {task.space.granularity} space",
-            "a task over the node space (heads, MLPs, emb)",
-            "Explain the task itself, not its neuron view.",
-        )
-
-
 class AttributionPatchingStar:
     """AtP with the QK fix, over nodes or edges.
 
@@ -99,8 +96,7 @@ class AttributionPatchingStar:
         self.direction, self.ablation, self.granularity = direction, ablation, granularity
 
     def explain(self, task: object) -> Explanation:
-        task = check_task(task)
-        _check_nodes(task)
+        task = check_node_task(check_task(task), "AtP*")
         started = time.perf_counter()
         base, sign = oriented(task, self.direction)
         space = edge_space(base)
@@ -168,8 +164,7 @@ class GradDrop:
         self.direction, self.ablation = direction, ablation
 
     def explain(self, task: object) -> Explanation:
-        task = check_task(task)
-        _check_nodes(task)
+        task = check_node_task(check_task(task), "GradDrop")
         started = time.perf_counter()
         base, _ = oriented(task, self.direction)
         model = base.model
