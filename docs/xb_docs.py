@@ -128,7 +128,7 @@ def _explainer_page(lib: str, rows: list[dict[str, Any]]) -> str:
             continue
         out.append(
             f"| [`{r['id']}`](#{_anchor(r['id'])}) | {r['modalities']} | `{r['output_space']}` | "
-            f"{'yes' if r['stochastic'] else 'no'} | {r['requires']} | {r['summary']} |"
+            f"{'yes' if r['stochastic'] else 'no'} | {r['requires']} | {_cell(r['summary'])} |"
         )
     notes = readme_library_notes(lib)
     if notes:
@@ -203,6 +203,11 @@ def metric_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def _cell(text: str) -> str:
+    """Text for a markdown table cell: a bare ``|`` would end the cell."""
+    return text.replace("|", "\\|")
+
+
 def _num(x: float) -> str:
     return {float("inf"): "∞", float("-inf"): "−∞"}.get(x, f"{x:g}")
 
@@ -226,7 +231,7 @@ def metrics_page() -> str:
     for r in rows:
         out.append(
             f"| [`{r['id']}`](#{_anchor(r['id'])}) | {r['direction']} | {r['range']} | "
-            f"{r['family']} | {r['modalities']} | {r['description']} |"
+            f"{r['family']} | {r['modalities']} | {_cell(r['description'])} |"
         )
     modules_done: set[str] = set()
     for r in rows:

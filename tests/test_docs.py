@@ -303,3 +303,9 @@ def test_every_example_config_has_a_gallery_row_and_a_quick_suite(tmp_path):
     one = tmp_path / "demo.yaml"
     one.write_text("# Demo: two lines\n# of summary.\n#   xai-bench run demo.yaml\nname: demo\n")
     assert gen.example_summary(one) == "Demo: two lines of summary."
+
+
+def test_a_pipe_in_a_description_stays_inside_its_table_cell():
+    page = gen.metrics_page()
+    row = next(line for line in page.splitlines() if line.startswith("| [`sparseness`]"))
+    assert "Gini index of \\|attribution\\|" in row and row.count(" | ") == 5
