@@ -23,6 +23,13 @@ def _md(value: Any) -> str:
     return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
 
 
+def _upstream_cell(value: Any) -> str:
+    """An upstream default: a value as code, a sentence (a default described) as text."""
+    if isinstance(value, str) and " " in value:
+        return _cell(value)
+    return _md(value)
+
+
 def _summary(obj: Any) -> str:
     doc = inspect.getdoc(obj) or ""
     return doc.split("\n\n")[0].replace("\n", " ").replace("|", "\\|").strip()
@@ -150,7 +157,7 @@ def _explainer_page(lib: str, rows: list[dict[str, Any]]) -> str:
             head = "| parameter | default |" + (" upstream default |" if up else "")
             out += [head, "|---|---|" + ("---|" if up else "")]
             for k, v in r["defaults"].items():
-                cell = f" {_md(up[k]) if k in up else '—'} |" if up else ""
+                cell = f" {_upstream_cell(up[k]) if k in up else '—'} |" if up else ""
                 out.append(f"| `{k}` | {_md(v)} |{cell}")
         else:
             out.append("No parameters.")
