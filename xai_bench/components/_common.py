@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -22,7 +20,6 @@ __all__ = [
     "check_node_task",
     "check_task",
     "component_explanation",
-    "count_passes",
     "grad_of",
     "oriented",
 ]
@@ -84,22 +81,6 @@ def check_node_task(task: ComponentTask, method: str) -> ComponentTask:
             "(the one built without .neurons(...))"
         )
     return task
-
-
-@contextlib.contextmanager
-def count_passes(model: Any) -> Iterator[dict[str, int]]:
-    """Count the model's forward calls ("passes") and the rows they ran, inside the block."""
-    counts = {"passes": 0, "rows": 0}
-
-    def hook(_module: Any, args: tuple[Any, ...]) -> None:
-        counts["passes"] += 1
-        counts["rows"] += int(args[0].shape[0])
-
-    handle = model.register_forward_pre_hook(hook)
-    try:
-        yield counts
-    finally:
-        handle.remove()
 
 
 def component_explanation(

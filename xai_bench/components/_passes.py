@@ -10,10 +10,11 @@ __all__ = ["PassCounter", "count_passes"]
 
 
 class PassCounter:
-    """Rows the model has run since the counter started; ``passes`` = rows / examples."""
+    """Forward calls and rows the model has run since the counter started;
+    ``passes`` = rows / examples (forward-pass equivalents)."""
 
     def __init__(self, n_examples: int) -> None:
-        self.n_examples, self.rows = n_examples, 0
+        self.n_examples, self.rows, self.calls = n_examples, 0, 0
 
     @property
     def passes(self) -> float:
@@ -22,10 +23,11 @@ class PassCounter:
 
 @contextlib.contextmanager
 def count_passes(model: Any, n_examples: int) -> Iterator[PassCounter]:
-    """Count the rows of every forward call of ``model`` (a pre-hook on its forward)."""
+    """Count every forward call of ``model`` and its rows (a pre-hook on its forward)."""
     counter = PassCounter(n_examples)
 
     def hook(_module: Any, args: tuple[Any, ...]) -> None:
+        counter.calls += 1
         counter.rows += int(args[0].shape[0])
 
     handle = model.register_forward_pre_hook(hook)

@@ -26,8 +26,8 @@ from ._common import (
     check_node_task,
     check_task,
     component_explanation,
-    count_passes,
 )
+from ._passes import count_passes
 from .edges import EdgeMasker, EdgeSpace, edge_space
 from .masker import record
 from .task import ComponentTask
@@ -166,7 +166,7 @@ class ACDC:
                 "tests the edges one by one); rank the edges with components.eap or "
                 f"edge-level activation patching, or pass max_edges={n} to accept the cost"
             )
-        with count_passes(task.model) as counts:
+        with count_passes(task.model, task.n_examples) as counts:
             keep, effect, current, tests = self.prune(task, space)
         circuit = [space.names[e] for e in np.flatnonzero(keep)]
         return component_explanation(
@@ -188,6 +188,6 @@ class ACDC:
             circuit=circuit,
             distance=current,
             tests=tests,
-            passes=counts["passes"],
-            forward_rows=counts["rows"],
+            passes=counts.calls,
+            forward_rows=counts.rows,
         )

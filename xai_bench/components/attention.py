@@ -22,8 +22,8 @@ from ._common import (
     check_node_task,
     check_task,
     component_explanation,
-    count_passes,
 )
+from ._passes import count_passes
 from .task import ComponentTask
 
 __all__ = [
@@ -104,7 +104,7 @@ class AttentionHeuristic:
     def explain(self, task: object) -> Explanation:
         task = check_node_task(check_task(task), "the attention heuristic")
         started = time.perf_counter()
-        with count_passes(task.model) as counts:
+        with count_passes(task.model, task.n_examples) as counts:
             patterns = attention_patterns(task, task.clean)
         previous = torch.cat([previous_token_scores(p) for p in patterns], dim=1)  # (B, L*H)
         pairs = [induction_scores(p, task.clean) for p in patterns]
@@ -136,6 +136,6 @@ class AttentionHeuristic:
                 "heads": heads,
                 "patterns": torch.cat([p[0] for p in patterns]).tolist(),
             },
-            passes=counts["passes"],
-            forward_rows=counts["rows"],
+            passes=counts.calls,
+            forward_rows=counts.rows,
         )

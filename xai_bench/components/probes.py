@@ -20,7 +20,8 @@ import torch
 from .._torch import eval_mode
 from ..errors import IncompatibleError, InvalidInputError
 from ..explanation import Explanation
-from ._common import check_choice, check_task, component_explanation, count_passes
+from ._common import check_choice, check_task, component_explanation
+from ._passes import count_passes
 from .space import neuron_space
 from .task import ComponentTask
 
@@ -152,7 +153,7 @@ class LinearProbe:
         task = check_task(task)
         started = time.perf_counter()
         layer = probed_layer(task, self.layer)
-        with count_passes(task.model) as counts:
+        with count_passes(task.model, task.n_examples) as counts:
             x, y = self.data(task, layer)
         scores = self.scores(x, y)
         k = self.k_for(len(scores))
@@ -172,8 +173,8 @@ class LinearProbe:
             layer=layer,
             probe={"accuracy": _accuracy(x[:, top], y, self.seed), "k": k},
             selected=[space.names[j] for j in top],
-            passes=counts["passes"],
-            forward_rows=counts["rows"],
+            passes=counts.calls,
+            forward_rows=counts.rows,
         )
 
     def k_for(self, n_neurons: int) -> int:

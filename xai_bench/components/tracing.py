@@ -33,8 +33,8 @@ from ._common import (
     check_node_task,
     check_task,
     component_explanation,
-    count_passes,
 )
+from ._passes import count_passes
 from .masker import gather, record
 from .task import ComponentTask
 
@@ -248,7 +248,7 @@ class CausalTracing:
         for g, unit in enumerate(parts):
             for p in range(n_pos):
                 cells[g, p, p, list(unit.features)] = True
-        with count_passes(task.model) as counts:
+        with count_passes(task.model, task.n_examples) as counts:
             m = self.evaluate(task, nodes)
             traced = self.evaluate(task, cells.reshape(-1, n_pos, columns), self.restore)
             clean = record(task, task.clean)[0]
@@ -285,6 +285,6 @@ class CausalTracing:
                 "corrupted": subject.double().mean(dim=0).tolist(),
                 "effect": matrix.tolist(),
             },
-            passes=counts["passes"],
-            forward_rows=counts["rows"],
+            passes=counts.calls,
+            forward_rows=counts.rows,
         )
